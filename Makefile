@@ -1,0 +1,45 @@
+# Monthly returns pipeline. `make` runs the month over inbox/ into outbox/.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CAMPAIGN ?= examples/campaign.toml
+PERIOD ?=
+PERIOD_OPT := $(if $(PERIOD),--period $(PERIOD),)
+
+.DEFAULT_GOAL := run
+.PHONY: help run templates demo test lint format clean
+
+help:  ## List targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed  ## Run the latest period due (or PERIOD=YYYY-MM) over inbox/ into outbox/
+	$(PY) -m pipeline --campaign $(CAMPAIGN) run $(PERIOD_OPT)
+
+templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form_templates/
+	$(PY) -m pipeline --campaign $(CAMPAIGN) templates $(PERIOD_OPT)
+
+demo: $(VENV)/.installed  ## Whole cycle on the shipped example, in demo_workspace/
+	$(PY) -m pipeline demo --workspace demo_workspace
+
+test: $(VENV)/.installed  ## Lint and run the test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q
+
+lint:  ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy pipeline
+
+format:  ## Apply ruff formatting
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:  ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis demo_workspace

@@ -1,0 +1,8 @@
+"""Monthly returns pipeline for district health bureau reporting campaigns.
+
+Library entry points: :func:`pipeline.run.run_period` (the monthly run),
+:func:`pipeline.distribute.templates.write_templates` (blank forms) and
+:func:`pipeline.ledger.baseline.import_baseline` (mid-campaign adoption).
+"""
+
+__version__ = "0.1.0"

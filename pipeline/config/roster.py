@@ -1,0 +1,128 @@
+"""The roster: every institution that reports, read from CSV or xlsx with Chinese headers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import RosterError
+
+BUREAU_LEVEL = "卫生健康行政部门"
+
+COLUMNS = {
+    "机构代码": "code",
+    "机构名称": "name",
+    "机构级别": "level",
+    "经济类型": "ownership",
+    "电子邮箱": "email",
+    "联系人": "contact",
+    "联系电话": "phone",
+}
+REQUIRED = ("机构代码", "机构名称", "机构级别")
+
+
+@dataclass(frozen=True)
+class Institution:
+    code: str
+    name: str
+    level: str
+    ownership: str = ""
+    email: str = ""
+    contact: str = ""
+    phone: str = ""
+
+    @property
+    def role(self) -> str:
+        """Health administrations fill every column; other institutions the hazards only."""
+        return "bureau" if self.level == BUREAU_LEVEL else "institution"
+
+
+@dataclass(frozen=True)
+class Roster:
+    path: Path
+    institutions: tuple[Institution, ...]
+
+    def get(self, code: str) -> Institution | None:
+        for inst in self.institutions:
+            if inst.code == code:
+                return inst
+        return None
+
+    def __iter__(self):
+        return iter(self.institutions)
+
+    def __len__(self) -> int:
+        return len(self.institutions)
+
+
+def _rows_from_csv(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte string
+        raise RosterError(f"{path}: not UTF-8 or GB18030 text")
+    return [row for row in csv.reader(io.StringIO(text))]
+
+
+def _rows_from_xlsx(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a bad file
+        raise RosterError(f"{path}: cannot open as xlsx ({exc})") from exc
+    try:
+        ws = wb.worksheets[0]
+        return [
+            ["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)
+        ]
+    finally:
+        wb.close()
+
+
+def load_roster(path: Path) -> Roster:
+    """Read and check the roster; problems name the file and line."""
+    if not path.exists():
+        raise RosterError(f"roster not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _rows_from_csv(path)
+    elif suffix in (".xlsx", ".xlsm"):
+        rows = _rows_from_xlsx(path)
+    else:
+        raise RosterError(f"{path}: roster must be .csv or .xlsx")
+    if not rows:
+        raise RosterError(f"{path}: empty roster")
+    header = [h.strip() for h in rows[0]]
+    missing = [h for h in REQUIRED if h not in header]
+    if missing:
+        raise RosterError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
+    index = {COLUMNS[h]: i for i, h in enumerate(header) if h in COLUMNS}
+    institutions: list[Institution] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        values = {
+            attr: (row[i].strip() if i < len(row) else "") for attr, i in index.items()
+        }
+        for attr, text in values.items():
+            if "\n" in text or "\r" in text:
+                raise RosterError(f"{path}: line {line}: line break in column {attr}")
+        if not values["code"] or not values["name"]:
+            raise RosterError(f"{path}: line {line}: 机构代码 and 机构名称 are required")
+        if values["code"] in seen:
+            raise RosterError(
+                f"{path}: line {line}: 机构代码 {values['code']} repeats line {seen[values['code']]}"
+            )
+        seen[values["code"]] = line
+        institutions.append(Institution(**values))
+    if not institutions:
+        raise RosterError(f"{path}: no institutions")
+    return Roster(path=path, institutions=tuple(institutions))

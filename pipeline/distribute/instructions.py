@@ -1,0 +1,45 @@
+"""The 填报说明 sheet: what to fill, by when, and whom to ask, rendered from a template."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from typing import TYPE_CHECKING
+
+import jinja2
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.distribute.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
+
+if TYPE_CHECKING:
+    from pipeline.config.calendar import Period
+    from pipeline.config.campaign import Campaign
+    from pipeline.distribute.workbook import Reporter
+
+
+@cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pipeline", "templates"),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def render(name: str, **context: object) -> str:
+    return environment().get_template(name).render(**context)
+
+
+def write_sheet(ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period,
+                due: dt.date, kind: str) -> None:
+    text = render("instructions.txt.j2", campaign=campaign, reporter=reporter,
+                  period=period, due=due, kind=kind)
+    ws.column_dimensions["A"].width = 110
+    for r, line in enumerate(text.splitlines(), start=1):
+        cell = ws.cell(r, 1)
+        set_text(cell, line)
+        font = TITLE_FONT if r == 1 else HEADER_FONT if r <= 4 else BODY_FONT
+        style(cell, font=font, align=LEFT, border=False)
+    ws.protection.sheet = kind == "template"

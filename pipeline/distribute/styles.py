@@ -1,0 +1,35 @@
+"""Cell styles shared by the templates and every xlsx the pipeline writes."""
+
+from __future__ import annotations
+
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+FONT = "宋体"
+THIN = Side(style="thin", color="000000")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+TITLE_FONT = Font(name=FONT, size=16, bold=True)
+HEADER_FONT = Font(name=FONT, size=10, bold=True)
+BODY_FONT = Font(name=FONT, size=10)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+DERIVED_FILL = PatternFill("solid", fgColor="F2F2F2")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
+
+
+def style(cell: Cell, *, font: Font = BODY_FONT, fill: PatternFill | None = None,
+          align: Alignment = CENTER, border: bool = True) -> None:
+    cell.font = font
+    cell.alignment = align
+    if fill is not None:
+        cell.fill = fill
+    if border:
+        cell.border = BORDER
+
+
+def set_text(cell: Cell, text: str) -> None:
+    """Write ``text`` as a string even when it starts with '=' (never a formula)."""
+    cell.value = text
+    if isinstance(text, str) and text.startswith("="):
+        cell.data_type = "s"

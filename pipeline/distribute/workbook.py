@@ -1,0 +1,268 @@
+"""Build a workbook in the annex layout: a blank template, or a filled aggregated return.
+
+Both come from the same code so that the district's aggregated return is itself a valid
+return one level up: same sheets, same cells, same hidden metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import MergedCell
+from openpyxl.styles import Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.config.calendar import Period
+from pipeline.config.campaign import Campaign
+from pipeline.distribute import instructions, metadata
+from pipeline.distribute.styles import (
+    BODY_FONT,
+    CENTER,
+    DERIVED_FILL,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    LEFT,
+    TITLE_FONT,
+    set_text,
+    style,
+)
+from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
+from pipeline.forms.spec import GridSpec, ListSpec, Measure
+
+UNLOCKED = Protection(locked=False)
+RATE_FORMAT = "0.0"
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Who the workbook is for: an institution of the roster, or the bureau itself."""
+
+    code: str
+    name: str
+    role: Literal["institution", "bureau"]
+
+
+@dataclass
+class Filling:
+    """Values to write instead of blanks (the aggregated return).
+
+    ``grid[form_id][(row_key, measure_key)]`` holds every figure including totals and
+    rates (None for a blank); ``lists[form_id]`` holds rows of text by row key, and
+    ``extra_rows[form_id]`` tasks added below the pre-filled ones.
+    """
+
+    grid: dict[str, dict[tuple[str, str], float | None]] = field(default_factory=dict)
+    lists: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    extra_rows: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+
+
+def _title(ws: Worksheet, lay: Layout, title: str, reporter: Reporter, period: Period) -> None:
+    last = get_column_letter(lay.width)
+    ws.merge_cells(f"A1:{last}1")
+    ws["A1"] = title
+    style(ws["A1"], font=TITLE_FONT, border=False)
+    ws.row_dimensions[1].height = 30
+    split = max(2, lay.width - 3)
+    ws.merge_cells(f"A2:{get_column_letter(split)}2")
+    set_text(ws["A2"], f"填报单位：{reporter.name}")
+    style(ws["A2"], font=HEADER_FONT, align=LEFT, border=False)
+    ws.merge_cells(f"{get_column_letter(split + 1)}2:{last}2")
+    ws.cell(2, split + 1, f"报告期：{period.label()}")
+    style(ws.cell(2, split + 1), font=HEADER_FONT, align=LEFT, border=False)
+
+
+def _labels(ws: Worksheet, lay: Layout) -> None:
+    for (r, c), text in lay.labels.items():
+        set_text(ws.cell(r, c), text)
+    for m in lay.merges:
+        ws.merge_cells(m.ref)
+    for r in lay.header_rows:
+        for c in range(1, lay.width + 1):
+            style(ws.cell(r, c), font=HEADER_FONT, fill=HEADER_FILL)
+
+
+def _footer(ws: Worksheet, lay: Layout, footer: tuple[str, ...], notes: tuple[str, ...]) -> None:
+    row = lay.footer_row
+    step = max(1, lay.width // max(1, len(footer)))
+    for i, text in enumerate(footer):
+        ws.cell(row, 1 + i * step, text)
+        style(ws.cell(row, 1 + i * step), align=LEFT, border=False)
+    row += 2
+    ws.cell(row, 1, "填报说明：")
+    style(ws.cell(row, 1), font=HEADER_FONT, align=LEFT, border=False)
+    for i, note in enumerate(notes, start=1):
+        row += 1
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=lay.width)
+        ws.cell(row, 1, f"{i}.{note}")
+        style(ws.cell(row, 1), align=LEFT, border=False)
+
+
+def _ref(lay: Layout, row_key: str, key: str) -> str:
+    return lay.cell(row_key, key)
+
+
+def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
+    """The Excel formula of a derived cell (sum of terms, or a rate blank on zero)."""
+    if m.kind == "sum":
+        return "=" + "+".join(_ref(lay, row_key, t) for t in m.terms)
+    num = _ref(lay, row_key, m.numerator or "")
+    den = _ref(lay, row_key, m.denominator or "")
+    return f'=IF(N({den})=0,"",{num}/{den}*100)'
+
+
+def _number_validation(spec: GridSpec) -> DataValidation:
+    dv = DataValidation(
+        type="whole", operator="between", formula1="0", formula2=str(spec.max_count),
+        allow_blank=True, showErrorMessage=True, showInputMessage=True,
+        errorTitle="数值不正确", promptTitle="填写提示",
+        error=f"请填写0到{spec.max_count}之间的整数（单位已在表头注明，不要再写“处”“个”等字）。",
+        prompt="请填写本月数字（整数）；没有请填0。",
+    )
+    dv.errorStyle = "stop"
+    return dv
+
+
+def _grid_sheet(ws: Worksheet, spec: GridSpec, lay: Layout, reporter: Reporter,
+                topics: list[str], values: Mapping[tuple[str, str], float | None] | None,
+                prev_cumulative: Mapping[str, float]) -> None:
+    inputs = {m.key for m in spec.inputs_for(reporter.role)}
+    dv = _number_validation(spec)
+    first, last = lay.row_of[topics[0]], lay.row_of[topics[-1]]
+    totals = (MONTH_ROW, CUMULATIVE_ROW)
+    for row_key in [*topics, MONTH_ROW, CUMULATIVE_ROW]:
+        r = lay.row_of[row_key]
+        style(ws.cell(r, 1), align=LEFT, font=HEADER_FONT if row_key in totals else BODY_FONT)
+        for m in spec.measures:
+            c = lay.col_of[m.key]
+            cell = ws.cell(r, c)
+            is_input = row_key in topics and m.key in inputs
+            if values is not None:
+                cell.value = values.get((row_key, m.key))
+            elif m.kind != "count":
+                cell.value = derived_formula(lay, m, row_key)
+            elif row_key == MONTH_ROW:
+                col = get_column_letter(c)
+                cell.value = f"=SUM({col}{first}:{col}{last})"
+            elif row_key == CUMULATIVE_ROW:
+                prev = prev_cumulative.get(m.key, 0)
+                month = _ref(lay, MONTH_ROW, m.key)
+                cell.value = f"={prev:g}+{month}"
+            style(cell, fill=INPUT_FILL if is_input and values is None else
+                  (DERIVED_FILL if not is_input else None))
+            if m.kind == "rate":
+                cell.number_format = RATE_FORMAT
+            if is_input and values is None:
+                cell.protection = UNLOCKED
+                dv.add(cell)
+    if dv.sqref:
+        ws.add_data_validation(dv)
+    ws.column_dimensions["A"].width = 36
+    for m in spec.measures:
+        ws.column_dimensions[get_column_letter(lay.col_of[m.key])].width = 9
+    for r in lay.header_rows:
+        ws.row_dimensions[r].height = 36
+    for r in range(lay.first_data_row, lay.last_data_row + 1):
+        ws.row_dimensions[r].height = 30
+
+
+def _list_sheet(ws: Worksheet, spec: ListSpec, lay: Layout, rows: Mapping[str, dict[str, str]],
+                filled: Mapping[str, dict[str, str]] | None,
+                extra: list[dict[str, str]], template: bool) -> None:
+    text_dvs = {}
+    for f in spec.inputs:
+        if f.max_length:
+            dv = DataValidation(
+                type="textLength", operator="lessThanOrEqual", formula1=str(f.max_length),
+                allow_blank=True, showErrorMessage=True, showInputMessage=True,
+                errorTitle="文字过长", error=f"“{f.header}”最多{f.max_length}个字，请精简。",
+                promptTitle="填写提示", prompt=f"请填写本月{f.header}（不超过{f.max_length}字）。",
+            )
+            text_dvs[f.key] = dv
+    spare = {r: extra[i] if i < len(extra) else {} for i, r in enumerate(lay.spare_rows)}
+    extra_rows = extra[len(lay.spare_rows):]
+    all_rows = list(lay.row_of.items())
+    next_row = lay.last_data_row + 1
+    for item in extra_rows:  # more added tasks than spare rows: grow the table
+        all_rows.append((f"extra{next_row}", next_row))
+        spare[next_row] = item
+        next_row += 1
+    for row_key, r in all_rows:
+        is_spare = r in spare
+        base = spare[r] if is_spare else rows.get(row_key, {})
+        given = (filled or {}).get(row_key, {})
+        for f in spec.fields:
+            cell = ws.cell(r, lay.col_of[f.key])
+            text = given.get(f.key) if f.key in given else base.get(f.key, "")
+            if text and not isinstance(cell, MergedCell):
+                set_text(cell, text)
+            open_cell = template and (f.input or is_spare)
+            style(cell, align=LEFT if f.width > 10 else CENTER, fill=INPUT_FILL if open_cell else None)
+            if open_cell:
+                cell.protection = UNLOCKED
+                if f.key in text_dvs:
+                    text_dvs[f.key].add(cell)
+        ws.row_dimensions[r].height = 96 if not is_spare else 24
+    for dv in text_dvs.values():
+        if dv.sqref:
+            ws.add_data_validation(dv)
+    for f in spec.fields:
+        ws.column_dimensions[get_column_letter(lay.col_of[f.key])].width = f.width
+
+
+def build_workbook(
+    campaign: Campaign,
+    reporter: Reporter,
+    period: Period,
+    *,
+    prev_cumulative: Mapping[str, Mapping[str, float]] | None = None,
+    filling: Filling | None = None,
+    kind: Literal["template", "aggregate"] = "template",
+) -> Workbook:
+    """A workbook for ``reporter`` and ``period``.
+
+    A template has blank, unlocked input cells with data validation and formulas for
+    every derived cell; its 累计总计 row adds this month to ``prev_cumulative`` (by form
+    and measure). An aggregate carries ``filling``'s figures as plain values.
+    """
+    wb = Workbook()
+    wb.remove(wb.active)
+    template = kind == "template"
+    due, _ = campaign.due.due_date(period)
+    instructions.write_sheet(wb.create_sheet("填报说明"), campaign, reporter, period, due, kind)
+    layouts: list[Layout] = []
+    for spec in campaign.forms:
+        ws = wb.create_sheet(spec.sheet)
+        rows = campaign.rows_for(spec)
+        lay = build_layout(spec, rows)
+        layouts.append(lay)
+        _title(ws, lay, spec.title, reporter, period)
+        _labels(ws, lay)
+        if isinstance(spec, GridSpec):
+            values = filling.grid.get(spec.id) if filling else None
+            prev = (prev_cumulative or {}).get(spec.id, {})
+            _grid_sheet(ws, spec, lay, reporter, [t.key for t in rows], values, prev)
+        else:
+            task_rows = {t.key: t.values for t in rows}  # type: ignore[union-attr]
+            filled = filling.lists.get(spec.id) if filling else None
+            extra = filling.extra_rows.get(spec.id, []) if filling else []
+            _list_sheet(ws, spec, lay, task_rows, filled, extra, template)
+        _footer(ws, lay, spec.footer, spec.notes)
+        ws.freeze_panes = ws.cell(lay.first_data_row, 2)
+        ws.page_setup.orientation = "landscape"
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        if template:
+            ws.protection.sheet = True
+            ws.protection.formatColumns = False
+            ws.protection.formatRows = False
+    metadata.write_sheet(wb, campaign, reporter, period, layouts, kind)
+    wb.active = 1
+    return wb
