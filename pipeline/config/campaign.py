@@ -106,7 +106,9 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
     anomalies = _section(data, "anomalies", where)
 
     schemas_dir = base / paths["schemas"] if "schemas" in paths else SCHEMAS_DIR
-    forms = tuple(load_forms(list(camp.get("forms", ["fujian1_tasks", "fujian2_progress"])), schemas_dir))
+    forms = tuple(
+        load_forms(list(camp.get("forms", ["fujian1_tasks", "fujian2_progress"])), schemas_dir)
+    )
     grids = [f for f in forms if isinstance(f, GridSpec)]
     lists = [f for f in forms if isinstance(f, ListSpec)]
 

@@ -109,9 +109,7 @@ def load_roster(path: Path) -> Roster:
     for line, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
-        values = {
-            attr: (row[i].strip() if i < len(row) else "") for attr, i in index.items()
-        }
+        values = {attr: (row[i].strip() if i < len(row) else "") for attr, i in index.items()}
         for attr, text in values.items():
             if "\n" in text or "\r" in text:
                 raise RosterError(f"{path}: line {line}: line break in column {attr}")

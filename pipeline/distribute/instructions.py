@@ -32,11 +32,23 @@ def render(name: str, **context: object) -> str:
     return environment().get_template(name).render(**context)
 
 
-def write_sheet(ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period,
-                due: dt.date, kind: str) -> None:
-    text = render("instructions.txt.j2", campaign=campaign, reporter=reporter,
-                  period=period, due=due, kind=kind)
+def write_sheet(
+    ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
+) -> None:
+    text = render(
+        "instructions.txt.j2",
+        campaign=campaign,
+        reporter=reporter,
+        period=period,
+        due=due,
+        kind=kind,
+    )
     ws.column_dimensions["A"].width = 110
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
     for r, line in enumerate(text.splitlines(), start=1):
         cell = ws.cell(r, 1)
         set_text(cell, line)

@@ -27,8 +27,14 @@ def form_key(form_id: str, what: str) -> str:
     return f"form.{form_id}.{what}"
 
 
-def write_sheet(wb: Workbook, campaign: Campaign, reporter: Reporter, period: Period,
-                layouts: Iterable[Layout], kind: str) -> None:
+def write_sheet(
+    wb: Workbook,
+    campaign: Campaign,
+    reporter: Reporter,
+    period: Period,
+    layouts: Iterable[Layout],
+    kind: str,
+) -> None:
     ws = wb.create_sheet(META_SHEET)
     rows: list[tuple[str, str]] = [
         ("format", FORMAT),

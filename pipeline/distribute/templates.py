@@ -23,8 +23,13 @@ def template_filename(period: Period, inst: Institution) -> str:
     return f"{period}_{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}.xlsx"
 
 
-def write_template(campaign: Campaign, inst: Institution, period: Period, folder: Path,
-                   cumulative: CumulativeLookup | None = None) -> Path:
+def write_template(
+    campaign: Campaign,
+    inst: Institution,
+    period: Period,
+    folder: Path,
+    cumulative: CumulativeLookup | None = None,
+) -> Path:
     prev = {
         spec.id: cumulative(inst.code, spec.id, period.shift(-1)) if cumulative else {}
         for spec in campaign.grid_forms
@@ -33,10 +38,13 @@ def write_template(campaign: Campaign, inst: Institution, period: Period, folder
     return write_atomic(folder / template_filename(period, inst), wb.save)
 
 
-def write_templates(campaign: Campaign, period: Period,
-                    cumulative: CumulativeLookup | None = None,
-                    folder: Path | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def write_templates(
+    campaign: Campaign,
+    period: Period,
+    cumulative: CumulativeLookup | None = None,
+    folder: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """Templates for every roster institution under ``<templates>/<period>/``."""
     roster = campaign.roster()
     out = folder or campaign.templates_dir / str(period)

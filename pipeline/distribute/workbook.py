@@ -28,9 +28,11 @@ from pipeline.distribute.styles import (
     HEADER_FONT,
     INPUT_FILL,
     LEFT,
+    LEFT_NOWRAP,
     TITLE_FONT,
     set_text,
     style,
+    text_height,
 )
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
 from pipeline.forms.spec import GridSpec, ListSpec, Measure
@@ -92,15 +94,15 @@ def _footer(ws: Worksheet, lay: Layout, footer: tuple[str, ...], notes: tuple[st
     step = max(1, lay.width // max(1, len(footer)))
     for i, text in enumerate(footer):
         ws.cell(row, 1 + i * step, text)
-        style(ws.cell(row, 1 + i * step), align=LEFT, border=False)
+        style(ws.cell(row, 1 + i * step), align=LEFT_NOWRAP, border=False)
     row += 2
     ws.cell(row, 1, "填报说明：")
-    style(ws.cell(row, 1), font=HEADER_FONT, align=LEFT, border=False)
+    style(ws.cell(row, 1), font=HEADER_FONT, align=LEFT_NOWRAP, border=False)
     for i, note in enumerate(notes, start=1):
         row += 1
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=lay.width)
         ws.cell(row, 1, f"{i}.{note}")
-        style(ws.cell(row, 1), align=LEFT, border=False)
+        style(ws.cell(row, 1), align=LEFT_NOWRAP, border=False)
 
 
 def _ref(lay: Layout, row_key: str, key: str) -> str:
@@ -118,9 +120,15 @@ def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
 
 def _number_validation(spec: GridSpec) -> DataValidation:
     dv = DataValidation(
-        type="whole", operator="between", formula1="0", formula2=str(spec.max_count),
-        allow_blank=True, showErrorMessage=True, showInputMessage=True,
-        errorTitle="数值不正确", promptTitle="填写提示",
+        type="whole",
+        operator="between",
+        formula1="0",
+        formula2=str(spec.max_count),
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorTitle="数值不正确",
+        promptTitle="填写提示",
         error=f"请填写0到{spec.max_count}之间的整数（单位已在表头注明，不要再写“处”“个”等字）。",
         prompt="请填写本月数字（整数）；没有请填0。",
     )
@@ -128,9 +136,15 @@ def _number_validation(spec: GridSpec) -> DataValidation:
     return dv
 
 
-def _grid_sheet(ws: Worksheet, spec: GridSpec, lay: Layout, reporter: Reporter,
-                topics: list[str], values: Mapping[tuple[str, str], float | None] | None,
-                prev_cumulative: Mapping[str, float]) -> None:
+def _grid_sheet(
+    ws: Worksheet,
+    spec: GridSpec,
+    lay: Layout,
+    reporter: Reporter,
+    topics: list[str],
+    values: Mapping[tuple[str, str], float | None] | None,
+    prev_cumulative: Mapping[str, float],
+) -> None:
     inputs = {m.key for m in spec.inputs_for(reporter.role)}
     dv = _number_validation(spec)
     first, last = lay.row_of[topics[0]], lay.row_of[topics[-1]]
@@ -153,8 +167,12 @@ def _grid_sheet(ws: Worksheet, spec: GridSpec, lay: Layout, reporter: Reporter,
                 prev = prev_cumulative.get(m.key, 0)
                 month = _ref(lay, MONTH_ROW, m.key)
                 cell.value = f"={prev:g}+{month}"
-            style(cell, fill=INPUT_FILL if is_input and values is None else
-                  (DERIVED_FILL if not is_input else None))
+            style(
+                cell,
+                fill=INPUT_FILL
+                if is_input and values is None
+                else (DERIVED_FILL if not is_input else None),
+            )
             if m.kind == "rate":
                 cell.number_format = RATE_FORMAT
             if is_input and values is None:
@@ -171,21 +189,33 @@ def _grid_sheet(ws: Worksheet, spec: GridSpec, lay: Layout, reporter: Reporter,
         ws.row_dimensions[r].height = 30
 
 
-def _list_sheet(ws: Worksheet, spec: ListSpec, lay: Layout, rows: Mapping[str, dict[str, str]],
-                filled: Mapping[str, dict[str, str]] | None,
-                extra: list[dict[str, str]], template: bool) -> None:
+def _list_sheet(
+    ws: Worksheet,
+    spec: ListSpec,
+    lay: Layout,
+    rows: Mapping[str, dict[str, str]],
+    filled: Mapping[str, dict[str, str]] | None,
+    extra: list[dict[str, str]],
+    template: bool,
+) -> None:
     text_dvs = {}
     for f in spec.inputs:
         if f.max_length:
             dv = DataValidation(
-                type="textLength", operator="lessThanOrEqual", formula1=str(f.max_length),
-                allow_blank=True, showErrorMessage=True, showInputMessage=True,
-                errorTitle="文字过长", error=f"“{f.header}”最多{f.max_length}个字，请精简。",
-                promptTitle="填写提示", prompt=f"请填写本月{f.header}（不超过{f.max_length}字）。",
+                type="textLength",
+                operator="lessThanOrEqual",
+                formula1=str(f.max_length),
+                allow_blank=True,
+                showErrorMessage=True,
+                showInputMessage=True,
+                errorTitle="文字过长",
+                error=f"“{f.header}”最多{f.max_length}个字，请精简。",
+                promptTitle="填写提示",
+                prompt=f"请填写本月{f.header}（不超过{f.max_length}字）。",
             )
             text_dvs[f.key] = dv
     spare = {r: extra[i] if i < len(extra) else {} for i, r in enumerate(lay.spare_rows)}
-    extra_rows = extra[len(lay.spare_rows):]
+    extra_rows = extra[len(lay.spare_rows) :]
     all_rows = list(lay.row_of.items())
     next_row = lay.last_data_row + 1
     for item in extra_rows:  # more added tasks than spare rows: grow the table
@@ -196,18 +226,22 @@ def _list_sheet(ws: Worksheet, spec: ListSpec, lay: Layout, rows: Mapping[str, d
         is_spare = r in spare
         base = spare[r] if is_spare else rows.get(row_key, {})
         given = (filled or {}).get(row_key, {})
+        shown: list[tuple[str, int]] = []
         for f in spec.fields:
             cell = ws.cell(r, lay.col_of[f.key])
             text = given.get(f.key) if f.key in given else base.get(f.key, "")
             if text and not isinstance(cell, MergedCell):
                 set_text(cell, text)
+                shown.append((text, f.width))
             open_cell = template and (f.input or is_spare)
-            style(cell, align=LEFT if f.width > 10 else CENTER, fill=INPUT_FILL if open_cell else None)
+            style(
+                cell, align=LEFT if f.width > 10 else CENTER, fill=INPUT_FILL if open_cell else None
+            )
             if open_cell:
                 cell.protection = UNLOCKED
                 if f.key in text_dvs:
                     text_dvs[f.key].add(cell)
-        ws.row_dimensions[r].height = 96 if not is_spare else 24
+        ws.row_dimensions[r].height = text_height(shown)
     for dv in text_dvs.values():
         if dv.sqref:
             ws.add_data_validation(dv)
@@ -254,6 +288,7 @@ def build_workbook(
             _list_sheet(ws, spec, lay, task_rows, filled, extra, template)
         _footer(ws, lay, spec.footer, spec.notes)
         ws.freeze_panes = ws.cell(lay.first_data_row, 2)
+        ws.print_title_rows = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
         ws.page_setup.orientation = "landscape"
         ws.sheet_properties.pageSetUpPr.fitToPage = True
         ws.page_setup.fitToWidth = 1

@@ -107,7 +107,10 @@ def _grid_layout(spec: GridSpec, topics: tuple[Topic, ...]) -> Layout:
         lay.row_of[t.key] = row
         lay.labels[(row, 1)] = t.label
         row += 1
-    for key, label in ((MONTH_ROW, spec.month_total_label), (CUMULATIVE_ROW, spec.cumulative_label)):
+    for key, label in (
+        (MONTH_ROW, spec.month_total_label),
+        (CUMULATIVE_ROW, spec.cumulative_label),
+    ):
         lay.row_of[key] = row
         lay.labels[(row, 1)] = label
         row += 1
@@ -136,7 +139,9 @@ def _list_layout(spec: ListSpec, tasks: tuple[Task, ...]) -> Layout:
             for key in ("number", "item"):
                 if key in lay.col_of:
                     col = lay.col_of[key]
-                    lay.merges = [m for m in lay.merges if (m.first_row, m.first_col) != (group_start, col)]
+                    lay.merges = [
+                        m for m in lay.merges if (m.first_row, m.first_col) != (group_start, col)
+                    ]
                     lay.merges.append(Merge(group_start, col, row, col))
         row += 1
     spare = []

@@ -34,6 +34,9 @@ class Measure:
     terms: tuple[str, ...] = ()
     numerator: str | None = None
     denominator: str | None = None
+    # A rate whose open items (denominator − numerator, cumulative) are an anomaly to
+    # supervise until closed, e.g. 重大隐患 (挂牌督办).
+    flag_open: bool = False
 
     @property
     def label(self) -> str:
@@ -169,6 +172,7 @@ def _load_measure(d: dict[str, Any], where: str) -> Measure:
         terms=tuple(d.get("terms", ())),
         numerator=d.get("numerator"),
         denominator=d.get("denominator"),
+        flag_open=bool(d.get("flag_open", False)),
     )
     if kind == "count" and m.role not in ("institution", "bureau"):
         raise ConfigError(f"{where}: a count needs role = 'institution' or 'bureau'")
@@ -203,7 +207,9 @@ def topics_from(rows: list[dict[str, Any]], where: str) -> tuple[Topic, ...]:
     return topics
 
 
-def tasks_from(rows: list[dict[str, Any]], defaults: dict[str, str], where: str) -> tuple[Task, ...]:
+def tasks_from(
+    rows: list[dict[str, Any]], defaults: dict[str, str], where: str
+) -> tuple[Task, ...]:
     tasks = []
     for i, r in enumerate(rows):
         key = str(_req(r, "key", f"{where} task {i + 1}"))
@@ -264,9 +270,7 @@ def load_form(path: Path) -> FormSpec:
         return ListSpec(
             **common,
             fields=fields,
-            default_rows=tasks_from(
-                data.get("default_rows", []), data.get("defaults", {}), where
-            ),
+            default_rows=tasks_from(data.get("default_rows", []), data.get("defaults", {}), where),
             spare_rows=int(data.get("spare_rows", 0)),
             new_task_marker=data.get("new_task_marker", "新增"),
         )

@@ -1,0 +1,22 @@
+"""Outputs of a run, each a view of the ledger for one period, written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.ledger.store import Ledger
+    from pipeline.run import PeriodData
+
+
+def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
+    from pipeline.report import anomaly_list, status, summary, validation_log
+
+    outbox.mkdir(parents=True, exist_ok=True)
+    return [
+        summary.write(data, ledger, outbox),
+        *anomaly_list.write(data, outbox),
+        status.write(data, outbox),
+        *validation_log.write(data, outbox),
+    ]

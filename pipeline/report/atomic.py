@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import IO
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-             *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 
 
 def safe_filename(text: str, limit: int = 80) -> str:
@@ -59,7 +65,9 @@ def write_text_atomic(target: Path, text: str, encoding: str = "utf-8") -> Path:
     return write_atomic(target, _write)
 
 
-def open_atomic(target: Path, mode: str = "w", **kwargs: object) -> contextlib.AbstractContextManager[IO]:
+def open_atomic(
+    target: Path, mode: str = "w", **kwargs: object
+) -> contextlib.AbstractContextManager[IO]:
     """Context manager for a file object that lands atomically at ``target``."""
 
     @contextlib.contextmanager

@@ -1,0 +1,128 @@
+"""Anomalies over the ledger: what no single return shows, but the months together do.
+
+- cumulative 已整改 above cumulative 排查 (a cumulative rate may not pass 100);
+- open items of a rate flagged ``flag_open`` (重大隐患 found and not yet closed);
+- a derived baseline figure that disagrees with its terms (排查隐患总数 ≠ 一般 + 重大);
+- a month's figure far from the institution's own history: the modified z-score
+  0.6745·(x − median)/MAD (Iglewicz & Hoaglin), quiet until enough past months exist.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+
+from pipeline.aggregate.totals import GridTotals
+from pipeline.config.campaign import AnomalyConfig
+from pipeline.config.roster import Roster
+from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout
+from pipeline.validate.findings import Finding, make
+
+MIN_ABS_DEVIATION = 3  # a jump smaller than this is never flagged, whatever the z-score
+
+
+def modified_zscore(x: float, past: list[float]) -> float:
+    median = statistics.median(past)
+    mad = statistics.median(abs(v - median) for v in past)
+    if mad:
+        return 0.6745 * (x - median) / mad
+    mean_ad = statistics.fmean(abs(v - median) for v in past)
+    if mean_ad:
+        return (x - median) / (1.253314 * mean_ad)
+    return 0.0 if x == median else float("inf") * (1 if x > median else -1)
+
+
+def ledger_anomalies(
+    totals: GridTotals,
+    lay: Layout,
+    roster: Roster,
+    config: AnomalyConfig,
+    files: dict[str, tuple[str, str]],
+) -> list[Finding]:
+    """``files``: institution -> (file name, sha256) of its current return this period."""
+    spec = totals.spec
+    period = str(totals.period)
+    out: list[Finding] = []
+
+    def where(inst: str, row_key: str, measure: str) -> dict:
+        name = roster.get(inst).name if roster.get(inst) else inst  # type: ignore[union-attr]
+        file, sha = files.get(inst, ("", ""))
+        return {
+            "institution": inst,
+            "institution_name": name,
+            "form": spec.id,
+            "period": period,
+            "file": file,
+            "sha256": sha,
+            "sheet": spec.sheet,
+            "cell": lay.cell(row_key, measure) if file else "",
+        }
+
+    for inst, figures in sorted(totals.cumulative_by_inst.items()):
+        for m in spec.measures:
+            if m.kind != "rate":
+                continue
+            fixed = sum(v or 0 for (r, k), v in figures.items() if k == m.numerator)
+            found = sum(v or 0 for (r, k), v in figures.items() if k == m.denominator)
+            what = f"{spec.cumulative_label}/{m.header[-2] if len(m.header) > 1 else m.short_label}"
+            if fixed > found:
+                out.append(
+                    make(
+                        "A-CUM-FIXED",
+                        value=fixed,
+                        expected=found,
+                        what=what,
+                        **where(inst, CUMULATIVE_ROW, m.numerator or ""),
+                    )
+                )
+            elif m.flag_open and found > fixed:
+                out.append(
+                    make(
+                        "A-MAJOR-OPEN",
+                        value=fixed,
+                        expected=found,
+                        what=what,
+                        **where(inst, CUMULATIVE_ROW, m.denominator or ""),
+                    )
+                )
+
+    for inst, row_key, measure, stated, source, cell in totals.baseline_derived:
+        m = spec.measure(measure)
+        if m.kind != "sum":
+            continue
+        base = {
+            k: v for (r, k), v in totals.cumulative_by_inst.get(inst, {}).items() if r == row_key
+        }
+        expected = sum(base.get(t) or 0 for t in m.terms)
+        if stated != expected:
+            loc = where(inst, row_key, measure)
+            loc.update(file=source, sheet="基线", cell=cell, sha256="")
+            out.append(
+                make("A-SUM", value=stated, expected=expected, what=f"基线/{m.short_label}", **loc)
+            )
+
+    out.extend(_zscores(totals, config, where))
+    return out
+
+
+def _zscores(totals: GridTotals, config: AnomalyConfig, where) -> Iterable[Finding]:
+    spec = totals.spec
+    for inst, figures in sorted(totals.month_by_inst.items()):
+        past_months = totals.history.get(inst, {})
+        if len(past_months) < config.zscore_min_months:
+            continue
+        for m in spec.inputs:
+            x = sum(v or 0 for (r, k), v in figures.items() if k == m.key)
+            past = [months.get(m.key, 0.0) for months in past_months.values()]
+            z = modified_zscore(x, past)
+            if (
+                abs(z) > config.zscore_threshold
+                and abs(x - statistics.median(past)) >= MIN_ABS_DEVIATION
+            ):
+                yield make(
+                    "A-ZSCORE",
+                    value=x,
+                    expected=statistics.median(past),
+                    what=f"{spec.month_total_label}/{m.short_label}",
+                    **where(inst, MONTH_ROW, m.key),
+                )

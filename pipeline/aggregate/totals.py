@@ -1,0 +1,121 @@
+"""The month's and the cumulative totals of a grid form, from the ledger alone.
+
+Counts are summed over the period's current (accepted, not superseded) returns; the
+cumulative counts add every month since the campaign's start, or since an imported
+baseline. Sums and rates are then recomputed from the summed counts with the same
+:func:`~pipeline.validate.rules.derive_row` the checks use; rates are never averaged.
+Every summed figure keeps the list of cells it came from.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from pipeline.config.calendar import Period
+from pipeline.config.campaign import Campaign
+from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.spec import GridSpec
+from pipeline.ledger.store import Ledger
+from pipeline.validate.rules import Figures, derive_row
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One source figure: a cell of a return, or a row of an imported baseline."""
+
+    institution: str
+    period: str  # the month, or "≤YYYY-MM" for a baseline
+    file: str
+    sha256: str
+    sheet: str
+    cell: str
+    value: float
+
+
+Key = tuple[str, str]  # (row key, measure key)
+
+
+@dataclass
+class GridTotals:
+    spec: GridSpec
+    period: Period
+    table: Figures  # the aggregated sheet: topic rows, 当月累计, 累计总计
+    sources: dict[Key, list[Contribution]]  # count cells of `table` -> what was summed
+    # institution -> (topic, measure) -> value, counts and derived, month and cumulative
+    month_by_inst: dict[str, Figures] = field(default_factory=dict)
+    cumulative_by_inst: dict[str, Figures] = field(default_factory=dict)
+    history: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # ^ institution -> period -> measure -> month total over topics (for the z-score)
+    baseline_derived: list[tuple[str, str, str, float, str, str]] = field(default_factory=list)
+    # ^ (institution, row key, measure, stated value, source, cell) of derived baseline figures
+
+
+def _per_row(spec: GridSpec, counts: dict[Key, float], rows: list[str]) -> Figures:
+    out: Figures = {}
+    for r in rows:
+        for key, value in derive_row(
+            spec, {m.key: counts.get((r, m.key), 0) for m in spec.inputs}
+        ).items():
+            out[(r, key)] = value
+    return out
+
+
+def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Period) -> GridTotals:
+    topics = [t.key for t in campaign.topics]
+    inputs = {m.key for m in spec.inputs}
+    start, this = str(campaign.start), str(period)
+    month: dict[Key, float] = defaultdict(float)
+    cum: dict[Key, float] = defaultdict(float)
+    sources: dict[Key, list[Contribution]] = defaultdict(list)
+    inst_month: dict[str, dict[Key, float]] = defaultdict(lambda: defaultdict(float))
+    inst_cum: dict[str, dict[Key, float]] = defaultdict(lambda: defaultdict(float))
+    history: dict[str, dict[str, dict[str, float]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(float))
+    )
+    baseline_through: dict[str, str] = {}
+    totals = GridTotals(spec=spec, period=period, table={}, sources=sources)
+
+    for inst, through, row_key, measure, value, source, cell in ledger.baselines(spec.id):
+        if through >= this or row_key not in topics:
+            continue
+        if measure not in inputs:
+            totals.baseline_derived.append((inst, row_key, measure, value, source, cell))
+            continue
+        baseline_through[inst] = through
+        cum[(row_key, measure)] += value
+        inst_cum[inst][(row_key, measure)] += value
+        sources[(CUMULATIVE_ROW, measure)].append(
+            Contribution(inst, f"≤{through}", source, "", "基线", cell, value)
+        )
+
+    for inst, p, row_key, measure, value, cell, file, sha in ledger.accepted_values(
+        spec.id, start, this
+    ):
+        if row_key not in topics or measure not in inputs or value is None:
+            continue
+        if p <= baseline_through.get(inst, ""):
+            continue  # already inside the imported baseline
+        c = Contribution(inst, p, file, sha, spec.sheet, cell, value)
+        cum[(row_key, measure)] += value
+        inst_cum[inst][(row_key, measure)] += value
+        sources[(CUMULATIVE_ROW, measure)].append(c)
+        if p == this:
+            month[(row_key, measure)] += value
+            inst_month[inst][(row_key, measure)] += value
+            sources[(row_key, measure)].append(c)
+            sources[(MONTH_ROW, measure)].append(c)
+        else:
+            history[inst][p][measure] += value
+
+    table = _per_row(spec, month, topics)
+    month_sum = {m.key: sum(month.get((t, m.key), 0) for t in topics) for m in spec.inputs}
+    cum_sum = {m.key: sum(cum.get((t, m.key), 0) for t in topics) for m in spec.inputs}
+    for row_key, counts in ((MONTH_ROW, month_sum), (CUMULATIVE_ROW, cum_sum)):
+        for key, value in derive_row(spec, counts).items():
+            table[(row_key, key)] = value
+    totals.table = table
+    totals.month_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_month.items()}
+    totals.cumulative_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_cum.items()}
+    totals.history = {i: {p: dict(v) for p, v in h.items()} for i, h in history.items()}
+    return totals

@@ -1,0 +1,176 @@
+"""Command line: parse options, call one library function, print a short summary.
+
+No logic lives here; known failures of the tool become a one-line message and exit 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.config.calendar import Period, latest_period_due
+from pipeline.config.campaign import Campaign, load_campaign
+from pipeline.errors import PipelineError
+
+DEFAULT_CAMPAIGN = Path("examples/campaign.toml")
+
+
+def _period(value: str | None) -> Period:
+    return Period.parse(value) if value else latest_period_due(dt.date.today())
+
+
+def period_option(f: Callable) -> Callable:
+    return click.option(
+        "--period",
+        metavar="YYYY-MM",
+        help="Reporting month; default: the latest month due (last month).",
+    )(f)
+
+
+def handle_errors(f: Callable) -> Callable:
+    """Turn the tool's own failures into a one-line message and exit status 1."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except PipelineError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _campaign(ctx: click.Context) -> Campaign:
+    return load_campaign(ctx.obj["campaign_path"], ctx.obj["overrides"])
+
+
+@click.group()
+@click.option(
+    "--campaign",
+    "campaign_path",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_CAMPAIGN,
+    show_default=True,
+    help="Campaign file (TOML).",
+)
+@click.option("--inbox", type=click.Path(path_type=Path), help="Override the campaign's inbox.")
+@click.option("--outbox", type=click.Path(path_type=Path), help="Override the campaign's outbox.")
+@click.option("--ledger", type=click.Path(path_type=Path), help="Override the ledger database.")
+@click.version_option(package_name="health-returns-pipeline")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    campaign_path: Path,
+    inbox: Path | None,
+    outbox: Path | None,
+    ledger: Path | None,
+) -> None:
+    """Monthly returns pipeline for a health bureau's reporting campaign."""
+    overrides = {
+        k: v.resolve()
+        for k, v in (("inbox", inbox), ("outbox", outbox), ("ledger", ledger))
+        if v is not None
+    }
+    ctx.obj = {"campaign_path": campaign_path, "overrides": overrides}
+
+
+@cli.command()
+@period_option
+@click.pass_context
+@handle_errors
+def run(ctx: click.Context, period: str | None) -> None:
+    """Judge every file in the inbox, update the ledger, write the outputs."""
+    from pipeline.run import run_period
+
+    campaign = _campaign(ctx)
+    p = _period(period)
+    click.echo(f"{campaign.name}：汇总 {p.label()}，收件箱 {campaign.inbox}")
+    result = run_period(campaign, p, progress=_progress)
+    click.echo(
+        f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
+        f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"
+        f"跳过 {result.count('skipped')}"
+    )
+    click.echo(
+        f"异常 {len(result.anomalies)} 条（含台账检查）；未报送或待重报 {len(result.missing)} 家"
+        + ("：" + "、".join(i.name for i in result.missing[:10]) if result.missing else "")
+    )
+    click.echo(f"结果已写入 {result.outbox}")
+    for path in result.outputs:
+        click.echo(f"  {path.name}")
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    if total >= 50 and (done % 50 == 0 or done == total) and sys.stderr.isatty():
+        click.echo(f"\r{stage} {done}/{total}", nl=done == total, err=True)
+
+
+@cli.command()
+@period_option
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="Folder; default form_templates/YYYY-MM."
+)
+@click.pass_context
+@handle_errors
+def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
+    """Write a pre-filled, protected form for every institution of the roster."""
+    from pipeline.distribute.templates import write_templates
+    from pipeline.ledger.store import Ledger
+
+    campaign = _campaign(ctx)
+    p = _period(period)
+    ledger = Ledger(campaign.ledger_path)
+    try:
+
+        def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
+            return ledger.cumulative(code, form, str(campaign.start), str(through))
+
+        paths = write_templates(
+            campaign, p, cumulative, out, progress=lambda d, t: _progress("模板", d, t)
+        )
+    finally:
+        ledger.close()
+    click.echo(f"已生成 {len(paths)} 份 {p.label()} 报表模板：{paths[0].parent if paths else out}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+@handle_errors
+def baseline(ctx: click.Context, file: Path) -> None:
+    """Import institutions' cumulative figures through a month (mid-campaign adoption).
+
+    FILE is CSV or xlsx with columns 机构代码, 截至月份 (YYYY-MM), 专题专项, and one
+    column per count of 附件2 named by its full header (e.g. 排查整治隐患/一般隐患/排查).
+    """
+    from pipeline.ledger.baseline import import_baseline
+
+    campaign = _campaign(ctx)
+    count, institutions = import_baseline(campaign, file)
+    click.echo(f"已导入 {institutions} 家机构的基线累计数（{count} 个数值），来源 {file.name}")
+
+
+@cli.command()
+@click.option(
+    "--workspace",
+    type=click.Path(path_type=Path),
+    default=Path("demo_workspace"),
+    show_default=True,
+    help="Scratch folder (recreated).",
+)
+@handle_errors
+def demo(workspace: Path) -> None:
+    """Run three months of the whole cycle on the shipped example, in a scratch folder."""
+    from pipeline.demo.scenario import run_demo
+
+    run_demo(workspace, echo=click.echo)
+
+
+def main() -> None:
+    cli(prog_name="python -m pipeline")

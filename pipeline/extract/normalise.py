@@ -1,0 +1,64 @@
+"""Read what clerks type into a number, and say exactly what was changed.
+
+Accepted and logged: full-width digits (１２), numbers stored as text ("12"), stray
+spaces, thousands separators (1,200), a trailing unit of the column ("5处", "3个").
+Refused: anything that is not one exact number ("约30", "三", "5-6", "无").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+UNITS = ("处", "项", "个", "次", "家", "%", "％")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SPACES = re.compile(r"[\s\u00a0\u3000]+")
+
+
+@dataclass(frozen=True)
+class Normalised:
+    value: float | None
+    changed: bool = False  # the raw text was read as something else
+    error: bool = False  # the raw text is not a number
+
+
+def normalise_number(raw: object) -> Normalised:
+    if raw is None:
+        return Normalised(None)
+    if isinstance(raw, bool):
+        return Normalised(None, error=True)
+    if isinstance(raw, int | float):
+        value = float(raw)
+        if math.isnan(value) or math.isinf(value):
+            return Normalised(None, error=True)
+        return Normalised(value)
+    if isinstance(raw, dt.datetime | dt.date | dt.time):
+        return Normalised(None, error=True)
+    text = str(raw)
+    cleaned = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    if cleaned == "":
+        return Normalised(None, changed=text != "")
+    for unit in UNITS:
+        if cleaned.endswith(unit) and len(cleaned) > len(unit):
+            cleaned = cleaned[: -len(unit)]
+            break
+    if _THOUSANDS.match(cleaned):
+        cleaned = cleaned.replace(",", "")
+    if not _NUMBER.match(cleaned):
+        return Normalised(None, error=True)
+    return Normalised(float(cleaned), changed=True)
+
+
+def normalise_text(raw: object) -> str:
+    """Free text as typed, trimmed; numbers and dates made readable."""
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        return str(int(raw))
+    if isinstance(raw, dt.datetime):
+        return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(sep=" ")
+    return str(raw).strip()

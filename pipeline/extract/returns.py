@@ -1,0 +1,302 @@
+"""From a workbook's raw cells to a return: who sent it, for when, and what it says.
+
+Identification reads the hidden metadata and checks it against what the sheets show;
+the layout check compares every fixed label with the form's layout; extraction turns
+input cells into tidy records, normalising what clerks type and logging each change.
+Everything wrong becomes a finding; nothing here raises for a bad return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from pipeline.config.calendar import Period
+from pipeline.config.campaign import Campaign
+from pipeline.config.roster import Institution, Roster
+from pipeline.distribute.metadata import FORMAT, form_key
+from pipeline.extract.normalise import normalise_number, normalise_text
+from pipeline.extract.reader import Formula, RawSheet, RawWorkbook
+from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
+from pipeline.forms.spec import GridSpec, ListSpec
+from pipeline.validate.findings import Finding, make
+
+MAX_LABEL_FINDINGS = 3
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One figure of a grid form as the file states it."""
+
+    form: str
+    row_key: str
+    measure: str
+    cell: str
+    raw: object
+    value: float | None
+    typed: bool = True  # False: a formula, ``value`` is its cached result
+
+
+@dataclass(frozen=True)
+class TextCell:
+    form: str
+    row_key: str
+    field: str
+    cell: str
+    text: str
+
+
+@dataclass
+class Extracted:
+    institution: Institution
+    period: Period
+    values: list[GridCell] = field(default_factory=list)  # input counts the reporter fills
+    claims: list[GridCell] = field(default_factory=list)  # derived cells and total rows
+    texts: list[TextCell] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Identity:
+    institution: Institution | None
+    period: Period | None
+    findings: list[Finding]
+    # True when the refusal depends on the roster or the period of this run, so the
+    # file is judged again on a later run instead of being recorded as rejected.
+    transient: bool = False
+
+
+def layouts_for(campaign: Campaign) -> dict[str, Layout]:
+    return {spec.id: build_layout(spec, campaign.rows_for(spec)) for spec in campaign.forms}
+
+
+def read_bounds(layouts: dict[str, Layout]) -> dict[str, tuple[int, int]]:
+    return {lay.sheet: (lay.last_data_row + 2, lay.width) for lay in layouts.values()}
+
+
+def identify(
+    raw: RawWorkbook, campaign: Campaign, roster: Roster, period: Period, layouts: dict[str, Layout]
+) -> Identity:
+    meta = raw.meta
+    if not meta or meta.get("format") != FORMAT:
+        return Identity(None, None, [make("M-NO-META")])
+    if meta.get("campaign") != campaign.code:
+        return Identity(
+            None, None, [make("M-CAMPAIGN", value=meta.get("campaign", ""), expected=campaign.name)]
+        )
+    code = meta.get("institution_code", "")
+    inst = roster.get(code)
+    if inst is None:
+        return Identity(None, None, [make("M-UNKNOWN-INST", value=code)], transient=True)
+    try:
+        stated = Period.parse(meta.get("period", ""))
+    except Exception:
+        return Identity(inst, None, [make("M-NO-META")])
+    if stated != period:
+        return Identity(
+            inst, stated, [make("M-PERIOD", value=stated, expected=period)], transient=True
+        )
+    findings = []
+    for spec in campaign.forms:
+        version = meta.get(form_key(spec.id, "version"), "")
+        if version != str(spec.version):
+            findings.append(
+                make(
+                    "M-VERSION",
+                    value=version or "无",
+                    expected=spec.version,
+                    form=spec.id,
+                    sheet=spec.sheet,
+                )
+            )
+    return Identity(inst, stated, findings)
+
+
+def check_header(sheet: RawSheet, inst: Institution, period: Period, form: str) -> list[Finding]:
+    """The visible 填报单位 and 报告期 lines must agree with the metadata."""
+    findings = []
+    unit = sheet.text(2, 1)
+    if unit and inst.name not in unit:
+        findings.append(
+            make("M-HEADER", value=unit, expected=inst.name, form=form, sheet=sheet.name, cell="A2")
+        )
+    for (r, c), value in sheet.cells.items():
+        text = str(value)
+        if r == 2 and c > 1 and text.startswith("报告期") and period.label() not in text:
+            findings.append(
+                make(
+                    "M-HEADER",
+                    value=text,
+                    expected=period.label(),
+                    form=form,
+                    sheet=sheet.name,
+                    cell=f"{get_column_letter(c)}{r}",
+                )
+            )
+    return findings
+
+
+def check_layout(raw: RawWorkbook, layouts: dict[str, Layout]) -> list[Finding]:
+    findings: list[Finding] = []
+    form_sheets = {lay.sheet for lay in layouts.values()}
+    for name, sheet in raw.sheets.items():
+        if name not in form_sheets and any(s in name for s in form_sheets) and sheet.cells:
+            original = next(s for s in form_sheets if s in name)
+            findings.append(make("L-SHEET-COPY", value=name, expected=original, sheet=name))
+    for form_id, lay in layouts.items():
+        sheet = raw.sheets.get(lay.sheet)
+        if sheet is None:
+            findings.append(make("L-SHEET-MISSING", expected=lay.sheet, form=form_id))
+            continue
+        if sheet.state != "visible":
+            findings.append(
+                make("L-SHEET-HIDDEN", expected=lay.sheet, form=form_id, sheet=lay.sheet)
+            )
+        wrong = 0
+        for (r, c), expected in sorted(lay.labels.items()):
+            found = sheet.text(r, c)
+            if _same_label(found, expected, lay, r):
+                continue
+            wrong += 1
+            if wrong <= MAX_LABEL_FINDINGS:
+                findings.append(
+                    make(
+                        "L-LABEL",
+                        value=found or "空白",
+                        expected=expected,
+                        form=form_id,
+                        sheet=lay.sheet,
+                        cell=f"{get_column_letter(c)}{r}",
+                    )
+                )
+    return findings
+
+
+def _same_label(found: str, expected: str, lay: Layout, row: int) -> bool:
+    if "".join(found.split()) == "".join(expected.split()):
+        return True
+    if isinstance(lay.spec, GridSpec):
+        for topic_key, r in lay.row_of.items():
+            if r == row and not topic_key.startswith("__"):
+                return any(found == a for a in _aliases(lay, topic_key))
+    return False
+
+
+def _aliases(lay: Layout, topic_key: str) -> tuple[str, ...]:
+    for t in lay.spec.default_rows if isinstance(lay.spec, GridSpec) else ():
+        if t.key == topic_key:
+            return t.aliases
+    return ()
+
+
+def _grid(
+    ext: Extracted, spec: GridSpec, lay: Layout, sheet: RawSheet, where: dict[str, Any]
+) -> None:
+    mine = {m.key for m in spec.inputs_for(ext.institution.role)}  # type: ignore[arg-type]
+    for row_key, r in lay.row_of.items():
+        total_row = row_key in (MONTH_ROW, CUMULATIVE_ROW)
+        for m in spec.measures:
+            c = lay.col_of[m.key]
+            cell = f"{get_column_letter(c)}{r}"
+            raw = sheet.cells.get((r, c))
+            loc = {**where, "form": spec.id, "sheet": sheet.name, "cell": cell}
+            what = f"{lay.labels.get((r, 1), row_key)}/{m.short_label}"
+            if m.is_input and not total_row:
+                norm = normalise_number(raw)
+                if norm.error:
+                    ext.findings.append(make("V-PARSE", value=raw, what=what, **loc))
+                    continue
+                if norm.changed and norm.value is not None:
+                    ext.findings.append(
+                        make("N-NORMALISED", value=raw, expected=norm.value, what=what, **loc)
+                    )
+                if m.key not in mine:
+                    if norm.value:
+                        ext.findings.append(make("V-NOT-YOURS", value=norm.value, what=what, **loc))
+                    continue
+                ext.values.append(GridCell(spec.id, row_key, m.key, cell, raw, norm.value))
+            else:
+                typed = not isinstance(raw, Formula)
+                stated = raw if typed else sheet.cached.get((r, c))
+                if stated == "":
+                    stated = None
+                norm = normalise_number(stated)
+                ext.claims.append(
+                    GridCell(
+                        spec.id,
+                        row_key,
+                        m.key,
+                        cell,
+                        raw,
+                        None if norm.error else norm.value,
+                        typed,
+                    )
+                )
+
+
+def _list(
+    ext: Extracted, spec: ListSpec, lay: Layout, sheet: RawSheet, where: dict[str, Any]
+) -> None:
+    spare = set(lay.spare_rows)
+    for row_key, r in lay.row_of.items():
+        fields = spec.fields if r in spare else spec.inputs
+        texts = {}
+        for f in fields:
+            c = lay.col_of[f.key]
+            text = normalise_text(sheet.cells.get((r, c)))
+            if not text:
+                continue
+            cell = f"{get_column_letter(c)}{r}"
+            texts[f.key] = text
+            ext.texts.append(TextCell(spec.id, row_key, f.key, cell, text))
+            if f.max_length and len(text) > f.max_length:
+                ext.findings.append(
+                    make(
+                        "V-TEXT-LONG",
+                        value=len(text),
+                        expected=f.max_length,
+                        what=f.header,
+                        form=spec.id,
+                        sheet=sheet.name,
+                        cell=cell,
+                        **where,
+                    )
+                )
+        if r in spare and texts:
+            loc = {**where, "form": spec.id, "sheet": sheet.name, "cell": f"A{r}"}
+            if not (texts.get("item") or texts.get("content")):
+                ext.findings.append(make("V-NEW-TASK-EMPTY", **loc))
+            if spec.new_task_marker not in texts.get("remark", ""):
+                ext.findings.append(make("V-NEW-TASK", expected=spec.new_task_marker, **loc))
+
+
+def extract(
+    raw: RawWorkbook,
+    campaign: Campaign,
+    inst: Institution,
+    period: Period,
+    layouts: dict[str, Layout],
+    where: dict[str, Any],
+) -> Extracted:
+    """Tidy records of every form sheet present; layout problems become findings."""
+    ext = Extracted(institution=inst, period=period)
+    ext.findings.extend(_located(f, where) for f in check_layout(raw, layouts))
+    for spec in campaign.forms:
+        lay = layouts[spec.id]
+        sheet = raw.sheets.get(lay.sheet)
+        if sheet is None:
+            continue
+        ext.findings.extend(_located(f, where) for f in check_header(sheet, inst, period, spec.id))
+        if isinstance(spec, GridSpec):
+            _grid(ext, spec, lay, sheet, where)
+        else:
+            _list(ext, spec, lay, sheet, where)
+    return ext
+
+
+def _located(f: Finding, where: dict[str, Any]) -> Finding:
+    from dataclasses import replace
+
+    return replace(f, **where)

@@ -1,0 +1,107 @@
+"""First look at an inbox file: skip office litter, hash it, and tell what it really is.
+
+A file's type is decided from its bytes, never its extension: an ``.xls`` renamed to
+``.xlsx`` or a web page saved as ``.xlsx`` is recognised and refused with advice. Only a
+plain OOXML workbook without macros goes on to a spreadsheet reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+ZIP_MAGIC = b"PK\x03\x04"
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_RATIO = 200
+_SKIP_PATTERNS = (
+    re.compile(r"^~\$"),  # Excel / WPS owner file
+    re.compile(r"^\.~lock\..*#$"),  # LibreOffice lock file
+    re.compile(r"\.(tmp|temp|crdownload|part)$", re.IGNORECASE),
+    re.compile(r"^(\.DS_Store|Thumbs\.db|desktop\.ini|README\.md)$", re.IGNORECASE),
+    re.compile(r"^\._"),  # macOS resource fork
+)
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What the bytes say: ``kind`` is "xlsx" when the file may be opened."""
+
+    kind: str
+    reason: str = ""  # rule code of the refusal when kind != "xlsx"
+    detail: str = ""
+
+
+def skip_reason(name: str) -> str | None:
+    """Office lock and temp files, and the inbox's own README, are skipped, not judged."""
+    for pattern in _SKIP_PATTERNS:
+        if pattern.search(name):
+            return (
+                "办公软件临时文件或说明文件，已跳过"
+                if name != "README.md"
+                else "收件箱说明文件，已跳过"
+            )
+    return None
+
+
+def sha256_of(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _sniff_zip(path: Path) -> Sniffed:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+                if "word/document.xml" in names:
+                    return Sniffed("docx", "F-NOT-XLSX", "Word 文档")
+                return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
+            if "xl/vbaProject.bin" in names:
+                return Sniffed("xlsm", "F-MACRO")
+            types = zf.read("[Content_Types].xml")[:200_000]
+            if b"macroEnabled" in types:
+                return Sniffed("xlsm", "F-MACRO")
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+            if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
+                return Sniffed("bomb", "F-TOO-LARGE", f"解压后 {total // 1024} KB")
+            bad = zf.testzip()
+            if bad is not None:
+                return Sniffed("damaged", "F-DAMAGED", f"内部文件 {bad} 校验失败")
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        return Sniffed("damaged", "F-DAMAGED", str(exc)[:120])
+    return Sniffed("xlsx")
+
+
+def sniff(path: Path, size: int) -> Sniffed:
+    if size == 0:
+        return Sniffed("empty", "F-EMPTY")
+    if size > MAX_FILE_BYTES:
+        return Sniffed("large", "F-TOO-LARGE", f"{size // 1024} KB")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(ZIP_MAGIC):
+        return _sniff_zip(path)
+    if head.startswith(CFB_MAGIC):
+        with open(path, "rb") as fh:
+            body = fh.read(min(size, 1 << 20))
+        if "EncryptionInfo".encode("utf-16-le") in body:
+            return Sniffed("encrypted", "F-ENCRYPTED")
+        return Sniffed("xls", "F-LEGACY-XLS")
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if lowered.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml")):
+        return Sniffed("html", "F-NOT-XLSX", "网页或 XML 文件")
+    if head.startswith(b"%PDF"):
+        return Sniffed("pdf", "F-NOT-XLSX", "PDF 文件")
+    return Sniffed("other", "F-NOT-XLSX", "无法识别的文件类型")

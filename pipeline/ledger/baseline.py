@@ -1,0 +1,100 @@
+"""Baseline import: cumulative figures through a month, for a district adopting the tool
+mid-campaign, so that 累计总计 is right from the first run.
+
+One row per institution and topic: 机构代码, 截至月份 (YYYY-MM), 专题专项 (the row label
+or its key), then one column per count named by its full header (排查整治隐患/一般隐患/排查),
+its key (general_found) or its short name (一般隐患排查). Sum columns may be given too and
+are checked against their terms in the anomaly list; rates are always recomputed.
+Importing again replaces an institution's earlier baseline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl.utils import get_column_letter
+
+from pipeline.config.calendar import Period
+from pipeline.config.campaign import Campaign
+from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
+from pipeline.errors import ConfigError, InputError, RosterError
+from pipeline.extract.normalise import normalise_number
+from pipeline.ledger.store import Ledger
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    try:
+        if path.suffix.lower() == ".csv":
+            return _rows_from_csv(path)
+        return _rows_from_xlsx(path)
+    except RosterError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
+    """Store the file's figures in the ledger; returns (values, institutions)."""
+    if not campaign.grid_forms:
+        raise InputError("the campaign has no grid form to take a baseline for")
+    spec = campaign.grid_forms[0]
+    rows = _read_rows(path)
+    if not rows:
+        raise InputError(f"{path}: empty file")
+    header = [h.strip() for h in rows[0]]
+    for required in ("机构代码", "截至月份", "专题专项"):
+        if required not in header:
+            raise InputError(f"{path}: line 1: missing column {required}")
+    names = {}
+    for m in spec.measures:
+        if m.kind == "rate":
+            continue
+        for alias in (m.label, m.key, m.short_label, "".join(m.header)):
+            names[alias] = m.key
+    measure_cols = {i: names[h] for i, h in enumerate(header) if h in names}
+    if not measure_cols:
+        raise InputError(f"{path}: line 1: no column names a count of {spec.annex}")
+    roster = campaign.roster()
+    topics = {t.label: t.key for t in campaign.topics} | {t.key: t.key for t in campaign.topics}
+    for t in campaign.topics:
+        topics.update({a: t.key for a in t.aliases})
+    col = {h: i for i, h in enumerate(header)}
+    out = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(str(v).strip() for v in row):
+            continue
+        cells = row + [""] * (len(header) - len(row))
+        code = cells[col["机构代码"]].strip()
+        if roster.get(code) is None:
+            raise InputError(f"{path}: line {line}: 机构代码 {code!r} is not in the roster")
+        try:
+            through = Period.parse(cells[col["截至月份"]])
+        except ConfigError as exc:
+            raise InputError(f"{path}: line {line}: 截至月份: {exc}") from exc
+        topic = topics.get(cells[col["专题专项"]].strip())
+        if topic is None:
+            raise InputError(f"{path}: line {line}: unknown 专题专项 {cells[col['专题专项']]!r}")
+        for i, key in measure_cols.items():
+            norm = normalise_number(cells[i])
+            if norm.error or (norm.value is not None and (norm.value < 0 or norm.value % 1)):
+                raise InputError(
+                    f"{path}: line {line}: {header[i]}: not a whole number: {cells[i]!r}"
+                )
+            if norm.value is None:
+                continue
+            out.append(
+                (
+                    code,
+                    str(through),
+                    spec.id,
+                    topic,
+                    key,
+                    norm.value,
+                    path.name,
+                    f"{get_column_letter(i + 1)}{line}",
+                )
+            )
+    ledger = Ledger(campaign.ledger_path)
+    try:
+        count = ledger.replace_baseline(out)
+    finally:
+        ledger.close()
+    return count, len({r[0] for r in out})

@@ -1,0 +1,353 @@
+"""The ledger: an SQLite database that is the store of record.
+
+Every distinct file (by sha256) the pipeline has judged is a *submission* with its status:
+accepted, rejected or superseded. Accepted submissions carry their figures and texts;
+every submission carries its findings. Cumulative totals are always computed from here
+(plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
+earlier one, which stays on record; a file seen again changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.errors import LedgerError
+from pipeline.extract.returns import GridCell, TextCell
+from pipeline.validate.findings import Finding
+
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, period TEXT NOT NULL, started_at TEXT NOT NULL,
+    finished_at TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS run_files (
+    run_id INTEGER NOT NULL REFERENCES runs(id), file_name TEXT NOT NULL, sha256 TEXT,
+    outcome TEXT NOT NULL, PRIMARY KEY (run_id, file_name));
+CREATE TABLE IF NOT EXISTS submissions (
+    id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL UNIQUE, file_name TEXT NOT NULL,
+    size INTEGER NOT NULL, received_at TEXT NOT NULL, first_seen_run INTEGER,
+    institution TEXT, period TEXT,
+    status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
+    superseded_by INTEGER REFERENCES submissions(id));
+CREATE INDEX IF NOT EXISTS submissions_by_return ON submissions (period, institution, status);
+CREATE TABLE IF NOT EXISTS grid_values (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id), form TEXT NOT NULL,
+    row_key TEXT NOT NULL, measure TEXT NOT NULL, value REAL, cell TEXT NOT NULL, raw TEXT,
+    PRIMARY KEY (submission_id, form, row_key, measure));
+CREATE TABLE IF NOT EXISTS text_values (
+    submission_id INTEGER NOT NULL REFERENCES submissions(id), form TEXT NOT NULL,
+    row_key TEXT NOT NULL, field TEXT NOT NULL, text TEXT NOT NULL, cell TEXT NOT NULL,
+    PRIMARY KEY (submission_id, form, row_key, field));
+CREATE TABLE IF NOT EXISTS findings (
+    id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    rule TEXT NOT NULL, severity TEXT NOT NULL, form TEXT, sheet TEXT, cell TEXT,
+    value TEXT, expected TEXT, message TEXT NOT NULL, advice TEXT);
+CREATE TABLE IF NOT EXISTS baselines (
+    institution TEXT NOT NULL, through TEXT NOT NULL, form TEXT NOT NULL,
+    row_key TEXT NOT NULL, measure TEXT NOT NULL, value REAL NOT NULL,
+    source TEXT NOT NULL, cell TEXT NOT NULL, imported_at TEXT NOT NULL,
+    PRIMARY KEY (institution, form, row_key, measure));
+"""
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: int
+    sha256: str
+    file_name: str
+    size: int
+    received_at: str
+    institution: str | None
+    period: str | None
+    status: str
+    superseded_by: int | None
+
+    @property
+    def received(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.received_at)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a ledger figure came from: a submission's cell, or a baseline row."""
+
+    file: str
+    sha256: str
+    period: str
+    sheet_cell: str
+    value: float
+
+
+def now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists() and path.stat().st_size > 0
+        try:
+            self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            if existed:
+                self._check_version()
+            self.db.executescript(SCHEMA)  # idempotent: CREATE ... IF NOT EXISTS
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"ledger {path} is damaged or not a ledger ({exc}); it was left untouched"
+            ) from exc
+
+    def _check_version(self) -> None:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(
+                f"ledger {self.path} is damaged or not a ledger ({exc}); it was left untouched"
+            ) from exc
+        if row and int(row[0]) > SCHEMA_VERSION:
+            raise LedgerError(
+                f"ledger {self.path} was written by a newer version (schema {row[0]}); "
+                "update the pipeline before using it"
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- runs ------------------------------------------------------------------------
+    def start_run(self, period: str) -> int:
+        with self.transaction() as db:
+            cur = db.execute("INSERT INTO runs (period, started_at) VALUES (?, ?)", (period, now()))
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, summary: str, files: Iterable[tuple[str, str, str]]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO run_files VALUES (?, ?, ?, ?)",
+                ((run_id, name, sha, outcome) for name, sha, outcome in files),
+            )
+            db.execute(
+                "UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+                (now(), summary, run_id),
+            )
+
+    # -- submissions -----------------------------------------------------------------
+    def _submission(self, row: tuple | None) -> Submission | None:
+        return Submission(*row) if row else None
+
+    _COLS = "id, sha256, file_name, size, received_at, institution, period, status, superseded_by"
+
+    def known(self, sha256: str) -> Submission | None:
+        row = self.db.execute(
+            f"SELECT {self._COLS} FROM submissions WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        return self._submission(row)
+
+    def submission(self, sub_id: int) -> Submission:
+        row = self.db.execute(f"SELECT {self._COLS} FROM submissions WHERE id = ?", (sub_id,))
+        sub = self._submission(row.fetchone())
+        assert sub is not None
+        return sub
+
+    def submissions(self, period: str) -> list[Submission]:
+        rows = self.db.execute(
+            f"SELECT {self._COLS} FROM submissions WHERE period = ? ORDER BY received_at, id",
+            (period,),
+        )
+        return [Submission(*r) for r in rows]
+
+    def record(
+        self,
+        *,
+        sha256: str,
+        file_name: str,
+        size: int,
+        received_at: str,
+        run_id: int,
+        institution: str | None,
+        period: str | None,
+        accepted: bool,
+        values: Iterable[GridCell] = (),
+        texts: Iterable[TextCell] = (),
+        findings: Iterable[Finding] = (),
+    ) -> Submission:
+        """Store one judged file in a single transaction, superseding as needed."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO submissions (sha256, file_name, size, received_at, first_seen_run,"
+                " institution, period, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sha256,
+                    file_name,
+                    size,
+                    received_at,
+                    run_id,
+                    institution,
+                    period,
+                    "accepted" if accepted else "rejected",
+                ),
+            )
+            sub_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO grid_values VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        sub_id,
+                        v.form,
+                        v.row_key,
+                        v.measure,
+                        v.value,
+                        v.cell,
+                        None if v.raw is None else str(v.raw),
+                    )
+                    for v in values
+                ),
+            )
+            db.executemany(
+                "INSERT INTO text_values VALUES (?, ?, ?, ?, ?, ?)",
+                ((sub_id, t.form, t.row_key, t.field, t.text, t.cell) for t in texts),
+            )
+            db.executemany(
+                "INSERT INTO findings (submission_id, rule, severity, form, sheet, cell, value,"
+                " expected, message, advice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        sub_id,
+                        f.rule,
+                        f.severity,
+                        f.form,
+                        f.sheet,
+                        f.cell,
+                        f.value,
+                        f.expected,
+                        f.message,
+                        f.advice,
+                    )
+                    for f in findings
+                ),
+            )
+            if accepted and institution and period:
+                self._supersede(db, sub_id, institution, period, received_at)
+        return self.submission(sub_id)
+
+    def _supersede(
+        self, db: sqlite3.Connection, new_id: int, institution: str, period: str, received_at: str
+    ) -> None:
+        """Of two accepted returns for one institution and period, the later received wins."""
+        row = db.execute(
+            "SELECT id, received_at FROM submissions WHERE institution = ? AND period = ?"
+            " AND status = 'accepted' AND id != ?",
+            (institution, period, new_id),
+        ).fetchone()
+        if row is None:
+            return
+        old_id, old_received = row
+        loser, winner = (old_id, new_id) if old_received <= received_at else (new_id, old_id)
+        db.execute(
+            "UPDATE submissions SET status = 'superseded', superseded_by = ? WHERE id = ?",
+            (winner, loser),
+        )
+
+    def findings_of(self, sub_id: int) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT rule, severity, form, sheet, cell, value, expected, message, advice"
+            " FROM findings WHERE submission_id = ? ORDER BY id",
+            (sub_id,),
+        )
+        keys = (
+            "rule",
+            "severity",
+            "form",
+            "sheet",
+            "cell",
+            "value",
+            "expected",
+            "message",
+            "advice",
+        )
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- figures ---------------------------------------------------------------------
+    def accepted_values(
+        self, form: str, first: str, last: str
+    ) -> list[tuple[str, str, str, str, float | None, str, str, str]]:
+        """(institution, period, row key, measure, value, cell, file, sha) of current returns."""
+        return self.db.execute(
+            "SELECT s.institution, s.period, v.row_key, v.measure, v.value, v.cell, s.file_name,"
+            " s.sha256 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
+            " WHERE s.status = 'accepted' AND v.form = ? AND s.period BETWEEN ? AND ?"
+            " ORDER BY s.institution, s.period, v.row_key, v.measure",
+            (form, first, last),
+        ).fetchall()
+
+    def accepted_texts(self, form: str, period: str) -> list[tuple[str, str, str, str, str, str]]:
+        """(institution, row key, field, text, cell, file) of the period's current returns."""
+        return self.db.execute(
+            "SELECT s.institution, t.row_key, t.field, t.text, t.cell, s.file_name"
+            " FROM text_values t JOIN submissions s ON s.id = t.submission_id"
+            " WHERE s.status = 'accepted' AND t.form = ? AND s.period = ?"
+            " ORDER BY s.institution, t.row_key, t.field",
+            (form, period),
+        ).fetchall()
+
+    def baselines(self, form: str) -> list[tuple[str, str, str, str, float, str, str]]:
+        """(institution, through, row key, measure, value, source, cell)."""
+        return self.db.execute(
+            "SELECT institution, through, row_key, measure, value, source, cell FROM baselines"
+            " WHERE form = ? ORDER BY institution, row_key, measure",
+            (form,),
+        ).fetchall()
+
+    def replace_baseline(
+        self, rows: Iterable[tuple[str, str, str, str, str, float, str, str]]
+    ) -> int:
+        """Store (institution, through, form, row key, measure, value, source, cell) rows."""
+        stamp = now()
+        rows = list(rows)
+        with self.transaction() as db:
+            for inst in {r[0] for r in rows}:
+                db.execute("DELETE FROM baselines WHERE institution = ?", (inst,))
+            db.executemany(
+                "INSERT INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                ((*r, stamp) for r in rows),
+            )
+        return len(rows)
+
+    def cumulative(self, institution: str, form: str, start: str, through: str) -> dict[str, float]:
+        """An institution's cumulative counts by measure, summed over topics."""
+        totals: dict[str, float] = defaultdict(float)
+        for inst, base_through, _row, measure, value, _src, _cell in self.baselines(form):
+            if inst == institution and base_through <= through:
+                totals[measure] += value
+                start = max(start, _next_period(base_through))
+        for inst, _p, _row, measure, value, *_ in self.accepted_values(form, start, through):
+            if inst == institution:
+                totals[measure] += value or 0
+        return dict(totals)
+
+
+def _next_period(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:7])
+    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return f"{year:04d}-{month:02d}"

@@ -1,0 +1,108 @@
+"""异常清单_YYYY-MM.xlsx and .csv: every finding of warning level or above, and every
+ledger anomaly, each saying what is wrong, where, the value, the expected value and
+what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+
+from pipeline.report.atomic import write_atomic, write_text_atomic
+from pipeline.report.tables import write_table
+from pipeline.validate.findings import SEVERITY_ZH, Finding
+
+if TYPE_CHECKING:
+    from pipeline.run import PeriodData
+
+HEADERS = [
+    "序号",
+    "严重程度",
+    "规则",
+    "机构代码",
+    "机构名称",
+    "文件",
+    "工作表",
+    "单元格",
+    "问题",
+    "填报值",
+    "应为",
+    "处理建议",
+]
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def listed(data: PeriodData) -> list[Finding]:
+    """Warnings and errors of this period's files, then the ledger anomalies."""
+    seen: set[tuple] = set()
+    out: list[Finding] = []
+    for f in [x for o in data.files for x in o.findings] + data.anomalies:
+        if f.severity == "info" or (f.period and f.period != str(data.period)):
+            continue
+        key = (f.rule, f.file, f.sheet, f.cell, f.institution, f.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return sorted(
+        out,
+        key=lambda f: (_SEVERITY_ORDER[f.severity], f.institution, f.file, f.sheet, f.cell, f.rule),
+    )
+
+
+def rows(findings: list[Finding]) -> list[list[object]]:
+    return [
+        [
+            i,
+            SEVERITY_ZH[f.severity],
+            f.rule,
+            f.institution,
+            f.institution_name,
+            f.file,
+            f.sheet,
+            f.cell,
+            f.message,
+            f.value,
+            f.expected,
+            f.advice,
+        ]
+        for i, f in enumerate(findings, start=1)
+    ]
+
+
+def csv_safe(value: object) -> str:
+    """Neutralise spreadsheet formula triggers (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_CSV_TRIGGERS) else text
+
+
+def to_csv(table: list[list[object]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for row in table:
+        writer.writerow([csv_safe(v) for v in row])
+    return "\ufeff" + buf.getvalue()  # BOM: Excel opens UTF-8 CSV correctly
+
+
+def write(data: PeriodData, outbox: Path) -> list[Path]:
+    table = rows(listed(data))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "异常清单"
+    write_table(
+        ws,
+        HEADERS,
+        table,
+        widths=[6, 12, 14, 10, 26, 34, 8, 8, 60, 10, 10, 40],
+        title=f"{data.campaign.name} 异常清单（{data.period.label()}，共{len(table)}条）",
+    )
+    stem = f"异常清单_{data.period}"
+    return [
+        write_atomic(outbox / f"{stem}.xlsx", wb.save),
+        write_text_atomic(outbox / f"{stem}.csv", to_csv(table)),
+    ]

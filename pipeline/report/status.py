@@ -1,0 +1,127 @@
+"""报送情况_YYYY-MM.xlsx: the roster against the period — who reported, on time or late,
+who is missing, whose return was rejected or superseded — with counts and rates on top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+
+from pipeline.distribute.styles import HEADER_FONT, LEFT, TITLE_FONT, set_text, style
+from pipeline.report.atomic import write_atomic
+from pipeline.report.tables import write_table
+
+if TYPE_CHECKING:
+    from pipeline.ledger.store import Submission
+    from pipeline.run import PeriodData
+
+HEADERS = [
+    "序号",
+    "机构代码",
+    "机构名称",
+    "机构级别",
+    "报送状态",
+    "是否按时",
+    "接收时间",
+    "采用文件",
+    "退回或替代的文件",
+    "联系人",
+    "联系电话",
+    "电子邮箱",
+]
+
+
+def _status_row(
+    data: PeriodData, code: str, subs: list[Submission]
+) -> tuple[str, str, str, str, str]:
+    """(status, timeliness, received, used file, other files) of one institution."""
+    mine = [s for s in subs if s.institution == code]
+    current = next((s for s in mine if s.status == "accepted"), None)
+    others = "；".join(
+        f"{s.file_name}（{'已退回' if s.status == 'rejected' else '已替代'}）"
+        for s in mine
+        if s is not current
+    )
+    if current is None:
+        status = "已退回，待重报" if mine else "未报送"
+        first = min((s.received for s in mine), default=None)
+        return status, _timeliness(data, first), _when(first), "", others
+    first_received = min(s.received for s in mine)
+    status = "已报送（已更正）" if len(mine) > 1 else "已报送"
+    return (
+        status,
+        _timeliness(data, first_received),
+        _when(current.received),
+        current.file_name,
+        others,
+    )
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _timeliness(data: PeriodData, received: dt.datetime | None) -> str:
+    if received is None:
+        return "逾期" if dt.date.today() > data.due else ""
+    return (
+        "按时" if received.date() <= data.due else f"逾期（{(received.date() - data.due).days}天）"
+    )
+
+
+def write(data: PeriodData, outbox: Path) -> Path:
+    rows = []
+    counts = {"应报": len(data.roster), "已报送": 0, "按时": 0, "逾期": 0, "未报送": 0, "已退回": 0}
+    for i, inst in enumerate(data.roster, start=1):
+        status, timely, received, used, others = _status_row(data, inst.code, data.submissions)
+        if status.startswith("已报送"):
+            counts["已报送"] += 1
+            counts["按时" if timely == "按时" else "逾期"] += 1
+        elif status == "未报送":
+            counts["未报送"] += 1
+        else:
+            counts["已退回"] += 1
+        rows.append(
+            [
+                i,
+                inst.code,
+                inst.name,
+                inst.level,
+                status,
+                timely,
+                received,
+                used,
+                others,
+                inst.contact,
+                inst.phone,
+                inst.email,
+            ]
+        )
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "报送情况"
+    set_text(ws.cell(1, 1), f"{data.campaign.name} 报送情况（{data.period.label()}）")
+    style(ws.cell(1, 1), font=TITLE_FONT, align=LEFT, border=False)
+    due = f"报送截止：{data.due.isoformat()}"
+    if not data.due_covered:
+        due += "（节假日数据未覆盖该年份，仅按周末顺延，请核对）"
+    ws.cell(2, 1, due)
+    total = counts["应报"] or 1
+    summary = [
+        f"应报{counts['应报']}家",
+        f"已报送{counts['已报送']}家（报送率{counts['已报送'] / total:.1%}）",
+        f"按时{counts['按时']}家（按时率{counts['按时'] / total:.1%}）",
+        f"逾期{counts['逾期']}家",
+        f"未报送{counts['未报送']}家",
+        f"已退回待重报{counts['已退回']}家",
+    ]
+    for c, text in enumerate(summary, start=1):
+        ws.cell(3, c, text)
+        style(ws.cell(3, c), font=HEADER_FONT, align=LEFT, border=False)
+    write_table(
+        ws, HEADERS, rows, start_row=5, widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 14, 28]
+    )
+    return write_atomic(outbox / f"报送情况_{data.period}.xlsx", wb.save)

@@ -1,0 +1,110 @@
+"""汇总表_YYYY-MM.xlsx: the district's return in the annex layout, plus a detail sheet.
+
+Built by the same workbook code as the templates, for the bureau as reporter, so the file
+is itself a valid return for the level above (district → city → province).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.distribute.workbook import Filling, Reporter, build_workbook
+from pipeline.forms.spec import GridSpec, ListSpec
+from pipeline.report.atomic import write_atomic
+from pipeline.report.tables import write_table
+
+if TYPE_CHECKING:
+    from pipeline.ledger.store import Ledger
+    from pipeline.run import PeriodData
+
+DETAIL_SHEET = "明细"
+
+
+def filename(period: object) -> str:
+    return f"汇总表_{period}.xlsx"
+
+
+def _merged_texts(data: PeriodData, ledger: Ledger, spec: ListSpec, filling: Filling) -> None:
+    """Each task's texts from every institution, prefixed with the institution's name."""
+    order = {inst.code: i for i, inst in enumerate(data.roster)}
+    by_row: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
+    for inst, row_key, fld, text, _cell, _file in ledger.accepted_texts(spec.id, str(data.period)):
+        by_row[row_key][inst][fld] = text
+    task_keys = {t.key for t in data.campaign.tasks}
+    merged: dict[str, dict[str, str]] = {}
+    extra: list[dict[str, str]] = []
+    for row_key in sorted(by_row, key=lambda k: (k not in task_keys, k)):
+        per_inst = sorted(by_row[row_key].items(), key=lambda kv: order.get(kv[0], 1 << 30))
+        if row_key in task_keys:
+            merged[row_key] = {
+                f.key: "\n".join(
+                    f"{_name(data, i)}：{t[f.key]}" for i, t in per_inst if t.get(f.key)
+                )
+                for f in spec.inputs
+            }
+            continue
+        for inst, texts in per_inst:  # a task an institution added in a spare row
+            row = dict(texts)
+            row["lead"] = row.get("lead") or _name(data, inst)
+            remark = row.get("remark", "")
+            row["remark"] = f"{_name(data, inst)}{spec.new_task_marker}" + (
+                f"；{remark}" if remark else ""
+            )
+            extra.append(row)
+    filling.lists[spec.id] = merged
+    filling.extra_rows[spec.id] = extra
+
+
+def _name(data: PeriodData, code: str) -> str:
+    inst = data.roster.get(code)
+    return inst.name if inst else code
+
+
+def _detail_rows(data: PeriodData, spec: GridSpec) -> list[list[object]]:
+    totals = data.totals[spec.id]
+    rows: list[list[object]] = []
+    for inst in data.roster:
+        month = totals.month_by_inst.get(inst.code)
+        cum = totals.cumulative_by_inst.get(inst.code)
+        if month is None and cum is None:
+            continue
+        counts = {m.key for m in spec.inputs_for(inst.role)}  # type: ignore[arg-type]
+        for topic in data.campaign.topics:
+            for m in spec.measures:
+                if m.is_input and m.key not in counts:
+                    continue
+                if not m.is_input and not (set(m.terms) | {m.numerator, m.denominator}) & counts:
+                    continue
+                mv = month.get((topic.key, m.key)) if month else None
+                cv = cum.get((topic.key, m.key)) if cum else None
+                rows.append(
+                    [inst.code, inst.name, topic.label, m.label, m.unit, _round(mv), _round(cv)]
+                )
+    return rows
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
+
+
+def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
+    campaign = data.campaign
+    filling = Filling()
+    for spec in campaign.grid_forms:
+        filling.grid[spec.id] = {k: _round(v) for k, v in data.totals[spec.id].table.items()}
+    for spec in campaign.list_forms:
+        _merged_texts(data, ledger, spec, filling)
+    bureau = Reporter(code=campaign.bureau.code, name=campaign.bureau.name, role="bureau")
+    wb = build_workbook(campaign, bureau, data.period, filling=filling, kind="aggregate")
+    for spec in campaign.grid_forms:
+        ws = wb.create_sheet(f"{DETAIL_SHEET}", index=len(wb.sheetnames) - 1)
+        write_table(
+            ws,
+            ["机构代码", "机构名称", "专题专项", "栏目", "单位", "当月", "累计总计"],
+            _detail_rows(data, spec),
+            widths=[10, 30, 40, 30, 6, 10, 10],
+            title=f"{spec.annex} {spec.title}（明细）{data.period.label()}",
+        )
+    return write_atomic(outbox / filename(data.period), wb.save)

@@ -1,0 +1,50 @@
+"""Plain table sheets (a header row and data rows) for the reports, written safely.
+
+Text that came from a return is always written as a string cell, never a formula, and
+never turned into a hyperlink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.distribute.styles import HEADER_FILL, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
+
+
+def write_table(
+    ws: Worksheet,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    widths: Sequence[int] | None = None,
+    title: str = "",
+    start_row: int = 1,
+) -> int:
+    """Write a titled table; returns the next free row."""
+    r = start_row
+    if title:
+        set_text(ws.cell(r, 1), title)
+        style(ws.cell(r, 1), font=TITLE_FONT, align=LEFT, border=False)
+        r += 2
+    header_row = r
+    for c, h in enumerate(headers, start=1):
+        set_text(ws.cell(r, c), h)
+        style(ws.cell(r, c), font=HEADER_FONT, fill=HEADER_FILL)
+    for row in rows:
+        r += 1
+        for c, value in enumerate(row, start=1):
+            cell = ws.cell(r, c)
+            if isinstance(value, str):
+                set_text(cell, value)
+            else:
+                cell.value = value
+            style(cell, align=LEFT)
+    for c, w in enumerate(widths or [], start=1):
+        ws.column_dimensions[get_column_letter(c)].width = w
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+    if r > header_row:
+        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(headers))}{r}"
+    return r + 2

@@ -1,0 +1,207 @@
+"""校验日志_YYYY-MM.jsonl and .xlsx: the auditable record of the run.
+
+Every inbox file seen (by its name), its hash and outcome, every finding; and for every
+figure of the aggregated return, the returns and cells it was summed from. The JSONL is
+for machines (one object per line, ``type`` says which); the xlsx is the same for people.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+
+from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.report import summary
+from pipeline.report.atomic import open_atomic, write_atomic
+from pipeline.report.tables import write_table
+from pipeline.run import OUTCOME_ZH
+from pipeline.validate.findings import SEVERITY_ZH
+
+if TYPE_CHECKING:
+    from pipeline.run import PeriodData
+
+MAX_XLSX_TRACE_ROWS = 200_000  # the JSONL always has every row
+
+
+def _trace(data: PeriodData):
+    """(output cell, figure, contribution) for every summed figure of the return."""
+    target = summary.filename(data.period)
+    for spec in data.campaign.grid_forms:
+        totals = data.totals[spec.id]
+        lay = data.layouts[spec.id]
+        for (row_key, measure), sources in sorted(totals.sources.items()):
+            row = "" if row_key not in lay.row_of else row_key
+            if not row:
+                continue
+            cell = lay.cell(row_key, measure)
+            figure = totals.table.get((row_key, measure))
+            for c in sources:
+                yield {
+                    "type": "trace",
+                    "output": target,
+                    "sheet": spec.sheet,
+                    "cell": cell,
+                    "row": lay.labels.get((lay.row_of[row_key], 1), row_key),
+                    "measure": spec.measure(measure).label,
+                    "figure": figure,
+                    "source_file": c.file,
+                    "source_sha256": c.sha256,
+                    "source_sheet": c.sheet,
+                    "source_cell": c.cell,
+                    "source_period": c.period,
+                    "institution": c.institution,
+                    "value": c.value,
+                }
+
+
+def _derived_notes(data: PeriodData):
+    """How each derived figure is computed from the traced ones."""
+    for spec in data.campaign.grid_forms:
+        lay = data.layouts[spec.id]
+        for m in spec.measures:
+            if m.is_input:
+                continue
+            parts = m.terms if m.kind == "sum" else (m.numerator, m.denominator)
+            formula = (
+                " + ".join(spec.measure(t).label for t in parts)
+                if m.kind == "sum"
+                else (
+                    f"{spec.measure(parts[0]).label} ÷ {spec.measure(parts[1]).label} × 100（排查为0时不计）"
+                )
+            )
+            for row_key in lay.row_of:
+                yield {
+                    "type": "derived",
+                    "output": summary.filename(data.period),
+                    "sheet": spec.sheet,
+                    "cell": lay.cell(row_key, m.key),
+                    "measure": m.label,
+                    "figure": data.totals[spec.id].table.get((row_key, m.key)),
+                    "computed_as": formula,
+                    "note": "按汇总后的数量重新计算"
+                    if row_key in (MONTH_ROW, CUMULATIVE_ROW)
+                    else "",
+                }
+
+
+def write(data: PeriodData, outbox: Path) -> list[Path]:
+    stem = f"校验日志_{data.period}"
+    files = [
+        {
+            "type": "file",
+            "file": o.name,
+            "sha256": o.sha256,
+            "size": o.size,
+            "outcome": o.outcome,
+            "outcome_zh": OUTCOME_ZH[o.outcome],
+            "institution": o.institution,
+            "period": o.period,
+            "received_at": o.received_at,
+            "note": o.note,
+            "findings": len(o.findings),
+        }
+        for o in data.files
+    ]
+    findings = [{"type": "finding", **f.to_dict()} for o in data.files for f in o.findings]
+    anomalies = [{"type": "anomaly", **f.to_dict()} for f in data.anomalies]
+    with open_atomic(outbox / f"{stem}.jsonl", "w", encoding="utf-8") as fh:
+        header = {
+            "type": "run",
+            "campaign": data.campaign.name,
+            "period": str(data.period),
+            "due": data.due.isoformat(),
+            "files_seen": len(files),
+        }
+        for record in [header, *files, *findings, *anomalies, *_derived_notes(data), *_trace(data)]:
+            fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "文件"
+    write_table(
+        ws,
+        [
+            "文件名",
+            "SHA-256",
+            "大小（字节）",
+            "结果",
+            "机构代码",
+            "报告期",
+            "接收时间",
+            "说明",
+            "问题数",
+        ],
+        [
+            [
+                f["file"],
+                f["sha256"],
+                f["size"],
+                f["outcome_zh"],
+                f["institution"],
+                f["period"],
+                f["received_at"],
+                f["note"],
+                f["findings"],
+            ]
+            for f in files
+        ],
+        widths=[40, 20, 12, 16, 10, 10, 20, 40, 8],
+        title=f"校验日志 {data.period.label()}：共检查{len(files)}个文件",
+    )
+    write_table(
+        wb.create_sheet("问题"),
+        ["文件名", "机构代码", "严重程度", "规则", "工作表", "单元格", "问题", "填报值", "应为"],
+        [
+            [
+                f["file"],
+                f["institution"],
+                SEVERITY_ZH[f["severity"]],
+                f["rule"],
+                f["sheet"],
+                f["cell"],
+                f["message"],
+                f["value"],
+                f["expected"],
+            ]
+            for f in findings + anomalies
+        ],
+        widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
+    )
+    trace_rows = []
+    for t in _trace(data):
+        if len(trace_rows) >= MAX_XLSX_TRACE_ROWS:
+            break
+        trace_rows.append(
+            [
+                t["sheet"],
+                t["cell"],
+                t["row"],
+                t["measure"],
+                t["figure"],
+                t["source_file"],
+                f"{t['source_sheet']}!{t['source_cell']}",
+                t["source_period"],
+                t["value"],
+            ]
+        )
+    write_table(
+        wb.create_sheet("数据溯源"),
+        [
+            "汇总表工作表",
+            "汇总表单元格",
+            "行",
+            "栏目",
+            "汇总数",
+            "来源文件",
+            "来源单元格",
+            "来源期间",
+            "来源数值",
+        ],
+        trace_rows,
+        widths=[10, 10, 40, 30, 10, 40, 14, 10, 10],
+        title="汇总表每个数字的来源（整改率、合计等按汇总后的数量重新计算）",
+    )
+    return [outbox / f"{stem}.jsonl", write_atomic(outbox / f"{stem}.xlsx", wb.save)]

@@ -1,0 +1,329 @@
+"""The monthly run: inbox → intake → extraction → validation → ledger → aggregation → outbox.
+
+Data flows one way. Each inbox file is judged once (by its sha256) and the judgement is
+recorded in the ledger; every output is then computed from the ledger alone, so rerunning
+on the same inbox produces the same outputs, and a cleaned inbox loses nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pipeline.aggregate.anomalies import ledger_anomalies
+from pipeline.aggregate.totals import GridTotals, grid_totals
+from pipeline.config.calendar import Period
+from pipeline.config.campaign import Campaign
+from pipeline.config.roster import Institution, Roster
+from pipeline.extract.reader import read_workbook
+from pipeline.extract.returns import Extracted, extract, identify, layouts_for, read_bounds
+from pipeline.forms.layout import Layout
+from pipeline.intake.sniff import sha256_of, skip_reason, sniff
+from pipeline.ledger.store import Ledger, Submission
+from pipeline.validate import rules, schema
+from pipeline.validate.findings import Finding, is_blocking, make
+
+Progress = Callable[[str, int, int], None]
+
+OUTCOME_ZH = {
+    "accepted": "已接收",
+    "rejected": "已退回",
+    "duplicate": "重复文件",
+    "superseded": "已被更正版本替代",
+    "skipped": "已跳过",
+}
+
+
+@dataclass
+class FileOutcome:
+    """What became of one inbox file in this run."""
+
+    name: str
+    outcome: str
+    sha256: str = ""
+    size: int = 0
+    received_at: str = ""
+    institution: str = ""
+    period: str = ""
+    submission_id: int | None = None
+    note: str = ""
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    period: Period
+    files: list[FileOutcome]
+    anomalies: list[Finding]
+    missing: list[Institution]
+    outputs: list[Path]
+    outbox: Path
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.files if f.outcome == outcome)
+
+
+@dataclass
+class _Pending:
+    """A new file read and identified, waiting for the batch validation."""
+
+    outcome: FileOutcome
+    extracted: Extracted | None
+    where: dict
+
+
+def _received_at(path: Path) -> str:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
+
+
+def _where(name: str, sha: str, inst: Institution | None, period: Period | None) -> dict:
+    return {
+        "file": name,
+        "sha256": sha,
+        "institution": inst.code if inst else "",
+        "institution_name": inst.name if inst else "",
+        "period": str(period or ""),
+    }
+
+
+def _judge_file(
+    path: Path,
+    campaign: Campaign,
+    roster: Roster,
+    period: Period,
+    layouts: dict[str, Layout],
+    bounds: dict,
+) -> _Pending:
+    """Sniff, read and identify one new file; extraction when it is one of ours."""
+    name = path.name
+    sha, size = sha256_of(path)
+    out = FileOutcome(
+        name=name, outcome="rejected", sha256=sha, size=size, received_at=_received_at(path)
+    )
+    if path.stat().st_size != size:
+        out.note = "transient"
+        out.findings = [make("F-DAMAGED", value="文件仍在复制中，请稍后重新运行", file=name)]
+        return _Pending(out, None, {})
+    where = _where(name, sha, None, None)
+    sniffed = sniff(path, size)
+    if sniffed.kind != "xlsx":
+        out.findings = [make(sniffed.reason, value=sniffed.detail, **where)]
+        return _Pending(out, None, where)
+    try:
+        raw = read_workbook(path, bounds)
+    except Exception as exc:  # any reader failure is a finding about the file
+        out.findings = [make("F-UNREADABLE", value=type(exc).__name__, **where)]
+        return _Pending(out, None, where)
+    ident = identify(raw, campaign, roster, period, layouts)
+    where = _where(name, sha, ident.institution, ident.period)
+    out.institution = ident.institution.code if ident.institution else ""
+    out.period = str(ident.period or "")
+    out.findings = [replace(f, **where) for f in ident.findings]
+    if ident.transient:
+        out.note = "transient"
+    if ident.institution is None or ident.period is None or ident.transient:
+        return _Pending(out, None, where)
+    ext = extract(raw, campaign, ident.institution, ident.period, layouts, where)
+    return _Pending(out, ext, where)
+
+
+def _validate(
+    pending: list[_Pending],
+    campaign: Campaign,
+    ledger: Ledger,
+    period: Period,
+    layouts: dict[str, Layout],
+) -> None:
+    """Pandera over all returns at once per form, then the definition's cross-field rules."""
+    batch = [(i, p) for i, p in enumerate(pending) if p.extracted is not None]
+    prev_period = str(period.shift(-1))
+    for spec in campaign.grid_forms:
+        cells = [(i, c) for i, p in batch for c in p.extracted.values]  # type: ignore[union-attr]
+        for i, cell, rule in schema.failures(spec, cells):
+            p = pending[i]
+            label = layouts[spec.id].labels.get((layouts[spec.id].row_of[cell.row_key], 1), "")
+            what = f"{label}/{spec.measure(cell.measure).short_label}"
+            p.extracted.findings.append(
+                make(  # type: ignore[union-attr]
+                    rule,
+                    value=cell.value,
+                    expected=spec.max_count,
+                    what=what,
+                    form=spec.id,
+                    sheet=spec.sheet,
+                    cell=cell.cell,
+                    **p.where,
+                )
+            )
+        labels = {
+            k: layouts[spec.id].labels.get((r, 1), k) for k, r in layouts[spec.id].row_of.items()
+        }
+        topics = [t.key for t in campaign.topics]
+        for _, p in batch:
+            ext = p.extracted
+            assert ext is not None
+            prev = ledger.cumulative(
+                ext.institution.code, spec.id, str(campaign.start), prev_period
+            )
+            ext.findings.extend(
+                rules.check_return(spec, topics, ext.values, ext.claims, prev, p.where, labels)
+            )
+    for _, p in batch:
+        p.outcome.findings.extend(p.extracted.findings)  # type: ignore[union-attr]
+
+
+def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster) -> list[Finding]:
+    inst = roster.get(sub.institution or "")
+    base = _where(name, sub.sha256, inst, Period.parse(sub.period) if sub.period else None)
+    if inst is None and sub.institution:
+        base["institution"] = sub.institution
+    return [Finding(**row, **base) for row in ledger.findings_of(sub.id)]
+
+
+def _outcome_from_ledger(out: FileOutcome, sub: Submission, ledger: Ledger, roster: Roster) -> None:
+    out.submission_id = sub.id
+    out.institution = sub.institution or ""
+    out.period = sub.period or ""
+    if sub.file_name != out.name:
+        out.outcome = "duplicate"
+        out.note = f"与“{sub.file_name}”内容完全相同"
+        out.findings = []
+        return
+    out.outcome = sub.status
+    out.received_at = sub.received_at
+    if sub.status == "superseded" and sub.superseded_by:
+        out.note = f"已被“{ledger.submission(sub.superseded_by).file_name}”替代"
+    out.findings = _ledger_findings(ledger, sub, out.name, roster)
+
+
+def intake(
+    campaign: Campaign,
+    roster: Roster,
+    ledger: Ledger,
+    period: Period,
+    run_id: int,
+    progress: Progress | None = None,
+) -> list[FileOutcome]:
+    """Judge every new inbox file and record it; return every file's outcome."""
+    layouts = layouts_for(campaign)
+    bounds = read_bounds(layouts)
+    entries = sorted(p for p in campaign.inbox.iterdir()) if campaign.inbox.is_dir() else []
+    outcomes: list[FileOutcome] = []
+    pending: list[_Pending] = []
+    seen: dict[str, str] = {}
+    for n, path in enumerate(entries, start=1):
+        if progress:
+            progress("读取", n, len(entries))
+        reason = "文件夹，未读取" if path.is_dir() else skip_reason(path.name)
+        if reason:
+            outcomes.append(FileOutcome(name=path.name, outcome="skipped", note=reason))
+            continue
+        sha, size = sha256_of(path)
+        known = ledger.known(sha)
+        if known is not None or sha in seen:  # outcome filled in from the ledger below
+            outcomes.append(FileOutcome(name=path.name, outcome="duplicate", sha256=sha, size=size))
+            continue
+        seen[sha] = path.name
+        p = _judge_file(path, campaign, roster, period, layouts, bounds)
+        outcomes.append(p.outcome)
+        pending.append(p)
+    _validate(pending, campaign, ledger, period, layouts)
+    # Record in order of receipt, so that of two returns the later received is current.
+    for p in sorted(pending, key=lambda p: (p.outcome.received_at, p.outcome.name)):
+        out = p.outcome
+        if out.note == "transient":
+            out.note = ""
+            continue
+        ext = p.extracted
+        ledger.record(
+            sha256=out.sha256,
+            file_name=out.name,
+            size=out.size,
+            received_at=out.received_at,
+            run_id=run_id,
+            institution=out.institution or None,
+            period=out.period or None,
+            accepted=ext is not None and not is_blocking(out.findings),
+            values=ext.values if ext else (),
+            texts=ext.texts if ext else (),
+            findings=out.findings,
+        )
+    for out in outcomes:
+        sub = ledger.known(out.sha256) if out.sha256 else None
+        if sub is not None:  # else skipped, or refused for now (roster, period, copying)
+            _outcome_from_ledger(out, sub, ledger, roster)
+    return outcomes
+
+
+@dataclass
+class PeriodData:
+    """Everything the reports need, computed from the ledger."""
+
+    campaign: Campaign
+    roster: Roster
+    period: Period
+    due: dt.date
+    due_covered: bool
+    files: list[FileOutcome]
+    submissions: list[Submission]
+    totals: dict[str, GridTotals]
+    layouts: dict[str, Layout]
+    anomalies: list[Finding]
+
+    def current(self) -> dict[str, Submission]:
+        return {
+            s.institution: s for s in self.submissions if s.status == "accepted" and s.institution
+        }
+
+
+def collect(
+    campaign: Campaign, roster: Roster, ledger: Ledger, period: Period, files: list[FileOutcome]
+) -> PeriodData:
+    layouts = layouts_for(campaign)
+    due, covered = campaign.due.due_date(period)
+    subs = ledger.submissions(str(period))
+    current = {
+        s.institution: (s.file_name, s.sha256)
+        for s in subs
+        if s.status == "accepted" and s.institution
+    }
+    totals = {spec.id: grid_totals(ledger, campaign, spec, period) for spec in campaign.grid_forms}
+    anomalies = [
+        a
+        for spec in campaign.grid_forms
+        for a in ledger_anomalies(
+            totals[spec.id], layouts[spec.id], roster, campaign.anomalies, current
+        )
+    ]
+    return PeriodData(
+        campaign, roster, period, due, covered, files, subs, totals, layouts, anomalies
+    )
+
+
+def run_period(
+    campaign: Campaign, period: Period, *, progress: Progress | None = None
+) -> RunResult:
+    """The whole monthly run for ``period``; returns what happened and where outputs are."""
+    from pipeline.report import write_outputs
+
+    roster = campaign.roster()
+    ledger = Ledger(campaign.ledger_path)
+    try:
+        run_id = ledger.start_run(str(period))
+        files = intake(campaign, roster, ledger, period, run_id, progress)
+        data = collect(campaign, roster, ledger, period, files)
+        outbox = campaign.outbox / str(period)
+        outputs = write_outputs(data, ledger, outbox)
+        current = data.current()
+        missing = [i for i in roster if i.code not in current]
+        result = RunResult(period, files, data.anomalies, missing, outputs, outbox)
+        summary = {o: result.count(o) for o in OUTCOME_ZH}
+        ledger.finish_run(
+            run_id, json.dumps(summary), ((f.name, f.sha256, f.outcome) for f in files)
+        )
+        return result
+    finally:
+        ledger.close()

@@ -1,0 +1,222 @@
+"""The one record type for everything the pipeline finds wrong (or changes) in a return.
+
+The validation log, the anomaly list and the reminders are all views of findings. A rule
+is declared once in :data:`RULES` with its severity, its Chinese message template and the
+advice a clerk can pass on; findings are made only through :func:`make`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ZH = {"error": "错误（退回）", "warning": "警告", "info": "提示"}
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: Severity
+    message: str  # str.format template over the finding's context
+    advice: str
+
+
+RULES: dict[str, Rule] = {
+    # Files that are not a usable workbook.
+    "F-EMPTY": Rule("error", "文件为空（0字节）", "请重新保存邮件附件，或请报送单位重新发送。"),
+    "F-TOO-LARGE": Rule(
+        "error", "文件过大或压缩比异常（{value}）", "请报送单位使用下发的模板重新填写。"
+    ),
+    "F-DAMAGED": Rule("error", "文件已损坏，无法打开（{value}）", "请报送单位重新保存后发送。"),
+    "F-ENCRYPTED": Rule("error", "文件设置了打开密码", "请报送单位取消密码后重新发送。"),
+    "F-LEGACY-XLS": Rule(
+        "error",
+        "文件是旧版 Excel（.xls）或 WPS（.et）格式",
+        "请报送单位在下发的 .xlsx 模板中填写，保存为 .xlsx 格式后发送。",
+    ),
+    "F-NOT-XLSX": Rule(
+        "error", "文件不是 Excel 工作簿（{value}）", "请报送单位发送填写好的 .xlsx 模板。"
+    ),
+    "F-MACRO": Rule(
+        "error", "文件含有宏（VBA）", "请报送单位使用下发的模板（不含宏）填写，保存为 .xlsx。"
+    ),
+    "F-UNREADABLE": Rule(
+        "error", "工作簿无法读取（{value}）", "请报送单位用 Excel 或 WPS 打开后重新保存为 .xlsx。"
+    ),
+    # Identification from the hidden metadata.
+    "M-NO-META": Rule(
+        "error",
+        "不是本系统下发的报表模板（缺少模板信息）",
+        "请报送单位使用下发的模板填写，不要复制到新建的工作簿中。",
+    ),
+    "M-CAMPAIGN": Rule(
+        "error", "模板属于其他工作（{value}），不是“{expected}”", "请使用本次下发的模板。"
+    ),
+    "M-UNKNOWN-INST": Rule(
+        "error",
+        "机构代码“{value}”不在名册中",
+        "请核对名册；如为新增机构，请先将其加入名册再重新运行。",
+    ),
+    "M-PERIOD": Rule(
+        "error",
+        "报表期间为{value}，本次汇总期间为{expected}",
+        "如为补报，请运行 run --period {value}；否则请报送单位使用本期模板。",
+    ),
+    "M-VERSION": Rule(
+        "error",
+        "模板版本（{value}）与当前版本（{expected}）不符",
+        "请报送单位使用本期下发的新模板重新填写。",
+    ),
+    "M-HEADER": Rule(
+        "error",
+        "表头内容“{value}”与模板信息（{expected}）不一致",
+        "请报送单位使用本单位本期的模板，不要使用其他单位或其他月份的表格。",
+    ),
+    # Layout.
+    "L-SHEET-MISSING": Rule(
+        "error",
+        "缺少工作表“{expected}”（工作表可能被删除或改名）",
+        "请报送单位使用下发的模板，不要删除或重命名工作表。",
+    ),
+    "L-SHEET-HIDDEN": Rule(
+        "warning", "工作表“{expected}”被隐藏", "已照常读取；请提醒报送单位不要隐藏工作表。"
+    ),
+    "L-SHEET-COPY": Rule(
+        "warning",
+        "工作簿中另有工作表“{value}”，疑似数据表副本，未读取",
+        "只读取“{expected}”；请报送单位确认数据填写在正确的工作表中。",
+    ),
+    "L-LABEL": Rule(
+        "error",
+        "此处应为“{expected}”，实际为“{value}”（可能插入、删除或移动了行列）",
+        "请报送单位在下发的模板中填写，不要增删行列。",
+    ),
+    # Values typed into input cells.
+    "V-PARSE": Rule("error", "“{value}”不是数字", "请填写确切的整数，没有请填0。"),
+    "V-NEGATIVE": Rule("error", "数值{value}为负数", "请填写0或正整数。"),
+    "V-INTEGER": Rule("error", "数值{value}不是整数", "隐患数、次数等应为整数，请更正。"),
+    "V-MAX": Rule("error", "数值{value}超过上限{expected}", "请核对是否多输入了数字。"),
+    "V-NOT-YOURS": Rule(
+        "warning",
+        "本栏由卫生健康行政部门填写，本单位填写的{value}不计入汇总",
+        "各医疗机构只填写“排查整治隐患”一栏。",
+    ),
+    "V-TEXT-LONG": Rule(
+        "warning", "文字长度{value}字，超过{expected}字", "已完整保存；请提醒精简。"
+    ),
+    "V-NEW-TASK": Rule(
+        "warning",
+        "新增任务行的“备注”未注明“{expected}”",
+        "已按新增任务汇总；请提醒报送单位在备注中注明。",
+    ),
+    "V-NEW-TASK-EMPTY": Rule(
+        "warning",
+        "新增任务行填写了内容但“任务事项”和“主要内容”为空",
+        "已按新增任务汇总；请报送单位补充任务名称。",
+    ),
+    "N-NORMALISED": Rule("info", "“{value}”按 {expected} 读取", "无需处理。"),
+    # Derived cells (never trusted: recomputed and compared).
+    "D-OVERWRITTEN": Rule(
+        "error",
+        "自动计算的单元格被改写为{value}，按所填数字应为{expected}",
+        "请报送单位使用下发的模板重新填写，不要改动自动计算的单元格。",
+    ),
+    "D-CACHED": Rule(
+        "error",
+        "自动计算结果{value}与所填数字不符，应为{expected}（公式可能被篡改）",
+        "请报送单位使用下发的模板重新填写。",
+    ),
+    "D-CUMULATIVE": Rule(
+        "info",
+        "表内累计总计{value}与台账累计{expected}不一致，以台账为准",
+        "通常因上月报表更正所致，无需处理。",
+    ),
+    # Anomalies over the ledger and the month.
+    "A-BLANK": Rule("warning", "报表全部为空", "请确认该单位本月确无数据，否则请其补填。"),
+    "A-MONTH-RATE": Rule(
+        "info",
+        "当月已整改{value}处超过当月排查{expected}处（可能整改了以前月份的隐患）",
+        "无需处理。",
+    ),
+    "A-CUM-FIXED": Rule(
+        "warning",
+        "累计已整改{value}处超过累计排查{expected}处",
+        "请核对该单位各月已整改数是否重复填报。",
+    ),
+    "A-SUM": Rule("warning", "合计{value}与各分项之和{expected}不一致", "请核对基础数据。"),
+    "A-ZSCORE": Rule(
+        "warning",
+        "本月{value}与该单位以往各月（中位数{expected}）差异很大",
+        "请与报送单位核实是否填错。",
+    ),
+    "A-MAJOR-OPEN": Rule(
+        "warning",
+        "重大隐患累计排查{expected}处，已整改{value}处，尚未整改完毕",
+        "应挂牌督办，跟踪整改进度。",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    message: str
+    advice: str
+    file: str = ""
+    sha256: str = ""
+    institution: str = ""
+    institution_name: str = ""
+    form: str = ""
+    period: str = ""
+    sheet: str = ""
+    cell: str = ""
+    value: str = ""
+    expected: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("extra")
+        return d
+
+    @property
+    def where(self) -> str:
+        """``附件2!G7`` style location, or the sheet alone, or nothing."""
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def make(
+    rule: str, *, value: object = "", expected: object = "", what: str = "", **where: Any
+) -> Finding:
+    """Build a finding of ``rule``; ``what`` names the row/column in words for the message."""
+    spec = RULES[rule]
+    ctx = {"value": _text(value), "expected": _text(expected)}
+    message = spec.message.format(**ctx)
+    if what:
+        message = f"{what}：{message}"
+    return Finding(
+        rule=rule,
+        severity=spec.severity,
+        message=message,
+        advice=spec.advice.format(**ctx),
+        value=ctx["value"],
+        expected=ctx["expected"],
+        **where,
+    )
+
+
+def is_blocking(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)

@@ -1,0 +1,227 @@
+"""Headless LibreOffice for the end-to-end tests: find it (installing it if need be), convert.
+
+``soffice_path()`` returns the LibreOffice binary, installing ``libreoffice-calc-nogui``
+with apt-get when it is missing and we run as root (as in CI; about a minute). When it
+cannot be had it returns None and ``unavailable_reason("soffice")`` says why, so the
+caller can skip loudly instead of passing silently. ``pdftotext_path()`` does the same
+for poppler-utils.
+
+``convert()`` runs one conversion with a private, throw-away user profile
+(``-env:UserInstallation``), so parallel runs and a desktop LibreOffice left open do not
+share (and lock) a profile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+APT_TIMEOUT = 900  # seconds, for `apt-get update` plus the install
+SOFFICE_NAMES = ("soffice", "libreoffice")
+# Explicit export filters, so "xlsx" cannot silently pick another xlsx flavour.
+FILTERS = {
+    "xlsx": "xlsx:Calc MS Excel 2007 XML",
+    "pdf": "pdf:calc_pdf_Export",
+    "ods": "ods:calc8",
+    "csv": "csv:Text - txt - csv (StarCalc)",
+}
+# What LibreOffice prints when a file is damaged, needs repair or could not be read.
+COMPLAINT = re.compile(
+    r"repair|corrupt|damaged|could not be loaded|general (input/output )?error|"
+    r"read error|format error",
+    re.IGNORECASE,
+)
+
+_problems: dict[str, str] = {}
+
+
+class LibreOfficeError(RuntimeError):
+    """A conversion failed, timed out, complained or produced no file."""
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """One finished ``soffice --convert-to`` run."""
+
+    source: Path
+    output: Path
+    command: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def log(self) -> str:
+        return f"{self.stdout}\n{self.stderr}".strip()
+
+    @property
+    def complaints(self) -> list[str]:
+        """Lines of LibreOffice's output that say the file was damaged or unreadable."""
+        return [line for line in self.log.splitlines() if COMPLAINT.search(line)]
+
+
+def unavailable_reason(tool: str) -> str:
+    """Why ``soffice_path()`` / ``pdftotext_path()`` returned None (empty if it did not)."""
+    return _problems.get(tool, "")
+
+
+def _which(names: tuple[str, ...]) -> str | None:
+    for name in names:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _apt_install(package: str) -> str | None:
+    """Install ``package`` with apt-get; None on success, else what went wrong."""
+    apt = shutil.which("apt-get")
+    if apt is None:
+        return "apt-get is not available on this machine"
+    if os.geteuid() != 0:
+        return f"not running as root, so cannot `apt-get install {package}`"
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # One installer at a time (parallel workers would fight over the dpkg lock).
+    lock_path = Path(tempfile.gettempdir()) / "health-returns-apt.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            for cmd in (
+                [apt, "update"],
+                [apt, "install", "-y", "--no-install-recommends", package],
+            ):
+                done = subprocess.run(
+                    cmd, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT
+                )
+                if done.returncode != 0:
+                    tail = "\n".join((done.stderr or done.stdout).splitlines()[-15:])
+                    return f"`{' '.join(cmd)}` failed with exit code {done.returncode}:\n{tail}"
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"installing {package} failed: {exc}"
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return None
+
+
+def _find_or_install(tool: str, names: tuple[str, ...], package: str) -> str | None:
+    found = _which(names)
+    if found:
+        return found
+    problem = _apt_install(package)
+    found = _which(names)
+    if found:
+        return found
+    _problems[tool] = problem or f"{package} was installed but none of {names} is on PATH"
+    return None
+
+
+@cache
+def soffice_path() -> str | None:
+    """Path of ``soffice``/``libreoffice``, installing LibreOffice Calc if missing; else None."""
+    return _find_or_install("soffice", SOFFICE_NAMES, "libreoffice-calc-nogui")
+
+
+@cache
+def pdftotext_path() -> str | None:
+    """Path of ``pdftotext`` (poppler-utils), installing it if missing; else None."""
+    return _find_or_install("pdftotext", ("pdftotext",), "poppler-utils")
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_convert(path: Path, fmt: str, outdir: Path, timeout: float = 180) -> Conversion:
+    """Convert ``path`` to ``fmt`` in ``outdir`` with headless LibreOffice; never raises
+    for LibreOffice's own failures (see ``convert``), only for a timeout or no LibreOffice.
+    """
+    soffice = soffice_path()
+    if soffice is None:
+        raise LibreOfficeError(f"LibreOffice is not available: {unavailable_reason('soffice')}")
+    path = Path(path).resolve()
+    outdir = Path(outdir).resolve()
+    ext = fmt.split(":", 1)[0].lower()
+    target = outdir / f"{path.stem}.{ext}"
+    if target == path:
+        raise ValueError(f"converting {path} into its own folder would overwrite it")
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="lo-profile-", ignore_cleanup_errors=True) as profile:
+        cmd = (
+            soffice,
+            f"-env:UserInstallation={Path(profile).as_uri()}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--nodefault",
+            "--norestore",
+            "--nolockcheck",
+            "--convert-to",
+            FILTERS.get(fmt, fmt),
+            "--outdir",
+            str(outdir),
+            str(path),
+        )
+        started = time.monotonic()
+        # Own process group: on timeout, kill oosplash *and* soffice.bin, not just the script.
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            stdout, stderr = proc.communicate()
+            raise LibreOfficeError(
+                f"LibreOffice timed out after {timeout:g} s converting {path.name} to {fmt}\n"
+                f"command: {' '.join(cmd)}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+            ) from None
+        finally:
+            if proc.poll() is None:
+                _kill_group(proc)
+        return Conversion(
+            source=path,
+            output=target,
+            command=cmd,
+            returncode=proc.returncode,
+            stdout=stdout,
+            stderr=stderr,
+            seconds=time.monotonic() - started,
+        )
+
+
+def convert(path: Path, fmt: str, outdir: Path, timeout: float = 180) -> Path:
+    """Convert ``path`` to ``fmt`` ("xlsx", "pdf", … or a full ``ext:Filter``) into
+    ``outdir`` and return the new file; raise ``LibreOfficeError`` with LibreOffice's
+    output on failure, timeout, a damaged-file message, or a missing output file.
+    """
+    done = run_convert(path, fmt, outdir, timeout)
+    problem = None
+    if done.returncode != 0:
+        problem = f"exit code {done.returncode}"
+    elif done.complaints:
+        problem = "LibreOffice complained: " + " | ".join(done.complaints)
+    elif not done.output.is_file() or done.output.stat().st_size == 0:
+        problem = f"no output file {done.output}"
+    if problem:
+        raise LibreOfficeError(
+            f"converting {path} to {fmt} failed ({problem})\n"
+            f"command: {' '.join(done.command)}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        )
+    return done.output
