@@ -96,6 +96,7 @@ def run(ctx: click.Context, period: str | None) -> None:
         f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
         f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"
         f"跳过 {result.count('skipped')}"
+        + (f"；往月已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
         f"异常 {len(result.anomalies)} 条（含台账检查）；未报送或待重报 {len(result.missing)} 家"

@@ -63,7 +63,16 @@ class RunResult:
     outbox: Path
 
     def count(self, outcome: str) -> int:
-        return sum(1 for f in self.files if f.outcome == outcome)
+        """Files of this period (or unidentified) with ``outcome``."""
+        return sum(1 for f in self.files if f.outcome == outcome and not self._earlier(f))
+
+    def _earlier(self, f: FileOutcome) -> bool:
+        return f.submission_id is not None and f.period not in ("", str(self.period))
+
+    @property
+    def other_periods(self) -> int:
+        """Files already recorded for another period (left in the inbox from earlier runs)."""
+        return sum(1 for f in self.files if self._earlier(f))
 
 
 @dataclass

@@ -47,8 +47,8 @@ def _status_row(
     )
     if current is None:
         status = "已退回，待重报" if mine else "未报送"
-        first = min((s.received for s in mine), default=None)
-        return status, _timeliness(data, first), _when(first), "", others
+        last = max((s.received for s in mine), default=None)
+        return status, _timeliness(data, None), _when(last), "", others
     first_received = min(s.received for s in mine)
     status = "已报送（已更正）" if len(mine) > 1 else "已报送"
     return (

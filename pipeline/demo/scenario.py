@@ -1,0 +1,159 @@
+"""``make demo``: three months of the whole cycle on the shipped example, in a scratch folder.
+
+Each month: templates are written (with last month's cumulative from the ledger),
+institutions fill them as people do — one types units and full-width digits, one
+reports late, one misses a month, one resubmits a corrected return, one types a number
+over a formula — the files are saved into the inbox with their receipt times, and the
+run aggregates the month. Nothing outside the workspace is touched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from pipeline.config.calendar import Period
+from pipeline.config.campaign import Campaign, load_campaign
+from pipeline.demo.filler import MonthData, fill_return, random_month
+from pipeline.errors import ConfigError
+from pipeline.ledger.store import Ledger
+from pipeline.run import run_period
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaign.toml"
+MARKER = ".demo_workspace"
+SEED = 20260701
+
+
+def _prepare(workspace: Path) -> Campaign:
+    if workspace.exists():
+        if not (workspace / MARKER).exists() and any(workspace.iterdir()):
+            raise ConfigError(
+                f"{workspace} exists and is not a demo workspace; choose another folder"
+            )
+        shutil.rmtree(workspace)
+    workspace.mkdir(parents=True)
+    (workspace / MARKER).write_text("created by `python -m pipeline demo`; safe to delete\n")
+    paths = {key: workspace / key for key in ("inbox", "outbox", "form_templates")}
+    for p in paths.values():
+        p.mkdir()
+    return load_campaign(
+        EXAMPLE,
+        {
+            "inbox": paths["inbox"],
+            "outbox": paths["outbox"],
+            "templates": paths["form_templates"],
+            "ledger": workspace / "ledger.sqlite",
+        },
+    )
+
+
+def _stamp(path: Path, when: dt.datetime) -> None:
+    """Receipt time: the clerk saved the attachment when the email arrived."""
+    ts = when.timestamp()
+    os.utime(path, (ts, ts))
+
+
+def _planted_error(campaign: Campaign, data: MonthData) -> dict:
+    """排查隐患总数 typed over its formula, one more than 一般 + 重大 of topic 1."""
+    spec = campaign.grid_forms[0]
+    row = data.grid.get(spec.id, {}).get(campaign.topics[0].key, {})
+    wrong = row.get("general_found", 0) + row.get("major_found", 0) + 1
+    return {spec.id: {(campaign.topics[0].key, "hazards_total"): wrong}}
+
+
+def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Campaign:
+    campaign = _prepare(workspace.resolve())
+    roster = list(campaign.roster())
+    rng = random.Random(SEED)
+    months = [campaign.start.shift(i) for i in range(3)]
+    plan = {  # month index -> what happens to whom
+        "late": {0: "QW009", 2: "QW010"},
+        "missing": {1: "QW011"},
+        "resubmit": {1: "QW003"},
+        "error": {1: "QW006"},
+        "habits": {0: "QW002", 1: "QW002", 2: "QW005"},
+    }
+    echo(f"演示工作区：{workspace}")
+    for index, period in enumerate(months):
+        _month(campaign, roster, rng, index, period, plan, echo)
+    echo("")
+    echo(f"请查看 {campaign.outbox}/<月份>/ 下的汇总表、异常清单、报送情况和校验日志；")
+    echo(f"各单位的空白模板在 {campaign.templates_dir}/<月份>/。")
+    return campaign
+
+
+def _month(
+    campaign: Campaign,
+    roster: list,
+    rng: random.Random,
+    index: int,
+    period: Period,
+    plan: dict[str, dict[int, str]],
+    echo: Callable[[str], object],
+) -> None:
+    from pipeline.distribute.templates import write_templates
+
+    ledger = Ledger(campaign.ledger_path)
+    try:
+
+        def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
+            return ledger.cumulative(code, form, str(campaign.start), str(through))
+
+        write_templates(campaign, period, cumulative)
+        due, _ = campaign.due.due_date(period)
+        on_time = dt.datetime.combine(due - dt.timedelta(days=3), dt.time(9, 30))
+        for n, inst in enumerate(roster):
+            if plan["missing"].get(index) == inst.code:
+                continue
+            data = random_month(campaign, inst, period, rng)
+            habits = (
+                frozenset({"fullwidth", "unit", "spaces"})
+                if plan["habits"].get(index) == inst.code
+                else frozenset()
+            )
+            overwrite = (
+                _planted_error(campaign, data) if plan["error"].get(index) == inst.code else None
+            )
+            path = fill_return(
+                campaign,
+                inst,
+                period,
+                campaign.inbox,
+                data,
+                habits=habits,
+                overwrite_formula=overwrite,
+                cumulative=cumulative,
+            )
+            late = plan["late"].get(index) == inst.code
+            received = due + dt.timedelta(days=4) if late else None
+            _stamp(
+                path,
+                dt.datetime.combine(received, dt.time(15, 0))
+                if received
+                else on_time + dt.timedelta(minutes=17 * n),
+            )
+            if plan["resubmit"].get(index) == inst.code:
+                first = path.with_name(path.stem + "（初稿）.xlsx")
+                path.rename(first)
+                corrected = random_month(campaign, inst, period, rng)
+                again = fill_return(
+                    campaign, inst, period, campaign.inbox, corrected, cumulative=cumulative
+                )
+                again = again.rename(again.with_name(again.stem + "（更正）.xlsx"))
+                _stamp(again, on_time + dt.timedelta(days=1))
+    finally:
+        ledger.close()
+    echo("")
+    echo(f"== {period.label()}：已生成模板，模拟各单位报送 ==")
+    result = run_period(campaign, period)
+    echo(
+        f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
+        f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
+        f"往月已入账 {result.other_periods}；"
+        f"异常 {len(result.anomalies)} 条；未报送或待重报："
+        + ("、".join(i.name for i in result.missing) or "无")
+    )
