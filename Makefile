@@ -27,9 +27,10 @@ templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form
 demo: $(VENV)/.installed  ## Whole cycle on the shipped example, in demo_workspace/
 	$(PY) -m pipeline demo --workspace demo_workspace
 
-test: $(VENV)/.installed  ## Lint and run the test suite
+test: $(VENV)/.installed  ## Lint, type-check and run the test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy pipeline
 	$(PY) -m pytest -q
 
 lint:  ## ruff + mypy

@@ -100,6 +100,8 @@ def _where(name: str, sha: str, inst: Institution | None, period: Period | None)
 
 def _judge_file(
     path: Path,
+    sha: str,
+    size: int,
     campaign: Campaign,
     roster: Roster,
     period: Period,
@@ -108,7 +110,6 @@ def _judge_file(
 ) -> _Pending:
     """Sniff, read and identify one new file; extraction when it is one of ours."""
     name = path.name
-    sha, size = sha256_of(path)
     out = FileOutcome(
         name=name, outcome="rejected", sha256=sha, size=size, received_at=_received_at(path)
     )
@@ -147,16 +148,18 @@ def _validate(
     layouts: dict[str, Layout],
 ) -> None:
     """Pandera over all returns at once per form, then the definition's cross-field rules."""
-    batch = [(i, p) for i, p in enumerate(pending) if p.extracted is not None]
+    batch = [(p, p.extracted) for p in pending if p.extracted is not None]
     prev_period = str(period.shift(-1))
+    topics = [t.key for t in campaign.topics]
     for spec in campaign.grid_forms:
-        cells = [(i, c) for i, p in batch for c in p.extracted.values]  # type: ignore[union-attr]
+        lay = layouts[spec.id]
+        labels = {k: lay.labels.get((r, 1), k) for k, r in lay.row_of.items()}
+        cells = [(i, c) for i, (_, ext) in enumerate(batch) for c in ext.values]
         for i, cell, rule in schema.failures(spec, cells):
-            p = pending[i]
-            label = layouts[spec.id].labels.get((layouts[spec.id].row_of[cell.row_key], 1), "")
-            what = f"{label}/{spec.measure(cell.measure).short_label}"
-            p.extracted.findings.append(
-                make(  # type: ignore[union-attr]
+            p, ext = batch[i]
+            what = f"{labels[cell.row_key]}/{spec.measure(cell.measure).short_label}"
+            ext.findings.append(
+                make(
                     rule,
                     value=cell.value,
                     expected=spec.max_count,
@@ -167,21 +170,15 @@ def _validate(
                     **p.where,
                 )
             )
-        labels = {
-            k: layouts[spec.id].labels.get((r, 1), k) for k, r in layouts[spec.id].row_of.items()
-        }
-        topics = [t.key for t in campaign.topics]
-        for _, p in batch:
-            ext = p.extracted
-            assert ext is not None
+        for p, ext in batch:
             prev = ledger.cumulative(
                 ext.institution.code, spec.id, str(campaign.start), prev_period
             )
             ext.findings.extend(
                 rules.check_return(spec, topics, ext.values, ext.claims, prev, p.where, labels)
             )
-    for _, p in batch:
-        p.outcome.findings.extend(p.extracted.findings)  # type: ignore[union-attr]
+    for p, ext in batch:
+        p.outcome.findings.extend(ext.findings)
 
 
 def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster) -> list[Finding]:
@@ -236,7 +233,7 @@ def intake(
             outcomes.append(FileOutcome(name=path.name, outcome="duplicate", sha256=sha, size=size))
             continue
         seen[sha] = path.name
-        p = _judge_file(path, campaign, roster, period, layouts, bounds)
+        p = _judge_file(path, sha, size, campaign, roster, period, layouts, bounds)
         outcomes.append(p.outcome)
         pending.append(p)
     _validate(pending, campaign, ledger, period, layouts)

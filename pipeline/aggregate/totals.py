@@ -76,17 +76,17 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     baseline_through: dict[str, str] = {}
     totals = GridTotals(spec=spec, period=period, table={}, sources=sources)
 
-    for inst, through, row_key, measure, value, source, cell in ledger.baselines(spec.id):
+    for inst, through, row_key, measure, base_value, source, cell in ledger.baselines(spec.id):
         if through >= this or row_key not in topics:
             continue
         if measure not in inputs:
-            totals.baseline_derived.append((inst, row_key, measure, value, source, cell))
+            totals.baseline_derived.append((inst, row_key, measure, base_value, source, cell))
             continue
         baseline_through[inst] = through
-        cum[(row_key, measure)] += value
-        inst_cum[inst][(row_key, measure)] += value
+        cum[(row_key, measure)] += base_value
+        inst_cum[inst][(row_key, measure)] += base_value
         sources[(CUMULATIVE_ROW, measure)].append(
-            Contribution(inst, f"≤{through}", source, "", "基线", cell, value)
+            Contribution(inst, f"≤{through}", source, "", "基线", cell, base_value)
         )
 
     for inst, p, row_key, measure, value, cell, file, sha in ledger.accepted_values(
@@ -112,8 +112,8 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     month_sum = {m.key: sum(month.get((t, m.key), 0) for t in topics) for m in spec.inputs}
     cum_sum = {m.key: sum(cum.get((t, m.key), 0) for t in topics) for m in spec.inputs}
     for row_key, counts in ((MONTH_ROW, month_sum), (CUMULATIVE_ROW, cum_sum)):
-        for key, value in derive_row(spec, counts).items():
-            table[(row_key, key)] = value
+        for key, figure in derive_row(spec, counts).items():
+            table[(row_key, key)] = figure
     totals.table = table
     totals.month_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_month.items()}
     totals.cumulative_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_cum.items()}

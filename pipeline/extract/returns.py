@@ -8,7 +8,7 @@ Everything wrong becomes a finding; nothing here raises for a bad return.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from openpyxl.utils import get_column_letter
@@ -146,10 +146,11 @@ def check_layout(raw: RawWorkbook, layouts: dict[str, Layout]) -> list[Finding]:
             original = next(s for s in form_sheets if s in name)
             findings.append(make("L-SHEET-COPY", value=name, expected=original, sheet=name))
     for form_id, lay in layouts.items():
-        sheet = raw.sheets.get(lay.sheet)
-        if sheet is None:
+        form_sheet = raw.sheets.get(lay.sheet)
+        if form_sheet is None:
             findings.append(make("L-SHEET-MISSING", expected=lay.sheet, form=form_id))
             continue
+        sheet = form_sheet
         if sheet.state != "visible":
             findings.append(
                 make("L-SHEET-HIDDEN", expected=lay.sheet, form=form_id, sheet=lay.sheet)
@@ -297,6 +298,4 @@ def extract(
 
 
 def _located(f: Finding, where: dict[str, Any]) -> Finding:
-    from dataclasses import replace
-
     return replace(f, **where)

@@ -337,9 +337,9 @@ class Ledger:
     def cumulative(self, institution: str, form: str, start: str, through: str) -> dict[str, float]:
         """An institution's cumulative counts by measure, summed over topics."""
         totals: dict[str, float] = defaultdict(float)
-        for inst, base_through, _row, measure, value, _src, _cell in self.baselines(form):
+        for inst, base_through, _row, measure, base_value, _src, _cell in self.baselines(form):
             if inst == institution and base_through <= through:
-                totals[measure] += value
+                totals[measure] += base_value
                 start = max(start, _next_period(base_through))
         for inst, _p, _row, measure, value, *_ in self.accepted_values(form, start, through):
             if inst == institution:

@@ -94,8 +94,8 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     filling = Filling()
     for spec in campaign.grid_forms:
         filling.grid[spec.id] = {k: _round(v) for k, v in data.totals[spec.id].table.items()}
-    for spec in campaign.list_forms:
-        _merged_texts(data, ledger, spec, filling)
+    for list_spec in campaign.list_forms:
+        _merged_texts(data, ledger, list_spec, filling)
     bureau = Reporter(code=campaign.bureau.code, name=campaign.bureau.name, role="bureau")
     wb = build_workbook(campaign, bureau, data.period, filling=filling, kind="aggregate")
     for spec in campaign.grid_forms:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from openpyxl import Workbook
 
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.spec import GridSpec, Measure
 from pipeline.report import summary
 from pipeline.report.atomic import open_atomic, write_atomic
 from pipeline.report.tables import write_table
@@ -57,6 +58,13 @@ def _trace(data: PeriodData):
                 }
 
 
+def _computed_as(spec: GridSpec, m: Measure) -> str:
+    if m.kind == "sum":
+        return " + ".join(spec.measure(t).label for t in m.terms)
+    num, den = spec.measure(m.numerator or ""), spec.measure(m.denominator or "")
+    return f"{num.label} ÷ {den.label} × 100（排查为0时不计）"
+
+
 def _derived_notes(data: PeriodData):
     """How each derived figure is computed from the traced ones."""
     for spec in data.campaign.grid_forms:
@@ -64,14 +72,7 @@ def _derived_notes(data: PeriodData):
         for m in spec.measures:
             if m.is_input:
                 continue
-            parts = m.terms if m.kind == "sum" else (m.numerator, m.denominator)
-            formula = (
-                " + ".join(spec.measure(t).label for t in parts)
-                if m.kind == "sum"
-                else (
-                    f"{spec.measure(parts[0]).label} ÷ {spec.measure(parts[1]).label} × 100（排查为0时不计）"
-                )
-            )
+            formula = _computed_as(spec, m)
             for row_key in lay.row_of:
                 yield {
                     "type": "derived",
@@ -170,7 +171,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
         ],
         widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
     )
-    trace_rows = []
+    trace_rows: list[list[object]] = []
     for t in _trace(data):
         if len(trace_rows) >= MAX_XLSX_TRACE_ROWS:
             break
