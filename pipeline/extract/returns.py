@@ -100,6 +100,17 @@ def identify(
         )
     findings = []
     for spec in campaign.forms:
+        stated_print = meta.get(form_key(spec.id, "fingerprint"), "")
+        if stated_print != layouts[spec.id].fingerprint:
+            findings.append(
+                make(
+                    "L-FINGERPRINT",
+                    value=stated_print or "无",
+                    expected=layouts[spec.id].fingerprint,
+                    form=spec.id,
+                    sheet=spec.sheet,
+                )
+            )
         version = meta.get(form_key(spec.id, "version"), "")
         if version != str(spec.version):
             findings.append(

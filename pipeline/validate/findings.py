@@ -73,6 +73,11 @@ RULES: dict[str, Rule] = {
         "请报送单位使用本单位本期的模板，不要使用其他单位或其他月份的表格。",
     ),
     # Layout.
+    "L-FINGERPRINT": Rule(
+        "error",
+        "模板格式标识（{value}）与本期模板（{expected}）不一致，可能是旧模板或被改动过的模板",
+        "请报送单位使用本期下发的模板重新填写。",
+    ),
     "L-SHEET-MISSING": Rule(
         "error",
         "缺少工作表“{expected}”（工作表可能被删除或改名）",
