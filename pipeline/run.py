@@ -233,7 +233,21 @@ def intake(
             outcomes.append(FileOutcome(name=path.name, outcome="duplicate", sha256=sha, size=size))
             continue
         seen[sha] = path.name
-        p = _judge_file(path, sha, size, campaign, roster, period, layouts, bounds)
+        try:
+            p = _judge_file(path, sha, size, campaign, roster, period, layouts, bounds)
+        except Exception as exc:  # a fault of ours must not stop the other files
+            out = FileOutcome(
+                name=path.name, outcome="rejected", sha256=sha, size=size, note="transient"
+            )  # not recorded: judged again next run
+            out.findings = [
+                make(
+                    "F-UNREADABLE",
+                    value=f"程序内部错误 {type(exc).__name__}",
+                    file=path.name,
+                    sha256=sha,
+                )
+            ]
+            p = _Pending(out, None, {})
         outcomes.append(p.outcome)
         pending.append(p)
     _validate(pending, campaign, ledger, period, layouts)

@@ -6,6 +6,7 @@ copied anywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,22 @@ def _need(table: dict[str, Any], key: str, where: str) -> Any:
     return table[key]
 
 
+def _dates(values: object, where: str) -> list[dt.date]:
+    """TOML dates, or ISO date strings."""
+    if not isinstance(values, list):
+        raise ConfigError(f"{where}: must be a list of dates")
+    out = []
+    for v in values:
+        if isinstance(v, dt.date):
+            out.append(v)
+            continue
+        try:
+            out.append(dt.date.fromisoformat(str(v)))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {v!r} is not a date (YYYY-MM-DD)") from exc
+    return out
+
+
 def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campaign:
     """Read the campaign file. ``overrides`` replaces paths (inbox, outbox, ledger...)."""
     path = path.resolve()
@@ -95,6 +112,8 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"campaign file not found: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8): {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     where = str(path)
@@ -106,9 +125,12 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
     anomalies = _section(data, "anomalies", where)
 
     schemas_dir = base / paths["schemas"] if "schemas" in paths else SCHEMAS_DIR
-    forms = tuple(
-        load_forms(list(camp.get("forms", ["fujian1_tasks", "fujian2_progress"])), schemas_dir)
-    )
+    form_names = camp.get("forms", ["fujian1_tasks", "fujian2_progress"])
+    if not isinstance(form_names, list) or not all(isinstance(n, str) for n in form_names):
+        raise ConfigError(
+            f'{where} [campaign]: forms must be a list of names, e.g. ["fujian2_progress"]'
+        )
+    forms = tuple(load_forms(form_names, schemas_dir))
     grids = [f for f in forms if isinstance(f, GridSpec)]
     lists = [f for f in forms if isinstance(f, ListSpec)]
 
@@ -142,6 +164,8 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
             day=int(due.get("day", 1)),
             months_after=int(due.get("months_after", 1)),
             roll_to_working_day=bool(due.get("roll_to_working_day", True)),
+            holidays=frozenset(_dates(due.get("holidays", []), f"{where} [due] holidays")),
+            workdays=frozenset(_dates(due.get("workdays", []), f"{where} [due] workdays")),
         )
         threshold = float(anomalies.get("zscore_threshold", 3.5))
         min_months = int(anomalies.get("zscore_min_months", 4))

@@ -17,6 +17,7 @@ UNITS = ("处", "项", "个", "次", "家", "%", "％")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SPACES = re.compile(r"[\s\u00a0\u3000]+")
+_SPLIT_DIGITS = re.compile(r"\d[\s\u00a0\u3000]+\d")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,10 @@ def normalise_number(raw: object) -> Normalised:
     if isinstance(raw, dt.datetime | dt.date | dt.time):
         return Normalised(None, error=True)
     text = str(raw)
-    cleaned = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    folded = unicodedata.normalize("NFKC", text)
+    if _SPLIT_DIGITS.search(folded):
+        return Normalised(None, error=True)  # "1 2" is not 12
+    cleaned = _SPACES.sub("", folded)
     if cleaned == "":
         return Normalised(None, changed=text != "")
     for unit in UNITS:

@@ -224,9 +224,18 @@ def tasks_from(
 def load_form(path: Path) -> FormSpec:
     """Read one form definition; errors name the file and what was expected."""
     try:
+        return _load_form(path)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+def _load_form(path: Path) -> FormSpec:
+    try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise ConfigError(f"form definition not found: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8): {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
     where = str(path)

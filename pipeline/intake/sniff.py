@@ -76,11 +76,13 @@ def _sniff_zip(path: Path) -> Sniffed:
             packed = sum(i.compress_size for i in infos) or 1
             if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
                 return Sniffed("bomb", "F-TOO-LARGE", f"解压后 {total // 1024} KB")
+            if any(i.flag_bits & 0x1 for i in infos):
+                return Sniffed("encrypted", "F-ENCRYPTED")
             bad = zf.testzip()
             if bad is not None:
                 return Sniffed("damaged", "F-DAMAGED", f"内部文件 {bad} 校验失败")
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        return Sniffed("damaged", "F-DAMAGED", str(exc)[:120])
+    except Exception as exc:  # zlib.error, NotImplementedError (method), BadZipFile, ...
+        return Sniffed("damaged", "F-DAMAGED", f"{type(exc).__name__}: {str(exc)[:100]}")
     return Sniffed("xlsx")
 
 

@@ -29,7 +29,7 @@ def safe_filename(text: str, limit: int = 80) -> str:
     """A file-name fragment valid on Windows, macOS and Linux; never a path."""
     name = _UNSAFE.sub("_", text).strip(" .")
     name = name.replace("..", "_")[:limit].strip(" .")
-    if not name or name.upper() in _RESERVED:
+    if not name or name.split(".")[0].upper() in _RESERVED:
         name = f"_{name}"
     return name
 

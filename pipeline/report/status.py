@@ -107,7 +107,9 @@ def write(data: PeriodData, outbox: Path) -> Path:
     style(ws.cell(1, 1), font=TITLE_FONT, align=LEFT, border=False)
     due = f"报送截止：{data.due.isoformat()}"
     if not data.due_covered:
-        due += "（节假日数据未覆盖该年份，仅按周末顺延，请核对）"
+        due += (
+            "（节假日数据未覆盖该年份，仅按周末顺延；可在工作配置文件 [due] 中填写当年节假日安排）"
+        )
     ws.cell(2, 1, due)
     total = counts["应报"] or 1
     summary = [
