@@ -205,6 +205,20 @@ def _outcome_from_ledger(out: FileOutcome, sub: Submission, ledger: Ledger, rost
     out.findings = _ledger_findings(ledger, sub, out.name, roster)
 
 
+def _by_receipt(inbox: Path) -> list[Path]:
+    """Inbox entries in order of receipt, so of identical copies the earliest is the return."""
+    if not inbox.is_dir():
+        return []
+
+    def key(p: Path) -> tuple[float, str]:
+        try:
+            return (p.stat().st_mtime, p.name)
+        except OSError:
+            return (0.0, p.name)
+
+    return sorted(inbox.iterdir(), key=key)
+
+
 def intake(
     campaign: Campaign,
     roster: Roster,
@@ -216,7 +230,7 @@ def intake(
     """Judge every new inbox file and record it; return every file's outcome."""
     layouts = layouts_for(campaign)
     bounds = read_bounds(layouts)
-    entries = sorted(p for p in campaign.inbox.iterdir()) if campaign.inbox.is_dir() else []
+    entries = _by_receipt(campaign.inbox)
     outcomes: list[FileOutcome] = []
     pending: list[_Pending] = []
     seen: dict[str, str] = {}

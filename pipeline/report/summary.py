@@ -93,7 +93,9 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     campaign = data.campaign
     filling = Filling()
     for spec in campaign.grid_forms:
-        filling.grid[spec.id] = {k: _round(v) for k, v in data.totals[spec.id].table.items()}
+        # Full precision: the sheet shows one decimal by number format, while the level
+        # above recomputes and compares the exact figure.
+        filling.grid[spec.id] = dict(data.totals[spec.id].table)
     for list_spec in campaign.list_forms:
         _merged_texts(data, ledger, list_spec, filling)
     bureau = Reporter(code=campaign.bureau.code, name=campaign.bureau.name, role="bureau")
