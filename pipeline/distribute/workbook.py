@@ -118,22 +118,36 @@ def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
     return f'=IF(N({den})=0,"",{num}/{den}*100)'
 
 
-def _number_validation(spec: GridSpec) -> DataValidation:
+def _input_check(
+    kind: str, operator: str, limits: tuple[int, ...], title: str, error: str, prompt: str
+) -> DataValidation:
+    """An in-cell check with a Chinese prompt on entry and a Chinese refusal."""
     dv = DataValidation(
-        type="whole",
-        operator="between",
-        formula1="0",
-        formula2=str(spec.max_count),
+        type=kind,
+        operator=operator,
+        formula1=str(limits[0]),
+        formula2=str(limits[1]) if len(limits) > 1 else None,
         allow_blank=True,
         showErrorMessage=True,
         showInputMessage=True,
-        errorTitle="数值不正确",
+        errorTitle=title,
+        error=error,
         promptTitle="填写提示",
-        error=f"请填写0到{spec.max_count}之间的整数（单位已在表头注明，不要再写“处”“个”等字）。",
-        prompt="请填写本月数字（整数）；没有请填0。",
+        prompt=prompt,
     )
     dv.errorStyle = "stop"
     return dv
+
+
+def _number_validation(spec: GridSpec) -> DataValidation:
+    return _input_check(
+        "whole",
+        "between",
+        (0, spec.max_count),
+        "数值不正确",
+        f"请填写0到{spec.max_count}之间的整数（单位已在表头注明，不要再写“处”“个”等字）。",
+        "请填写本月数字（整数）；没有请填0。",
+    )
 
 
 def _grid_sheet(
@@ -201,17 +215,13 @@ def _list_sheet(
     text_dvs = {}
     for f in spec.inputs:
         if f.max_length:
-            dv = DataValidation(
-                type="textLength",
-                operator="lessThanOrEqual",
-                formula1=str(f.max_length),
-                allow_blank=True,
-                showErrorMessage=True,
-                showInputMessage=True,
-                errorTitle="文字过长",
-                error=f"“{f.header}”最多{f.max_length}个字，请精简。",
-                promptTitle="填写提示",
-                prompt=f"请填写本月{f.header}（不超过{f.max_length}字）。",
+            dv = _input_check(
+                "textLength",
+                "lessThanOrEqual",
+                (f.max_length,),
+                "文字过长",
+                f"“{f.header}”最多{f.max_length}个字，请精简。",
+                f"请填写本月{f.header}（不超过{f.max_length}字）。",
             )
             text_dvs[f.key] = dv
     spare = {r: extra[i] if i < len(extra) else {} for i, r in enumerate(lay.spare_rows)}

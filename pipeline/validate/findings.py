@@ -7,7 +7,7 @@ advice a clerk can pass on; findings are made only through :func:`make`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 Severity = Literal["error", "warning", "info"]
@@ -178,12 +178,9 @@ class Finding:
     cell: str = ""
     value: str = ""
     expected: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("extra")
-        return d
+        return asdict(self)
 
     @property
     def where(self) -> str:
