@@ -101,6 +101,7 @@ def run(ctx: click.Context, period: str | None) -> None:
     click.echo(
         f"异常 {len(result.anomalies)} 条（含台账检查）；未报送或待重报 {len(result.missing)} 家"
         + ("：" + "、".join(i.name for i in result.missing[:10]) if result.missing else "")
+        + ("等" if len(result.missing) > 10 else "")
     )
     click.echo(f"结果已写入 {result.outbox}")
     for path in result.outputs:

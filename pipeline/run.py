@@ -51,6 +51,13 @@ class FileOutcome:
     submission_id: int | None = None
     note: str = ""
     findings: list[Finding] = field(default_factory=list)
+    # Refused for now (roster, period, still copying, a fault of ours): not recorded in
+    # the ledger, so the file is judged afresh on the next run.
+    transient: bool = False
+
+    def mark_transient(self) -> None:
+        self.transient = True
+        self.note = "本次未入账，下次运行时重新检查"
 
 
 @dataclass
@@ -114,7 +121,7 @@ def _judge_file(
         name=name, outcome="rejected", sha256=sha, size=size, received_at=_received_at(path)
     )
     if path.stat().st_size != size:
-        out.note = "transient"
+        out.mark_transient()
         out.findings = [make("F-DAMAGED", value="文件仍在复制中，请稍后重新运行", file=name)]
         return _Pending(out, None, {})
     where = _where(name, sha, None, None)
@@ -133,7 +140,7 @@ def _judge_file(
     out.period = str(ident.period or "")
     out.findings = [replace(f, **where) for f in ident.findings]
     if ident.transient:
-        out.note = "transient"
+        out.mark_transient()
     if ident.institution is None or ident.period is None or ident.transient:
         return _Pending(out, None, where)
     ext = extract(raw, campaign, ident.institution, ident.period, layouts, where)
@@ -250,9 +257,8 @@ def intake(
         try:
             p = _judge_file(path, sha, size, campaign, roster, period, layouts, bounds)
         except Exception as exc:  # a fault of ours must not stop the other files
-            out = FileOutcome(
-                name=path.name, outcome="rejected", sha256=sha, size=size, note="transient"
-            )  # not recorded: judged again next run
+            out = FileOutcome(name=path.name, outcome="rejected", sha256=sha, size=size)
+            out.mark_transient()
             out.findings = [
                 make(
                     "F-UNREADABLE",
@@ -268,8 +274,7 @@ def intake(
     # Record in order of receipt, so that of two returns the later received is current.
     for p in sorted(pending, key=lambda p: (p.outcome.received_at, p.outcome.name)):
         out = p.outcome
-        if out.note == "transient":
-            out.note = ""
+        if out.transient:
             continue
         ext = p.extracted
         ledger.record(

@@ -148,7 +148,7 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         tasks = lists[0].default_rows if lists else ()
 
     resolved = {
-        key: base / paths.get(key, default)
+        key: (base / paths.get(key, default)).resolve()
         for key, default in (
             ("roster", "roster.csv"),
             ("ledger", "ledger.sqlite"),
