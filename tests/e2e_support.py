@@ -241,11 +241,12 @@ def ledger_counts(path: Path) -> dict[str, object]:
 
 
 def status_rows(path: Path) -> tuple[list[str], dict[str, dict[str, object]]]:
-    """报送情况: the summary line (row 3) and the table by 机构代码."""
+    """报送情况: the counts of the summary line (row 3, parts joined by "；") and the table
+    by 机构代码."""
     wb = load_workbook(path)
     try:
         ws = wb.active
-        summary = [str(c.value) for c in ws[3] if c.value is not None]
+        summary = [part for c in ws[3] if c.value is not None for part in str(c.value).split("；")]
         header_row = next(r for r in range(1, 10) if ws.cell(r, 1).value == "序号")
         headers = [c.value for c in ws[header_row]]
         rows = {}

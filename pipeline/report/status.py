@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 
-from pipeline.distribute.styles import HEADER_FONT, LEFT, TITLE_FONT, set_text, style
+from pipeline.distribute.styles import TITLE_FONT
 from pipeline.report.atomic import write_atomic
-from pipeline.report.tables import write_table
+from pipeline.report.tables import banner, write_table
 
 if TYPE_CHECKING:
     from pipeline.ledger.store import Submission
@@ -103,14 +103,14 @@ def write(data: PeriodData, outbox: Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = "报送情况"
-    set_text(ws.cell(1, 1), f"{data.campaign.name} 报送情况（{data.period.label()}）")
-    style(ws.cell(1, 1), font=TITLE_FONT, align=LEFT, border=False)
+    width = len(HEADERS)
+    banner(ws, 1, f"{data.campaign.name} 报送情况（{data.period.label()}）", width, TITLE_FONT)
     due = f"报送截止：{data.due.isoformat()}"
     if not data.due_covered:
         due += (
             "（节假日数据未覆盖该年份，仅按周末顺延；可在工作配置文件 [due] 中填写当年节假日安排）"
         )
-    ws.cell(2, 1, due)
+    banner(ws, 2, due, width)
     total = counts["应报"] or 1
     summary = [
         f"应报{counts['应报']}家",
@@ -120,9 +120,7 @@ def write(data: PeriodData, outbox: Path) -> Path:
         f"未报送{counts['未报送']}家",
         f"已退回待重报{counts['已退回']}家",
     ]
-    for c, text in enumerate(summary, start=1):
-        ws.cell(3, c, text)
-        style(ws.cell(3, c), font=HEADER_FONT, align=LEFT, border=False)
+    banner(ws, 3, "；".join(summary), width)
     write_table(
         ws, HEADERS, rows, start_row=5, widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 14, 28]
     )
