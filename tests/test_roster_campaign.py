@@ -35,7 +35,7 @@ def _csv(tmp_path: Path, lines: list[str], encoding: str = "utf-8", name: str = 
 
 
 def test_shipped_roster_loads() -> None:
-    roster = load_roster(ROSTER)
+    roster = load_roster(ROSTER, "QW000")
     assert len(roster) == 13
     codes = [i.code for i in roster]
     assert codes == [f"QW{n:03d}" for n in range(13)]
@@ -63,8 +63,8 @@ def test_xlsx_roster_equals_csv(tmp_path: Path) -> None:
         ws.append(line.split(","))
     path = tmp_path / "roster.xlsx"
     wb.save(path)
-    from_xlsx = load_roster(path)
-    from_csv = load_roster(_csv(tmp_path, [HEADER, *ROWS]))
+    from_xlsx = load_roster(path, "QW000")
+    from_csv = load_roster(_csv(tmp_path, [HEADER, *ROWS]), "QW000")
     assert from_xlsx.institutions == from_csv.institutions
     assert len(from_xlsx) == 3
     assert from_xlsx.get("QW000").role == "bureau"

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from e2e_support import (
     BUREAU_COUNTS,
-    COUNTS,
     FORM,
     HAZARD_COUNTS,
     TOPICS,
@@ -89,7 +88,7 @@ def _fill(
 )
 @given(
     hospital=grids(HAZARD_COUNTS),
-    bureau=grids(COUNTS),
+    bureau=grids(BUREAU_COUNTS),
     habits=st.frozensets(st.sampled_from(HABITS)),
 )
 def test_written_figures_are_read_back_and_summed(setting, hospital, bureau, habits) -> None:

@@ -111,6 +111,17 @@ def test_inputs_by_role(grid: GridSpec) -> None:
         "problems_province",
         "problems_city",
         "problems_county",
+        "groups_formed",
+        "inspections",
+        "units_inspected",
+        "inspection_problems",
+        "interviews",
+    ]
+    # a subordinate administration (a district bureau in a city's roster) fills all
+    assert [m.key for m in grid.inputs_for("administration")] == [
+        "problems_province",
+        "problems_city",
+        "problems_county",
         "general_found",
         "general_fixed",
         "major_found",
@@ -121,7 +132,7 @@ def test_inputs_by_role(grid: GridSpec) -> None:
         "inspection_problems",
         "interviews",
     ]
-    assert grid.inputs_for("bureau") == grid.inputs
+    assert grid.inputs_for("administration") == grid.inputs
 
 
 def test_default_topics_and_misprint_alias(grid: GridSpec) -> None:

@@ -62,7 +62,7 @@ class Campaign:
     anomalies: AnomalyConfig
 
     def roster(self) -> Roster:
-        return load_roster(self.roster_path)
+        return load_roster(self.roster_path, self.bureau.code)
 
     @property
     def grid_forms(self) -> tuple[GridSpec, ...]:

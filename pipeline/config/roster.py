@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import RosterError
@@ -25,6 +25,11 @@ REQUIRED = ("机构代码", "机构名称", "机构级别")
 
 @dataclass(frozen=True)
 class Institution:
+    """A roster row. ``role`` says which counts it fills (see ``GridSpec.inputs_for``):
+    the campaign's own bureau fills its own columns ("bureau"); another health
+    administration, e.g. a district bureau in a city's roster, fills every column
+    ("administration"); every other institution the hazard columns ("institution")."""
+
     code: str
     name: str
     level: str
@@ -32,11 +37,13 @@ class Institution:
     email: str = ""
     contact: str = ""
     phone: str = ""
+    role: str = "institution"
 
-    @property
-    def role(self) -> str:
-        """Health administrations fill every column; other institutions the hazards only."""
-        return "bureau" if self.level == BUREAU_LEVEL else "institution"
+
+def role_of(code: str, level: str, bureau_code: str | None) -> str:
+    if code == bureau_code:
+        return "bureau"
+    return "administration" if level == BUREAU_LEVEL else "institution"
 
 
 @dataclass(frozen=True)
@@ -44,11 +51,13 @@ class Roster:
     path: Path
     institutions: tuple[Institution, ...]
 
+    by_code: dict[str, Institution] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_code", {i.code: i for i in self.institutions})
+
     def get(self, code: str) -> Institution | None:
-        for inst in self.institutions:
-            if inst.code == code:
-                return inst
-        return None
+        return self.by_code.get(code)
 
     def __iter__(self):
         return iter(self.institutions)
@@ -86,8 +95,11 @@ def _rows_from_xlsx(path: Path) -> list[list[str]]:
         wb.close()
 
 
-def load_roster(path: Path) -> Roster:
-    """Read and check the roster; problems name the file and line."""
+def load_roster(path: Path, bureau_code: str | None = None) -> Roster:
+    """Read and check the roster; problems name the file and line.
+
+    ``bureau_code`` is the campaign's own bureau, which must be a row of the roster.
+    """
     if not path.exists():
         raise RosterError(f"roster not found: {path}")
     suffix = path.suffix.lower()
@@ -120,7 +132,13 @@ def load_roster(path: Path) -> Roster:
                 f"{path}: line {line}: 机构代码 {values['code']} repeats line {seen[values['code']]}"
             )
         seen[values["code"]] = line
-        institutions.append(Institution(**values))
+        role = role_of(values["code"], values["level"], bureau_code)
+        institutions.append(Institution(**values, role=role))
     if not institutions:
         raise RosterError(f"{path}: no institutions")
+    if bureau_code is not None and bureau_code not in seen:
+        raise RosterError(
+            f"{path}: the campaign's bureau (机构代码 {bureau_code}) is not in the roster; "
+            f"add it as a row with 机构级别 {BUREAU_LEVEL}"
+        )
     return Roster(path=path, institutions=tuple(institutions))

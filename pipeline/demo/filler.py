@@ -91,7 +91,7 @@ def _grid_month(
     spec: GridSpec, topic_keys: list[str], role: str, rng: random.Random, scale: float
 ) -> dict[str, dict[str, int]]:
     """Counts per topic; a rate's numerator (已整改) is drawn from its denominator (排查)."""
-    counts = spec.inputs_for(role)  # type: ignore[arg-type]
+    counts = spec.inputs_for(role)
     keys = {m.key for m in counts}
     fixed_of: dict[str, str] = {}
     for m in spec.measures:

@@ -16,7 +16,7 @@ CumulativeLookup = Callable[[str, str, Period], dict[str, float]]
 
 
 def reporter_for(inst: Institution) -> Reporter:
-    return Reporter(code=inst.code, name=inst.name, role=inst.role)  # type: ignore[arg-type]
+    return Reporter(code=inst.code, name=inst.name, role=inst.role)
 
 
 def template_filename(period: Period, inst: Institution) -> str:

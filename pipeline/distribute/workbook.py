@@ -47,7 +47,7 @@ class Reporter:
 
     code: str
     name: str
-    role: Literal["institution", "bureau"]
+    role: str  # see pipeline.config.roster.Institution
 
 
 @dataclass
@@ -107,6 +107,11 @@ def _footer(ws: Worksheet, lay: Layout, footer: tuple[str, ...], notes: tuple[st
 
 def _ref(lay: Layout, row_key: str, key: str) -> str:
     return lay.cell(row_key, key)
+
+
+def _literal(value: float) -> str:
+    """A number as a formula literal, exact (``{:g}`` would write 1.23457e+06)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
@@ -169,7 +174,9 @@ def _grid_sheet(
         for m in spec.measures:
             c = lay.col_of[m.key]
             cell = ws.cell(r, c)
-            is_input = row_key in topics and m.key in inputs
+            template = values is None
+            is_input = template and row_key in topics and m.key in inputs
+            computed = m.kind != "count" or row_key in totals
             if values is not None:
                 cell.value = values.get((row_key, m.key))
             elif m.kind != "count":
@@ -180,16 +187,13 @@ def _grid_sheet(
             elif row_key == CUMULATIVE_ROW:
                 prev = prev_cumulative.get(m.key, 0)
                 month = _ref(lay, MONTH_ROW, m.key)
-                cell.value = f"={prev:g}+{month}"
-            style(
-                cell,
-                fill=INPUT_FILL
-                if is_input and values is None
-                else (DERIVED_FILL if not is_input else None),
-            )
+                cell.value = f"={_literal(prev)}+{month}"
+            # Yellow: to fill; grey: computed, or locked for this reporter.
+            fill = INPUT_FILL if is_input else DERIVED_FILL if computed or template else None
+            style(cell, fill=fill)
             if m.kind == "rate":
                 cell.number_format = RATE_FORMAT
-            if is_input and values is None:
+            if is_input:
                 cell.protection = UNLOCKED
                 dv.add(cell)
     if dv.sqref:

@@ -206,7 +206,7 @@ def _aliases(lay: Layout, topic_key: str) -> tuple[str, ...]:
 def _grid(
     ext: Extracted, spec: GridSpec, lay: Layout, sheet: RawSheet, where: dict[str, Any]
 ) -> None:
-    mine = {m.key for m in spec.inputs_for(ext.institution.role)}  # type: ignore[arg-type]
+    mine = {m.key for m in spec.inputs_for(ext.institution.role)}
     for row_key, r in lay.row_of.items():
         total_row = row_key in (MONTH_ROW, CUMULATIVE_ROW)
         for m in spec.measures:

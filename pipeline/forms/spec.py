@@ -19,7 +19,7 @@ from pipeline.errors import ConfigError
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 MeasureKind = Literal["count", "sum", "rate"]
-Role = Literal["institution", "bureau"]
+Role = Literal["institution", "bureau"]  # who fills a count (see GridSpec.inputs_for)
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,12 @@ class GridSpec:
     def inputs(self) -> tuple[Measure, ...]:
         return tuple(m for m in self.measures if m.is_input)
 
-    def inputs_for(self, role: Role) -> tuple[Measure, ...]:
-        """Count measures a reporter of ``role`` fills: a bureau fills every count."""
-        if role == "bureau":
+    def inputs_for(self, role: str) -> tuple[Measure, ...]:
+        """Counts a reporter fills: its role's own ("institution" or "bureau"); a
+        subordinate health administration ("administration") reports every count."""
+        if role == "administration":
             return self.inputs
-        return tuple(m for m in self.inputs if m.role == "institution")
+        return tuple(m for m in self.inputs if m.role == role)
 
     @property
     def header_depth(self) -> int:

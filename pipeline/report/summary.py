@@ -70,7 +70,7 @@ def _detail_rows(data: PeriodData, spec: GridSpec) -> list[list[object]]:
         cum = totals.cumulative_by_inst.get(inst.code)
         if month is None and cum is None:
             continue
-        counts = {m.key for m in spec.inputs_for(inst.role)}  # type: ignore[arg-type]
+        counts = {m.key for m in spec.inputs_for(inst.role)}
         for topic in data.campaign.topics:
             for m in spec.measures:
                 if m.is_input and m.key not in counts:
