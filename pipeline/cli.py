@@ -122,6 +122,7 @@ def _progress(stage: str, done: int, total: int) -> None:
 @handle_errors
 def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
     """Write a pre-filled, protected form for every institution of the roster."""
+    from pipeline.aggregate.totals import CumulativeLookup
     from pipeline.distribute.templates import write_templates
     from pipeline.ledger.store import Ledger
 
@@ -129,10 +130,7 @@ def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
     p = _period(period)
     ledger = Ledger(campaign.ledger_path)
     try:
-
-        def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
-            return ledger.cumulative(code, form, str(campaign.start), str(through))
-
+        cumulative = CumulativeLookup(ledger, campaign)
         paths = write_templates(
             campaign, p, cumulative, out, progress=lambda d, t: _progress("模板", d, t)
         )

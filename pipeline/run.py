@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pipeline.aggregate.anomalies import ledger_anomalies
-from pipeline.aggregate.totals import GridTotals, grid_totals
+from pipeline.aggregate.totals import CumulativeLookup, GridTotals, grid_totals
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
@@ -156,7 +156,7 @@ def _validate(
 ) -> None:
     """Pandera over all returns at once per form, then the definition's cross-field rules."""
     batch = [(p, p.extracted) for p in pending if p.extracted is not None]
-    prev_period = str(period.shift(-1))
+    cumulative = CumulativeLookup(ledger, campaign)
     topics = [t.key for t in campaign.topics]
     for spec in campaign.grid_forms:
         lay = layouts[spec.id]
@@ -178,9 +178,7 @@ def _validate(
                 )
             )
         for p, ext in batch:
-            prev = ledger.cumulative(
-                ext.institution.code, spec.id, str(campaign.start), prev_period
-            )
+            prev = cumulative(ext.institution.code, spec.id, period.shift(-1))
             ext.findings.extend(
                 rules.check_return(spec, topics, ext.values, ext.claims, prev, p.where, labels)
             )

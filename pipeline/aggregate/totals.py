@@ -119,3 +119,33 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     totals.cumulative_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_cum.items()}
     totals.history = {i: {p: dict(v) for p, v in h.items()} for i, h in history.items()}
     return totals
+
+
+class CumulativeLookup:
+    """An institution's cumulative counts through a month, summed over topics.
+
+    Derived from :func:`grid_totals`, the same computation as the aggregated return's
+    累计总计, so a template's prefilled cumulative and the district's figure cannot
+    disagree; computed once per form and month for all institutions.
+    """
+
+    def __init__(self, ledger: Ledger, campaign: Campaign) -> None:
+        self.ledger = ledger
+        self.campaign = campaign
+        self._cache: dict[tuple[str, Period], dict[str, dict[str, float]]] = {}
+
+    def __call__(self, institution: str, form: str, through: Period) -> dict[str, float]:
+        key = (form, through)
+        if key not in self._cache:
+            spec = next(s for s in self.campaign.grid_forms if s.id == form)
+            totals = grid_totals(self.ledger, self.campaign, spec, through)
+            inputs = {m.key for m in spec.inputs}
+            by_inst: dict[str, dict[str, float]] = {}
+            for inst, figures in totals.cumulative_by_inst.items():
+                sums: dict[str, float] = defaultdict(float)
+                for (_row, measure), value in figures.items():
+                    if measure in inputs:
+                        sums[measure] += value or 0
+                by_inst[inst] = dict(sums)
+            self._cache[key] = by_inst
+        return self._cache[key].get(institution, {})

@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.aggregate.totals import CumulativeLookup
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_return, random_month
@@ -99,10 +100,7 @@ def _month(
 
     ledger = Ledger(campaign.ledger_path)
     try:
-
-        def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
-            return ledger.cumulative(code, form, str(campaign.start), str(through))
-
+        cumulative = CumulativeLookup(ledger, campaign)
         write_templates(campaign, period, cumulative)
         due, _ = campaign.due.due_date(period)
         on_time = dt.datetime.combine(due - dt.timedelta(days=3), dt.time(9, 30))

@@ -11,7 +11,8 @@ from pipeline.config.roster import Institution
 from pipeline.distribute.workbook import Reporter, build_workbook
 from pipeline.report.atomic import safe_filename, write_atomic
 
-# (institution code, form id, through period) -> {measure: cumulative value}
+# (institution code, form id, through period) -> {measure: cumulative value}; the
+# pipeline's is pipeline.aggregate.totals.CumulativeLookup
 CumulativeLookup = Callable[[str, str, Period], dict[str, float]]
 
 

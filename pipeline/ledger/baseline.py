@@ -58,17 +58,26 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
         topics.update({a: t.key for a in t.aliases})
     col = {h: i for i, h in enumerate(header)}
     out = []
+    through_of: dict[str, tuple[str, int]] = {}
     for line, row in enumerate(rows[1:], start=2):
         if not any(str(v).strip() for v in row):
             continue
         cells = row + [""] * (len(header) - len(row))
         code = cells[col["机构代码"]].strip()
-        if roster.get(code) is None:
+        inst = roster.get(code)
+        if inst is None:
             raise InputError(f"{path}: line {line}: 机构代码 {code!r} is not in the roster")
+        fills = {m.key for m in spec.inputs_for(inst.role)}
         try:
             through = Period.parse(cells[col["截至月份"]])
         except ConfigError as exc:
             raise InputError(f"{path}: line {line}: 截至月份: {exc}") from exc
+        first = through_of.setdefault(code, (str(through), line))
+        if first[0] != str(through):
+            raise InputError(
+                f"{path}: line {line}: 截至月份 {through} differs from {first[0]} on line "
+                f"{first[1]}; one institution's baseline must end in one month"
+            )
         topic = topics.get(cells[col["专题专项"]].strip())
         if topic is None:
             raise InputError(f"{path}: line {line}: unknown 专题专项 {cells[col['专题专项']]!r}")
@@ -80,6 +89,11 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
                 )
             if norm.value is None:
                 continue
+            m = spec.measure(key)
+            if norm.value and not (key in fills or set(m.terms) <= fills):
+                raise InputError(
+                    f"{path}: line {line}: {header[i]}: {inst.name} does not report this column"
+                )
             out.append(
                 (
                     code,

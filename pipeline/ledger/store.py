@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,17 +71,6 @@ class Submission:
     @property
     def received(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.received_at)
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a ledger figure came from: a submission's cell, or a baseline row."""
-
-    file: str
-    sha256: str
-    period: str
-    sheet_cell: str
-    value: float
 
 
 def now() -> str:
@@ -333,21 +321,3 @@ class Ledger:
                 ((*r, stamp) for r in rows),
             )
         return len(rows)
-
-    def cumulative(self, institution: str, form: str, start: str, through: str) -> dict[str, float]:
-        """An institution's cumulative counts by measure, summed over topics."""
-        totals: dict[str, float] = defaultdict(float)
-        for inst, base_through, _row, measure, base_value, _src, _cell in self.baselines(form):
-            if inst == institution and base_through <= through:
-                totals[measure] += base_value
-                start = max(start, _next_period(base_through))
-        for inst, _p, _row, measure, value, *_ in self.accepted_values(form, start, through):
-            if inst == institution:
-                totals[measure] += value or 0
-        return dict(totals)
-
-
-def _next_period(period: str) -> str:
-    year, month = int(period[:4]), int(period[5:7])
-    year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return f"{year:04d}-{month:02d}"
