@@ -21,7 +21,7 @@ from pipeline.config.roster import Institution, Roster
 from pipeline.extract.reader import read_workbook
 from pipeline.extract.returns import Extracted, extract, identify, layouts_for, read_bounds
 from pipeline.forms.layout import Layout
-from pipeline.intake.sniff import sha256_of, skip_reason, sniff
+from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason, sniff
 from pipeline.ledger.store import Ledger, Submission
 from pipeline.validate import rules, schema
 from pipeline.validate.findings import Finding, is_blocking, make
@@ -107,6 +107,7 @@ def _where(name: str, sha: str, inst: Institution | None, period: Period | None)
 
 def _judge_file(
     path: Path,
+    name: str,
     sha: str,
     size: int,
     campaign: Campaign,
@@ -116,7 +117,6 @@ def _judge_file(
     bounds: dict,
 ) -> _Pending:
     """Sniff, read and identify one new file; extraction when it is one of ours."""
-    name = path.name
     out = FileOutcome(
         name=name, outcome="rejected", sha256=sha, size=size, received_at=_received_at(path)
     )
@@ -133,6 +133,7 @@ def _judge_file(
         raw = read_workbook(path, bounds)
     except Exception as exc:  # any reader failure is a finding about the file
         out.findings = [make("F-UNREADABLE", value=type(exc).__name__, **where)]
+        out.mark_transient()  # may be a reader limitation fixed later: judge it again
         return _Pending(out, None, where)
     ident = identify(raw, campaign, roster, period, layouts)
     where = _where(name, sha, ident.institution, ident.period)
@@ -168,8 +169,8 @@ def _validate(
             ext.findings.append(
                 make(
                     rule,
-                    value=cell.value,
-                    expected=spec.max_count,
+                    value=cell.raw if cell.raw is not None else cell.value,
+                    expected=schema.EXPECTED[rule].format(max=spec.max_count),
                     what=what,
                     form=spec.id,
                     sheet=spec.sheet,
@@ -180,9 +181,19 @@ def _validate(
         for p, ext in batch:
             prev = cumulative(ext.institution.code, spec.id, period.shift(-1))
             ext.findings.extend(
-                rules.check_return(spec, topics, ext.values, ext.claims, prev, p.where, labels)
+                rules.check_return(
+                    spec, topics, ext.values, ext.claims, prev, p.where, labels, ext.foreign
+                )
             )
     for p, ext in batch:
+        blank = [f for f in ext.findings if f.rule == "A-BLANK"]
+        if blank and ledger.has_figures(ext.institution.code, str(period)):
+            ext.findings.append(
+                replace(
+                    make("V-BLANK-RESEND"),
+                    **{**p.where, "form": blank[0].form, "sheet": blank[0].sheet},
+                )
+            )
         p.outcome.findings.extend(ext.findings)
 
 
@@ -242,26 +253,36 @@ def intake(
     for n, path in enumerate(entries, start=1):
         if progress:
             progress("读取", n, len(entries))
-        reason = "文件夹，未读取" if path.is_dir() else skip_reason(path.name)
+        name = display_name(path.name)
+        reason = "文件夹，未读取" if path.is_dir() else skip_reason(name)
+        if not reason and not is_regular_file(path):
+            reason = "不是普通文件（失效的链接、管道或设备），未读取"
         if reason:
-            outcomes.append(FileOutcome(name=path.name, outcome="skipped", note=reason))
+            outcomes.append(FileOutcome(name=name, outcome="skipped", note=reason))
             continue
-        sha, size = sha256_of(path)
+        try:
+            sha, size = sha256_of(path)
+        except OSError as exc:  # removed or locked since the listing
+            out = FileOutcome(name=name, outcome="rejected")
+            out.mark_transient()
+            out.findings = [make("F-UNREADABLE", value=type(exc).__name__, file=name)]
+            outcomes.append(out)
+            continue
         known = ledger.known(sha)
         if known is not None or sha in seen:  # outcome filled in from the ledger below
-            outcomes.append(FileOutcome(name=path.name, outcome="duplicate", sha256=sha, size=size))
+            outcomes.append(FileOutcome(name=name, outcome="duplicate", sha256=sha, size=size))
             continue
-        seen[sha] = path.name
+        seen[sha] = name
         try:
-            p = _judge_file(path, sha, size, campaign, roster, period, layouts, bounds)
+            p = _judge_file(path, name, sha, size, campaign, roster, period, layouts, bounds)
         except Exception as exc:  # a fault of ours must not stop the other files
-            out = FileOutcome(name=path.name, outcome="rejected", sha256=sha, size=size)
+            out = FileOutcome(name=name, outcome="rejected", sha256=sha, size=size)
             out.mark_transient()
             out.findings = [
                 make(
                     "F-UNREADABLE",
                     value=f"程序内部错误 {type(exc).__name__}",
-                    file=path.name,
+                    file=name,
                     sha256=sha,
                 )
             ]
@@ -282,7 +303,7 @@ def intake(
             received_at=out.received_at,
             run_id=run_id,
             institution=out.institution or None,
-            period=out.period or None,
+            period=out.period or str(period),  # an unidentified file: this run's month
             accepted=ext is not None and not is_blocking(out.findings),
             values=ext.values if ext else (),
             texts=ext.texts if ext else (),

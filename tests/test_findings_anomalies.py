@@ -83,7 +83,20 @@ def test_make_fills_value_expected_and_location() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "text"),
-    [(None, ""), (3.0, "3"), (66.666, "66.7"), (12, "12"), ("五", "五"), (0.0, "0")],
+    # fractions keep up to 4 decimals: "2.04 不是整数" must not read "2.0 不是整数";
+    # rates are rounded to the sheet's one decimal where the rate findings are made
+    [
+        (None, ""),
+        (3.0, "3"),
+        (66.666, "66.666"),
+        (2.04, "2.04"),
+        (0.01, "0.01"),
+        (1 / 3, "0.3333"),
+        (1e300, "1e+300"),
+        (12, "12"),
+        ("五", "五"),
+        (0.0, "0"),
+    ],
 )
 def test_values_are_rendered_for_people(raw: object, text: str) -> None:
     assert make("V-PARSE", value=raw).value == text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 FONT = "宋体"
@@ -46,7 +46,10 @@ def style(
 
 
 def set_text(cell: Cell, text: str) -> None:
-    """Write ``text`` as a string even when it starts with '=' (never a formula)."""
+    """Write ``text`` as a string even when it starts with '=' (never a formula);
+    characters a workbook cannot hold (control characters) become U+FFFD."""
+    if isinstance(text, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
     cell.value = text
     if isinstance(text, str) and text.startswith("="):
         cell.data_type = "s"

@@ -89,8 +89,9 @@ def _labels(ws: Worksheet, lay: Layout) -> None:
             style(ws.cell(r, c), font=HEADER_FONT, fill=HEADER_FILL)
 
 
-def _footer(ws: Worksheet, lay: Layout, footer: tuple[str, ...], notes: tuple[str, ...]) -> None:
-    row = lay.footer_row
+def _footer(
+    ws: Worksheet, lay: Layout, footer: tuple[str, ...], notes: tuple[str, ...], row: int
+) -> None:
     step = max(1, lay.width // max(1, len(footer)))
     for i, text in enumerate(footer):
         ws.cell(row, 1 + i * step, text)
@@ -215,7 +216,8 @@ def _list_sheet(
     filled: Mapping[str, dict[str, str]] | None,
     extra: list[dict[str, str]],
     template: bool,
-) -> None:
+) -> int:
+    """Write the task rows; returns the last row used (added tasks may grow the table)."""
     text_dvs = {}
     for f in spec.inputs:
         if f.max_length:
@@ -261,6 +263,7 @@ def _list_sheet(
             ws.add_data_validation(dv)
     for f in spec.fields:
         ws.column_dimensions[get_column_letter(lay.col_of[f.key])].width = f.width
+    return max(r for _, r in all_rows)
 
 
 def build_workbook(
@@ -295,12 +298,13 @@ def build_workbook(
             values = filling.grid.get(spec.id) if filling else None
             prev = (prev_cumulative or {}).get(spec.id, {})
             _grid_sheet(ws, spec, lay, reporter, [t.key for t in rows], values, prev)
+            last_row = lay.last_data_row
         else:
             task_rows = {t.key: t.values for t in rows}  # type: ignore[union-attr]
             filled = filling.lists.get(spec.id) if filling else None
             extra = filling.extra_rows.get(spec.id, []) if filling else []
-            _list_sheet(ws, spec, lay, task_rows, filled, extra, template)
-        _footer(ws, lay, spec.footer, spec.notes)
+            last_row = _list_sheet(ws, spec, lay, task_rows, filled, extra, template)
+        _footer(ws, lay, spec.footer, spec.notes, last_row + 2)
         ws.freeze_panes = ws.cell(lay.first_data_row, 2)
         ws.print_title_rows = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
         ws.page_setup.orientation = "landscape"

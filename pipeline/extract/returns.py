@@ -53,6 +53,9 @@ class Extracted:
     institution: Institution
     period: Period
     values: list[GridCell] = field(default_factory=list)  # input counts the reporter fills
+    # counts typed into columns the reporter does not fill: not counted, but the file's
+    # own formulas include them, so its derived cells are checked against them too
+    foreign: list[GridCell] = field(default_factory=list)
     claims: list[GridCell] = field(default_factory=list)  # derived cells and total rows
     texts: list[TextCell] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -72,8 +75,14 @@ def layouts_for(campaign: Campaign) -> dict[str, Layout]:
     return {spec.id: build_layout(spec, campaign.rows_for(spec)) for spec in campaign.forms}
 
 
+ADDED_ROWS = 500  # tasks a list form may carry below its spare rows (aggregated returns)
+
+
 def read_bounds(layouts: dict[str, Layout]) -> dict[str, tuple[int, int]]:
-    return {lay.sheet: (lay.last_data_row + 2, lay.width) for lay in layouts.values()}
+    return {
+        lay.sheet: (lay.last_data_row + 2 + (ADDED_ROWS if lay.spare_rows else 0), lay.width)
+        for lay in layouts.values()
+    }
 
 
 def identify(
@@ -87,6 +96,8 @@ def identify(
             None, None, [make("M-CAMPAIGN", value=meta.get("campaign", ""), expected=campaign.name)]
         )
     code = meta.get("institution_code", "")
+    if meta.get("kind") == "aggregate" and code == campaign.bureau.code:
+        return Identity(None, None, [make("M-OWN-AGGREGATE")])
     inst = roster.get(code)
     if inst is None:
         return Identity(None, None, [make("M-UNKNOWN-INST", value=code)], transient=True)
@@ -227,6 +238,7 @@ def _grid(
                 if m.key not in mine:
                     if norm.value:
                         ext.findings.append(make("V-NOT-YOURS", value=norm.value, what=what, **loc))
+                        ext.foreign.append(GridCell(spec.id, row_key, m.key, cell, raw, norm.value))
                     continue
                 ext.values.append(GridCell(spec.id, row_key, m.key, cell, raw, norm.value))
             else:
@@ -248,11 +260,25 @@ def _grid(
                 )
 
 
+def _is_added_row(sheet: RawSheet, spec: ListSpec, lay: Layout, r: int) -> bool:
+    """A row under the table with task text in it, before the footer (审核人...)."""
+    first = sheet.text(r, 1)
+    if any(first.startswith(f.split("：")[0]) for f in spec.footer if f):
+        return False
+    return any(sheet.text(r, lay.col_of[f.key]) for f in spec.fields)
+
+
 def _list(
     ext: Extracted, spec: ListSpec, lay: Layout, sheet: RawSheet, where: dict[str, Any]
 ) -> None:
     spare = set(lay.spare_rows)
-    for row_key, r in lay.row_of.items():
+    rows = list(lay.row_of.items())
+    r = lay.last_data_row + 1
+    while _is_added_row(sheet, spec, lay, r):  # tasks added below the spare rows
+        rows.append((f"extra{r}", r))
+        spare.add(r)
+        r += 1
+    for row_key, r in rows:
         fields = spec.fields if r in spare else spec.inputs
         texts = {}
         for f in fields:
@@ -294,12 +320,14 @@ def extract(
 ) -> Extracted:
     """Tidy records of every form sheet present; layout problems become findings."""
     ext = Extracted(institution=inst, period=period)
-    ext.findings.extend(_located(f, where) for f in check_layout(raw, layouts))
+    layout_findings = check_layout(raw, layouts)
+    ext.findings.extend(_located(f, where) for f in layout_findings)
+    misplaced = {f.form for f in layout_findings if f.severity == "error"}
     for spec in campaign.forms:
         lay = layouts[spec.id]
         sheet = raw.sheets.get(lay.sheet)
-        if sheet is None:
-            continue
+        if sheet is None or spec.id in misplaced:
+            continue  # cells are not where the layout says: reading them would mislead
         ext.findings.extend(_located(f, where) for f in check_header(sheet, inst, period, spec.id))
         if isinstance(spec, GridSpec):
             _grid(ext, spec, lay, sheet, where)

@@ -8,7 +8,9 @@ plain OOXML workbook without macros goes on to a spreadsheet reader.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,28 @@ def skip_reason(name: str) -> str | None:
                 else "收件箱说明文件，已跳过"
             )
     return None
+
+
+def display_name(name: str) -> str:
+    """A file name as a clerk would read it, even if its bytes are not UTF-8 (a zip
+    unpacked from Windows leaves GBK names, which Python keeps as surrogates)."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        raw = os.fsencode(name)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
+def is_regular_file(path: Path) -> bool:
+    """A plain file (a symlink to one counts); not a folder, pipe, device or dead link."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def sha256_of(path: Path) -> tuple[str, int]:

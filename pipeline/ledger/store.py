@@ -257,6 +257,16 @@ class Ledger:
             (winner, loser),
         )
 
+    def has_figures(self, institution: str, period: str) -> bool:
+        """Whether the current return of an institution and month has any figure."""
+        row = self.db.execute(
+            "SELECT 1 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
+            " WHERE s.status = 'accepted' AND s.institution = ? AND s.period = ?"
+            " AND v.value IS NOT NULL LIMIT 1",
+            (institution, period),
+        ).fetchone()
+        return row is not None
+
     def findings_of(self, sub_id: int) -> list[dict]:
         rows = self.db.execute(
             "SELECT rule, severity, form, sheet, cell, value, expected, message, advice"

@@ -49,8 +49,9 @@ def _status_row(
         status = "已退回，待重报" if mine else "未报送"
         last = max((s.received for s in mine), default=None)
         return status, _timeliness(data, None), _when(last), "", others
-    first_received = min(s.received for s in mine)
-    status = "已报送（已更正）" if len(mine) > 1 else "已报送"
+    counted = [s for s in mine if s.status != "rejected"]  # a refused file is no report
+    first_received = min(s.received for s in counted)
+    status = "已报送（已更正）" if any(s.status == "superseded" for s in mine) else "已报送"
     return (
         status,
         _timeliness(data, first_received),

@@ -62,6 +62,11 @@ RULES: dict[str, Rule] = {
         "报表期间为{value}，本次汇总期间为{expected}",
         "如为补报，请运行 run --period {value}；否则请报送单位使用本期模板。",
     ),
+    "M-OWN-AGGREGATE": Rule(
+        "error",
+        "这是本局自己生成的汇总表，不是所属单位的报表",
+        "请不要把 outbox 中的汇总表放入收件箱。",
+    ),
     "M-VERSION": Rule(
         "error",
         "模板版本（{value}）与当前版本（{expected}）不符",
@@ -118,6 +123,11 @@ RULES: dict[str, Rule] = {
         "warning",
         "新增任务行填写了内容但“任务事项”和“主要内容”为空",
         "已按新增任务汇总；请报送单位补充任务名称。",
+    ),
+    "V-BLANK-RESEND": Rule(
+        "error",
+        "报表全部为空，而本单位本期已有填写了数据的报表",
+        "空白报表不替代已有报表；如确需更正，请报送单位填写后重新发送。",
     ),
     "N-NORMALISED": Rule("info", "“{value}”按 {expected} 读取", "无需处理。"),
     # Derived cells (never trusted: recomputed and compared).
@@ -193,10 +203,12 @@ class Finding:
 def _text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
     if isinstance(value, float):
-        return f"{value:.1f}"
+        if abs(value) >= 1e15:
+            return format(value, ".6g")
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)
 
 

@@ -8,7 +8,7 @@ both to check what a file states and to produce the aggregated return.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pipeline.extract.returns import GridCell
@@ -74,22 +74,31 @@ def check_return(
     prev_cumulative: Mapping[str, float],
     where: dict[str, Any],
     labels: Mapping[str, str],
+    foreign: Sequence[GridCell] = (),
 ) -> list[Finding]:
-    """Compare what the file states in derived cells with what its counts give."""
+    """Compare what the file states in derived cells with what its counts give.
+
+    ``foreign`` are counts typed into columns the reporter does not fill: not counted,
+    but the file's formulas include them, so the comparison does too.
+    """
     counts = {(c.row_key, c.measure): c.value for c in values if c.form == spec.id}
+    typed = counts | {(c.row_key, c.measure): c.value for c in foreign if c.form == spec.id}
     expected = derive_table(spec, topics, counts, prev_cumulative)
+    as_typed = derive_table(spec, topics, typed, prev_cumulative)
     findings: list[Finding] = []
     for claim in claims:
         if claim.form != spec.id:
             continue
         m = spec.measure(claim.measure)
-        want = expected.get((claim.row_key, claim.measure))
+        want = as_typed.get((claim.row_key, claim.measure))
         what = f"{labels.get(claim.row_key, claim.row_key)}/{m.short_label}"
         loc = {**where, "form": spec.id, "sheet": spec.sheet, "cell": claim.cell}
         if not claim.typed and claim.value is None:
             continue  # a formula never calculated (saved by a script): nothing to compare
         if not _differs(m, claim.value, want):
             continue
+        if m.kind == "rate":  # shown as the sheet shows it, to one decimal
+            want = None if want is None else round(want, 1)
         if claim.row_key == CUMULATIVE_ROW:
             findings.append(
                 make("D-CUMULATIVE", value=claim.value, expected=want, what=what, **loc)

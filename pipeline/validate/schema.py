@@ -19,6 +19,7 @@ from pipeline.forms.spec import GridSpec
 
 # Check names are rule codes of :mod:`pipeline.validate.findings`.
 NEGATIVE, INTEGER, MAX = "V-NEGATIVE", "V-INTEGER", "V-MAX"
+EXPECTED = {NEGATIVE: "0或正整数", INTEGER: "整数", MAX: "{max}"}  # the findings' 应为
 
 
 def grid_schema(spec: GridSpec) -> pa.DataFrameSchema:
