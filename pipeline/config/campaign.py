@@ -142,7 +142,7 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
     if len({t.key for t in topics}) != len(topics):
         raise ConfigError(f"{where}: local topic keys repeat the default topics' keys")
     if "tasks" in data:
-        defaults = {"lead": lists[0].default_rows[0].values.get("lead", "")} if lists else {}
+        defaults = lists[0].defaults if lists else {}
         tasks = tasks_from(data["tasks"], defaults, f"{where} [[tasks]]")
     else:
         tasks = lists[0].default_rows if lists else ()

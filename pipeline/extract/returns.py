@@ -304,9 +304,9 @@ def _list(
                 )
         if r in spare and texts:
             loc = {**where, "form": spec.id, "sheet": sheet.name, "cell": f"A{r}"}
-            if not (texts.get("item") or texts.get("content")):
+            if spec.name_fields and not any(texts.get(k) for k in spec.name_fields):
                 ext.findings.append(make("V-NEW-TASK-EMPTY", **loc))
-            if spec.new_task_marker not in texts.get("remark", ""):
+            if spec.remark_field and spec.new_task_marker not in texts.get(spec.remark_field, ""):
                 ext.findings.append(make("V-NEW-TASK", expected=spec.new_task_marker, **loc))
 
 

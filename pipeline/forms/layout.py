@@ -128,21 +128,21 @@ def _list_layout(spec: ListSpec, tasks: tuple[Task, ...]) -> Layout:
         lay.labels[(header, 1 + i)] = f.header
     row = header + 1
     lay.first_data_row = row
-    content_col = lay.col_of.get("content", 1)
+    identity = spec.identity_field
     group_start: int | None = None
     for t in tasks:
         lay.row_of[t.key] = row
-        lay.labels[(row, content_col)] = t.values.get("content", "")
-        if t.opens_group:
+        if identity:
+            lay.labels[(row, lay.col_of[identity])] = t.values.get(identity, "")
+        if spec.opens_group(t):
             group_start = row
         elif group_start is not None:
-            for key in ("number", "item"):
-                if key in lay.col_of:
-                    col = lay.col_of[key]
-                    lay.merges = [
-                        m for m in lay.merges if (m.first_row, m.first_col) != (group_start, col)
-                    ]
-                    lay.merges.append(Merge(group_start, col, row, col))
+            for key in spec.group_fields:
+                col = lay.col_of[key]
+                lay.merges = [
+                    m for m in lay.merges if (m.first_row, m.first_col) != (group_start, col)
+                ]
+                lay.merges.append(Merge(group_start, col, row, col))
         row += 1
     spare = []
     for n in range(spec.spare_rows):

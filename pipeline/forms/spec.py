@@ -115,14 +115,10 @@ class ListField:
 
 @dataclass(frozen=True)
 class Task:
-    """A pre-filled row of a list form; ``number``/``item`` open a new task group."""
+    """A pre-filled row of a list form, by field key."""
 
     key: str
     values: dict[str, str] = field(hash=False)
-
-    @property
-    def opens_group(self) -> bool:
-        return bool(self.values.get("number"))
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,17 @@ class ListSpec:
     new_task_marker: str
     footer: tuple[str, ...]
     notes: tuple[str, ...]
+    defaults: dict[str, str] = field(default_factory=dict, hash=False)  # every task's
+    # What the fields are for ([roles] of the definition):
+    group_fields: tuple[str, ...] = ()  # filled on a group's first task, merged down
+    identity_field: str = ""  # checked in place on every pre-filled task row
+    name_fields: tuple[str, ...] = ()  # an added task names itself in one of these
+    remark_field: str = ""  # where an added task carries the new-task marker
+    lead_field: str = ""  # who leads an added task in the aggregated list
     kind: Literal["list"] = "list"
+
+    def opens_group(self, task: Task) -> bool:
+        return any(task.values.get(k) for k in self.group_fields)
 
     @property
     def inputs(self) -> tuple[ListField, ...]:
@@ -277,12 +283,30 @@ def _load_form(path: Path) -> FormSpec:
             )
             for f in _req(data, "fields", where)
         )
+        roles = data.get("roles", {})
+        keys = {f.key for f in fields}
+
+        def field_keys(role: str, many: bool) -> tuple[str, ...]:
+            value = roles.get(role, [] if many else "")
+            names = tuple(value) if many else ((value,) if value else ())
+            unknown = [k for k in names if k not in keys]
+            if unknown:
+                raise ConfigError(f"{where} [roles] {role}: unknown field(s) {unknown}")
+            return names
+
+        defaults = {str(k): str(v) for k, v in data.get("defaults", {}).items()}
         return ListSpec(
             **common,
             fields=fields,
-            default_rows=tasks_from(data.get("default_rows", []), data.get("defaults", {}), where),
+            default_rows=tasks_from(data.get("default_rows", []), defaults, where),
             spare_rows=int(data.get("spare_rows", 0)),
             new_task_marker=data.get("new_task_marker", "新增"),
+            defaults=defaults,
+            group_fields=field_keys("group", True),
+            identity_field=next(iter(field_keys("identity", False)), ""),
+            name_fields=field_keys("names", True),
+            remark_field=next(iter(field_keys("remark", False)), ""),
+            lead_field=next(iter(field_keys("lead", False)), ""),
         )
     raise ConfigError(f"{where}: kind must be 'grid' or 'list', not {kind!r}")
 

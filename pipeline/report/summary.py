@@ -47,11 +47,12 @@ def _merged_texts(data: PeriodData, ledger: Ledger, spec: ListSpec, filling: Fil
             continue
         for inst, texts in per_inst:  # a task an institution added in a spare row
             row = dict(texts)
-            row["lead"] = row.get("lead") or _name(data, inst)
-            remark = row.get("remark", "")
-            row["remark"] = f"{_name(data, inst)}{spec.new_task_marker}" + (
-                f"；{remark}" if remark else ""
-            )
+            if spec.lead_field:
+                row[spec.lead_field] = row.get(spec.lead_field) or _name(data, inst)
+            if spec.remark_field:
+                remark = row.get(spec.remark_field, "")
+                mark = f"{_name(data, inst)}{spec.new_task_marker}"
+                row[spec.remark_field] = mark + (f"；{remark}" if remark else "")
             extra.append(row)
     filling.lists[spec.id] = merged
     filling.extra_rows[spec.id] = extra

@@ -121,7 +121,7 @@ RULES: dict[str, Rule] = {
     ),
     "V-NEW-TASK-EMPTY": Rule(
         "warning",
-        "新增任务行填写了内容但“任务事项”和“主要内容”为空",
+        "新增任务行填写了内容但没有写明任务名称",
         "已按新增任务汇总；请报送单位补充任务名称。",
     ),
     "V-BLANK-RESEND": Rule(
