@@ -74,6 +74,7 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
         lambda: defaultdict(lambda: defaultdict(float))
     )
     baseline_through: dict[str, str] = {}
+    covered: set[str] = set()
     totals = GridTotals(spec=spec, period=period, table={}, sources=sources)
 
     for inst, through, row_key, measure, base_value, source, cell in ledger.baselines(spec.id):
@@ -92,6 +93,8 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     for inst, p, row_key, measure, value, cell, file, sha in ledger.accepted_values(
         spec.id, start, this
     ):
+        if p == this and measure in inputs:
+            covered.add(measure)  # on the form of a return of this month, even if blank
         if row_key not in topics or measure not in inputs or value is None:
             continue
         if p <= baseline_through.get(inst, ""):
@@ -114,6 +117,13 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     for row_key, counts in ((MONTH_ROW, month_sum), (CUMULATIVE_ROW, cum_sum)):
         for key, figure in derive_row(spec, counts).items():
             table[(row_key, key)] = figure
+    # A column no return of this month carries (e.g. the bureau has not reported) is
+    # blank in the month's rows, not a misleading 0; 累计总计 keeps the history.
+    for m in spec.measures:
+        parts = {m.key} if m.is_input else set(m.terms) | {m.numerator, m.denominator} - {None}
+        if not parts & covered:
+            for row_key in [*topics, MONTH_ROW]:
+                table[(row_key, m.key)] = None
     totals.table = table
     totals.month_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_month.items()}
     totals.cumulative_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_cum.items()}
