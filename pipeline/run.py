@@ -185,15 +185,18 @@ def _validate(
                     spec, topics, ext.values, ext.claims, prev, p.where, labels, ext.foreign
                 )
             )
+    # A blank return never replaces a filled one, recorded earlier or arriving now.
+    filled_now = {
+        ext.institution.code
+        for _, ext in batch
+        if not any(f.rule == "A-BLANK" for f in ext.findings) and not is_blocking(ext.findings)
+    }
     for p, ext in batch:
         blank = [f for f in ext.findings if f.rule == "A-BLANK"]
-        if blank and ledger.has_figures(ext.institution.code, str(period)):
-            ext.findings.append(
-                replace(
-                    make("V-BLANK-RESEND"),
-                    **{**p.where, "form": blank[0].form, "sheet": blank[0].sheet},
-                )
-            )
+        code = ext.institution.code
+        if blank and (code in filled_now or ledger.has_figures(code, str(period))):
+            loc = {**p.where, "form": blank[0].form, "sheet": blank[0].sheet}
+            ext.findings.append(replace(make("V-BLANK-RESEND"), **loc))
         p.outcome.findings.extend(ext.findings)
 
 

@@ -90,7 +90,7 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
             if norm.value is None:
                 continue
             m = spec.measure(key)
-            if norm.value and not (key in fills or set(m.terms) <= fills):
+            if norm.value and not (key in fills or (m.terms and set(m.terms) <= fills)):
                 raise InputError(
                     f"{path}: line {line}: {header[i]}: {inst.name} does not report this column"
                 )
