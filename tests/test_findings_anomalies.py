@@ -17,12 +17,13 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def test_every_rule_formats_in_chinese(code: str) -> None:
     rule = RULES[code]
     assert rule.severity in SEVERITY_ZH
-    f = make(code, value="VAL", expected="EXP", what="附件2/当月累计")
+    words = {"num": "已整改", "den": "排查", "unit": "处"}  # a rate's parts, for A-* rules
+    f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code
     assert f.severity == rule.severity
     assert "{" not in f.message and "}" not in f.message
     assert "{" not in f.advice and "}" not in f.advice
-    assert CJK.search(rule.message.format(value="", expected=""))
+    assert CJK.search(rule.message.format(value="", expected="", **words))
     assert CJK.search(f.advice)
     assert f.message.startswith("附件2/当月累计：")
     for placeholder, text in (("{value}", "VAL"), ("{expected}", "EXP")):

@@ -255,7 +255,7 @@ def test_month_fixed_above_found_is_info(spec, labels, cell_of) -> None:
     [f] = check_return(spec, TOPICS, values, [], {}, WHERE, labels)
     assert (f.rule, f.severity, f.value, f.expected) == ("A-MONTH-RATE", "info", "4", "1")
     assert f.message == (
-        "当月累计/一般隐患整改率：当月已整改4处超过当月排查1处（可能整改了以前月份的隐患）"
+        "当月累计/一般隐患整改率：当月已整改4处超过当月排查1处（可能包括以前月份遗留的）"
     )
 
 

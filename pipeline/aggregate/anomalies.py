@@ -17,6 +17,7 @@ from pipeline.config.campaign import AnomalyConfig
 from pipeline.config.roster import Roster
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout
 from pipeline.validate.findings import Finding, make
+from pipeline.validate.rules import rate_words
 
 MIN_ABS_DEVIATION = 3  # a jump smaller than this is never flagged, whatever the z-score
 
@@ -71,6 +72,7 @@ def ledger_anomalies(
                         "A-CUM-FIXED",
                         value=fixed,
                         expected=found,
+                        words=rate_words(spec, m),
                         what=what,
                         **where(inst, CUMULATIVE_ROW, m.numerator or ""),
                     )
@@ -81,6 +83,7 @@ def ledger_anomalies(
                         "A-MAJOR-OPEN",
                         value=fixed,
                         expected=found,
+                        words=rate_words(spec, m),
                         what=what,
                         **where(inst, CUMULATIVE_ROW, m.denominator or ""),
                     )

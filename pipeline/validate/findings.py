@@ -150,13 +150,13 @@ RULES: dict[str, Rule] = {
     "A-BLANK": Rule("warning", "报表全部为空", "请确认该单位本月确无数据，否则请其补填。"),
     "A-MONTH-RATE": Rule(
         "info",
-        "当月已整改{value}处超过当月排查{expected}处（可能整改了以前月份的隐患）",
+        "当月{num}{value}{unit}超过当月{den}{expected}{unit}（可能包括以前月份遗留的）",
         "无需处理。",
     ),
     "A-CUM-FIXED": Rule(
         "warning",
-        "累计已整改{value}处超过累计排查{expected}处",
-        "请核对该单位各月已整改数是否重复填报。",
+        "累计{num}{value}{unit}超过累计{den}{expected}{unit}",
+        "请核对该单位各月“{num}”数是否重复填报。",
     ),
     "A-SUM": Rule("warning", "合计{value}与各分项之和{expected}不一致", "请核对基础数据。"),
     "A-ZSCORE": Rule(
@@ -166,8 +166,8 @@ RULES: dict[str, Rule] = {
     ),
     "A-MAJOR-OPEN": Rule(
         "warning",
-        "重大隐患累计排查{expected}处，已整改{value}处，尚未整改完毕",
-        "应挂牌督办，跟踪整改进度。",
+        "累计{den}{expected}{unit}，{num}{value}{unit}，尚未全部完成",
+        "应挂牌督办，跟踪进度直至完成。",
     ),
 }
 
@@ -213,11 +213,18 @@ def _text(value: object) -> str:
 
 
 def make(
-    rule: str, *, value: object = "", expected: object = "", what: str = "", **where: Any
+    rule: str,
+    *,
+    value: object = "",
+    expected: object = "",
+    what: str = "",
+    words: dict[str, str] | None = None,
+    **where: Any,
 ) -> Finding:
-    """Build a finding of ``rule``; ``what`` names the row/column in words for the message."""
+    """Build a finding of ``rule``; ``what`` names the row/column in words for the message,
+    ``words`` fills the rule's other placeholders (a form's own column names and unit)."""
     spec = RULES[rule]
-    ctx = {"value": _text(value), "expected": _text(expected)}
+    ctx = {**(words or {}), "value": _text(value), "expected": _text(expected)}
     message = spec.message.format(**ctx)
     if what:
         message = f"{what}：{message}"

@@ -58,6 +58,12 @@ def derive_table(
     return table
 
 
+def rate_words(spec: GridSpec, m: Measure) -> dict[str, str]:
+    """A rate's parts in the form's own words, e.g. 已整改 / 排查 / 处."""
+    num, den = spec.measure(m.numerator or ""), spec.measure(m.denominator or "")
+    return {"num": num.header[-1], "den": den.header[-1], "unit": num.unit}
+
+
 def _differs(m: Measure, stated: float | None, expected: float | None) -> bool:
     if m.kind == "rate":
         if expected is None or stated is None:
@@ -128,6 +134,7 @@ def check_return(
                         "A-MONTH-RATE",
                         value=fixed,
                         expected=found,
+                        words=rate_words(spec, m),
                         what=f"{labels.get(MONTH_ROW, '')}/{m.short_label}",
                         **{**where, "form": spec.id, "sheet": spec.sheet},
                     )
