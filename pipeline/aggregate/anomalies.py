@@ -66,28 +66,22 @@ def ledger_anomalies(
             fixed = sum(v or 0 for (r, k), v in figures.items() if k == m.numerator)
             found = sum(v or 0 for (r, k), v in figures.items() if k == m.denominator)
             what = f"{spec.cumulative_label}/{m.header[-2] if len(m.header) > 1 else m.short_label}"
-            if fixed > found:
-                out.append(
-                    make(
-                        "A-CUM-FIXED",
-                        value=fixed,
-                        expected=found,
-                        words=rate_words(spec, m),
-                        what=what,
-                        **where(inst, CUMULATIVE_ROW, m.numerator or ""),
-                    )
+            if fixed > found:  # a cumulative rate may not pass 100
+                rule, cell = "A-CUM-FIXED", m.numerator or ""
+            elif m.flag_open and found > fixed:  # open items still supervised
+                rule, cell = "A-MAJOR-OPEN", m.denominator or ""
+            else:
+                continue
+            out.append(
+                make(
+                    rule,
+                    value=fixed,
+                    expected=found,
+                    words=rate_words(spec, m),
+                    what=what,
+                    **where(inst, CUMULATIVE_ROW, cell),
                 )
-            elif m.flag_open and found > fixed:
-                out.append(
-                    make(
-                        "A-MAJOR-OPEN",
-                        value=fixed,
-                        expected=found,
-                        words=rate_words(spec, m),
-                        what=what,
-                        **where(inst, CUMULATIVE_ROW, m.denominator or ""),
-                    )
-                )
+            )
 
     for inst, row_key, measure, stated, source, cell in totals.baseline_derived:
         m = spec.measure(measure)
