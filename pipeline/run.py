@@ -122,7 +122,7 @@ def _judge_file(
     )
     if path.stat().st_size != size:
         out.mark_transient()
-        out.findings = [make("F-DAMAGED", value="文件仍在复制中，请稍后重新运行", file=name)]
+        out.findings = [make("F-COPYING", file=name, sha256=sha)]
         return _Pending(out, None, {})
     where = _where(name, sha, None, None)
     sniffed = sniff(path, size)

@@ -28,6 +28,11 @@ RULES: dict[str, Rule] = {
         "error", "文件过大或压缩比异常（{value}）", "请报送单位使用下发的模板重新填写。"
     ),
     "F-DAMAGED": Rule("error", "文件已损坏，无法打开（{value}）", "请报送单位重新保存后发送。"),
+    "F-COPYING": Rule(
+        "error",
+        "文件仍在复制或下载中（读取时大小在变化）",
+        "请等文件保存完成后重新运行，无需联系报送单位。",
+    ),
     "F-ENCRYPTED": Rule("error", "文件设置了打开密码", "请报送单位取消密码后重新发送。"),
     "F-LEGACY-XLS": Rule(
         "error",
