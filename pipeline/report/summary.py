@@ -30,12 +30,14 @@ def _merged_texts(data: PeriodData, ledger: Ledger, spec: ListSpec, filling: Fil
     """Each task's texts from every institution, prefixed with the institution's name."""
     order = {inst.code: i for i, inst in enumerate(data.roster)}
     by_row: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
-    for inst, row_key, fld, text, _cell, _file in ledger.accepted_texts(spec.id, str(data.period)):
+    sheet_row: dict[str, int] = {}  # added tasks keep the order they had on the sheet
+    for inst, row_key, fld, text, cell, _file in ledger.accepted_texts(spec.id, str(data.period)):
         by_row[row_key][inst][fld] = text
+        sheet_row[row_key] = int("".join(ch for ch in cell if ch.isdigit()) or 0)
     task_keys = {t.key for t in data.campaign.tasks}
     merged: dict[str, dict[str, str]] = {}
-    extra: list[dict[str, str]] = []
-    for row_key in sorted(by_row, key=lambda k: (k not in task_keys, k)):
+    extra: list[tuple[int, int, dict[str, str]]] = []
+    for row_key in sorted(by_row, key=lambda k: (k not in task_keys, sheet_row[k])):
         per_inst = sorted(by_row[row_key].items(), key=lambda kv: order.get(kv[0], 1 << 30))
         if row_key in task_keys:
             merged[row_key] = {
@@ -53,9 +55,9 @@ def _merged_texts(data: PeriodData, ledger: Ledger, spec: ListSpec, filling: Fil
                 remark = row.get(spec.remark_field, "")
                 mark = f"{_name(data, inst)}{spec.new_task_marker}"
                 row[spec.remark_field] = mark + (f"；{remark}" if remark else "")
-            extra.append(row)
+            extra.append((order.get(inst, 1 << 30), sheet_row[row_key], row))
     filling.lists[spec.id] = merged
-    filling.extra_rows[spec.id] = extra
+    filling.extra_rows[spec.id] = [row for *_, row in sorted(extra, key=lambda e: e[:2])]
 
 
 def _name(data: PeriodData, code: str) -> str:

@@ -34,9 +34,6 @@ def _trace(data: PeriodData):
         totals = data.totals[spec.id]
         lay = data.layouts[spec.id]
         for (row_key, measure), sources in sorted(totals.sources.items()):
-            row = "" if row_key not in lay.row_of else row_key
-            if not row:
-                continue
             cell = lay.cell(row_key, measure)
             figure = totals.table.get((row_key, measure))
             for c in sources:
@@ -62,7 +59,7 @@ def _computed_as(spec: GridSpec, m: Measure) -> str:
     if m.kind == "sum":
         return " + ".join(spec.measure(t).label for t in m.terms)
     num, den = spec.measure(m.numerator or ""), spec.measure(m.denominator or "")
-    return f"{num.label} ÷ {den.label} × 100（排查为0时不计）"
+    return f"{num.label} ÷ {den.label} × 100（{den.header[-1]}为0时不计）"
 
 
 def _derived_notes(data: PeriodData):
