@@ -356,7 +356,7 @@ def collect(
         a
         for spec in campaign.grid_forms
         for a in ledger_anomalies(
-            totals[spec.id], layouts[spec.id], roster, campaign.anomalies, current
+            totals[spec.id], layouts[spec.id], roster, campaign.anomalies, current, campaign.start
         )
     ]
     return PeriodData(

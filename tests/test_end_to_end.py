@@ -640,10 +640,11 @@ def test_cumulative_is_baseline_plus_later_months(
 ) -> None:
     since: list[Grid] = []
     for code in world.current[JUL]:
-        # A baseline through July covers July and before, from August on; July's own
-        # run still counts July's returns.
+        # A baseline through July is the cumulative through July: it replaces July and
+        # before in every 累计总计 from July's own on (July's month rows still come from
+        # the July returns), as in the next month's prefilled templates.
         first = JUL
-        if code in BASELINED and period > JUL:
+        if code in BASELINED:
             since.append(baselined.baseline[code])
             first = AUG
         months = [p for p in PERIODS if first <= p <= period]
@@ -653,13 +654,13 @@ def test_cumulative_is_baseline_plus_later_months(
     summary = baselined.outbox / str(period) / f"汇总表_{period}.xlsx"
     actual = read_table(summary, world.lay)
     assert mismatches(actual, expected, world.lay) == []
-    if period > JUL:  # the baseline replaces July of those institutions, nothing else
-        key = (CUMULATIVE_ROW, "general_found")
-        plain = expected_table(month, world.since_start(period))[key]
-        base = sum(baselined.baseline[c][t]["general_found"] for c in BASELINED for t in TOPICS)
-        july = sum(world.current[JUL][c][t]["general_found"] for c in BASELINED for t in TOPICS)
-        assert base != july
-        assert actual[key] == plain - july + base
+    # the baseline replaces July and before of those institutions, nothing else
+    key = (CUMULATIVE_ROW, "general_found")
+    plain = expected_table(month, world.since_start(period))[key]
+    base = sum(baselined.baseline[c][t]["general_found"] for c in BASELINED for t in TOPICS)
+    july = sum(world.current[JUL][c][t]["general_found"] for c in BASELINED for t in TOPICS)
+    assert base != july
+    assert actual[key] == plain - july + base
     log = read_jsonl(baselined.outbox / str(period) / f"校验日志_{period}.jsonl")
     traces = [t for t in log if t["type"] == "trace" and t["row"] == "累计总计"]
     for measure in COUNTS:
@@ -668,7 +669,7 @@ def test_cumulative_is_baseline_plus_later_months(
         assert sum(t["value"] for t in mine) == pytest.approx(actual[(CUMULATIVE_ROW, measure)])
         from_baseline = [t for t in mine if t["source_sheet"] == "基线"]
         # the baselined institutions report hazards only; the bureau's columns have none
-        assert bool(from_baseline) == (period > JUL and measure in HAZARD_COUNTS)
+        assert bool(from_baseline) == (measure in HAZARD_COUNTS)
 
 
 def test_baseline_columns_parse(world: World) -> None:

@@ -17,7 +17,7 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 def test_every_rule_formats_in_chinese(code: str) -> None:
     rule = RULES[code]
     assert rule.severity in SEVERITY_ZH
-    words = {"num": "已整改", "den": "排查", "unit": "处"}  # a rate's parts, for A-* rules
+    words = {"num": "已整改", "den": "排查", "unit": "处", "fixed": "3", "found": "2"}
     f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code
     assert f.severity == rule.severity

@@ -13,10 +13,11 @@ import statistics
 from collections.abc import Iterable
 
 from pipeline.aggregate.totals import GridTotals
+from pipeline.config.calendar import Period, period_range
 from pipeline.config.campaign import AnomalyConfig
 from pipeline.config.roster import Roster
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout
-from pipeline.validate.findings import Finding, make
+from pipeline.validate.findings import Finding, as_text, make
 from pipeline.validate.rules import rate_words
 
 MIN_ABS_DEVIATION = 3  # a jump smaller than this is never flagged, whatever the z-score
@@ -39,6 +40,7 @@ def ledger_anomalies(
     roster: Roster,
     config: AnomalyConfig,
     files: dict[str, tuple[str, str]],
+    campaign_start: Period,
 ) -> list[Finding]:
     """``files``: institution -> (file name, sha256) of its current return this period."""
     spec = totals.spec
@@ -67,17 +69,18 @@ def ledger_anomalies(
             found = sum(v or 0 for (r, k), v in figures.items() if k == m.denominator)
             what = f"{spec.cumulative_label}/{m.header[-2] if len(m.header) > 1 else m.short_label}"
             if fixed > found:  # a cumulative rate may not pass 100
-                rule, cell = "A-CUM-FIXED", m.numerator or ""
+                rule, cell, expected = "A-CUM-FIXED", m.numerator or "", f"≤{as_text(found)}"
             elif m.flag_open and found > fixed:  # open items still supervised
-                rule, cell = "A-MAJOR-OPEN", m.denominator or ""
+                rule, cell, expected = "A-MAJOR-OPEN", m.denominator or "", as_text(found)
             else:
                 continue
+            words = {**rate_words(spec, m), "fixed": as_text(fixed), "found": as_text(found)}
             out.append(
                 make(
                     rule,
                     value=fixed,
-                    expected=found,
-                    words=rate_words(spec, m),
+                    expected=expected,
+                    words=words,
                     what=what,
                     **where(inst, CUMULATIVE_ROW, cell),
                 )
@@ -90,16 +93,32 @@ def ledger_anomalies(
         base = {
             k: v for (r, k), v in totals.cumulative_by_inst.get(inst, {}).items() if r == row_key
         }
-        expected = sum(base.get(t) or 0 for t in m.terms)
-        if stated != expected:
+        terms_sum = sum(base.get(t) or 0 for t in m.terms)
+        if stated != terms_sum:
             loc = where(inst, row_key, measure)
             loc.update(file=source, sheet="基线", cell=cell, sha256="")
             out.append(
-                make("A-SUM", value=stated, expected=expected, what=f"基线/{m.short_label}", **loc)
+                make("A-SUM", value=stated, expected=terms_sum, what=f"基线/{m.short_label}", **loc)
             )
 
+    out.extend(_gaps(totals, roster, campaign_start, where))
     out.extend(_zscores(totals, config, where))
     return out
+
+
+def _gaps(totals: GridTotals, roster: Roster, start: Period, where) -> Iterable[Finding]:
+    """Earlier months of the campaign an institution's cumulative lacks."""
+    this = totals.period
+    for inst in roster:
+        first = start
+        if inst.code in totals.baseline_through:
+            first = max(first, Period.parse(totals.baseline_through[inst.code]).shift(1))
+        have = totals.months_by_inst.get(inst.code, set())
+        missing = [str(p) for p in period_range(first, this.shift(-1)) if str(p) not in have]
+        if missing:
+            loc = where(inst.code, CUMULATIVE_ROW, totals.spec.inputs[0].key)
+            loc.update(file="", sha256="", cell="")
+            yield make("A-GAP", value="、".join(missing), what=totals.spec.cumulative_label, **loc)
 
 
 def _zscores(totals: GridTotals, config: AnomalyConfig, where) -> Iterable[Finding]:

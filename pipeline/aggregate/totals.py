@@ -48,6 +48,9 @@ class GridTotals:
     history: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     # ^ institution -> period -> measure -> month total over topics (for the z-score)
     baseline_derived: list[tuple[str, str, str, float, str, str]] = field(default_factory=list)
+    baseline_through: dict[str, str] = field(default_factory=dict)  # institution -> month
+    # institution -> months with a current return (even a blank one), through this month
+    months_by_inst: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     # ^ (institution, row key, measure, stated value, source, cell) of derived baseline figures
 
 
@@ -78,8 +81,8 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     totals = GridTotals(spec=spec, period=period, table={}, sources=sources)
 
     for inst, through, row_key, measure, base_value, source, cell in ledger.baselines(spec.id):
-        if through >= this or row_key not in topics:
-            continue
+        if through > this or row_key not in topics:
+            continue  # a baseline ending after this month says nothing about it
         if measure not in inputs:
             totals.baseline_derived.append((inst, row_key, measure, base_value, source, cell))
             continue
@@ -93,16 +96,16 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
     for inst, p, row_key, measure, value, cell, file, sha in ledger.accepted_values(
         spec.id, start, this
     ):
+        totals.months_by_inst[inst].add(p)
         if p == this and measure in inputs:
             covered.add(measure)  # on the form of a return of this month, even if blank
         if row_key not in topics or measure not in inputs or value is None:
             continue
-        if p <= baseline_through.get(inst, ""):
-            continue  # already inside the imported baseline
         c = Contribution(inst, p, file, sha, spec.sheet, cell, value)
-        cum[(row_key, measure)] += value
-        inst_cum[inst][(row_key, measure)] += value
-        sources[(CUMULATIVE_ROW, measure)].append(c)
+        if p > baseline_through.get(inst, ""):  # else already inside the imported baseline
+            cum[(row_key, measure)] += value
+            inst_cum[inst][(row_key, measure)] += value
+            sources[(CUMULATIVE_ROW, measure)].append(c)
         if p == this:
             month[(row_key, measure)] += value
             inst_month[inst][(row_key, measure)] += value
@@ -125,6 +128,7 @@ def grid_totals(ledger: Ledger, campaign: Campaign, spec: GridSpec, period: Peri
             for row_key in [*topics, MONTH_ROW]:
                 table[(row_key, m.key)] = None
     totals.table = table
+    totals.baseline_through = baseline_through
     totals.month_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_month.items()}
     totals.cumulative_by_inst = {i: _per_row(spec, c, topics) for i, c in inst_cum.items()}
     totals.history = {i: {p: dict(v) for p, v in h.items()} for i, h in history.items()}

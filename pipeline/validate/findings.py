@@ -160,10 +160,15 @@ RULES: dict[str, Rule] = {
     ),
     "A-CUM-FIXED": Rule(
         "warning",
-        "累计{num}{value}{unit}超过累计{den}{expected}{unit}",
+        "累计{num}{fixed}{unit}超过累计{den}{found}{unit}",
         "请核对该单位各月“{num}”数是否重复填报。",
     ),
     "A-SUM": Rule("warning", "合计{value}与各分项之和{expected}不一致", "请核对基础数据。"),
+    "A-GAP": Rule(
+        "warning",
+        "未含{value}的数据（当月未报送，或报表退回后未重报）",
+        "请催报；补报收到后先运行 make PERIOD=该月，再重新运行本月。",
+    ),
     "A-ZSCORE": Rule(
         "warning",
         "本月{value}与该单位以往各月（中位数{expected}）差异很大",
@@ -171,7 +176,7 @@ RULES: dict[str, Rule] = {
     ),
     "A-MAJOR-OPEN": Rule(
         "warning",
-        "累计{den}{expected}{unit}，{num}{value}{unit}，尚未全部完成",
+        "累计{den}{found}{unit}，{num}{fixed}{unit}，尚未全部完成",
         "应挂牌督办，跟踪进度直至完成。",
     ),
 }
@@ -203,6 +208,11 @@ class Finding:
         if self.sheet and self.cell:
             return f"{self.sheet}!{self.cell}"
         return self.sheet
+
+
+def as_text(value: object) -> str:
+    """A value as a finding shows it: whole numbers without '.0', fractions to 4 places."""
+    return _text(value)
 
 
 def _text(value: object) -> str:
