@@ -103,6 +103,8 @@ def run(ctx: click.Context, period: str | None) -> None:
         + ("：" + "、".join(i.name for i in result.missing[:10]) if result.missing else "")
         + ("等" if len(result.missing) > 10 else "")
     )
+    for month in result.other_month_returns:
+        click.echo(f"收到 {month} 的报表（补报或提前报送）：请运行 make PERIOD={month}")
     click.echo(f"结果已写入 {result.outbox}")
     for path in result.outputs:
         click.echo(f"  {path.name}")

@@ -55,9 +55,9 @@ class FileOutcome:
     # the ledger, so the file is judged afresh on the next run.
     transient: bool = False
 
-    def mark_transient(self) -> None:
+    def mark_transient(self, note: str = "本次未入账，下次运行时重新检查") -> None:
         self.transient = True
-        self.note = "本次未入账，下次运行时重新检查"
+        self.note = note
 
 
 @dataclass
@@ -75,6 +75,17 @@ class RunResult:
 
     def _earlier(self, f: FileOutcome) -> bool:
         return f.submission_id is not None and f.period not in ("", str(self.period))
+
+    @property
+    def other_month_returns(self) -> list[str]:
+        """Months of returns refused in this run because they belong to another month."""
+        return sorted(
+            {
+                f.period
+                for f in self.files
+                if f.transient and f.period and f.period != str(self.period)
+            }
+        )
 
     @property
     def other_periods(self) -> int:
@@ -140,8 +151,10 @@ def _judge_file(
     out.institution = ident.institution.code if ident.institution else ""
     out.period = str(ident.period or "")
     out.findings = [replace(f, **where) for f in ident.findings]
-    if ident.transient:
-        out.mark_transient()
+    if ident.transient and ident.period is not None and ident.period != period:
+        out.mark_transient(f"属于{ident.period}，请运行 make PERIOD={ident.period}")
+    elif ident.transient:
+        out.mark_transient("机构不在名册中：补入名册后重新运行")
     if ident.institution is None or ident.period is None or ident.transient:
         return _Pending(out, None, where)
     ext = extract(raw, campaign, ident.institution, ident.period, layouts, where)

@@ -107,7 +107,7 @@ def test_where_and_blocking() -> None:
     assert make("A-BLANK", sheet="附件2").where == "附件2"
     assert make("F-EMPTY").where == ""
     assert make("M-PERIOD", value="2026-09", expected="2026-10").advice == (
-        "如为补报，请运行 run --period 2026-09；否则请报送单位使用本期模板。"
+        "如为补报，请运行 make PERIOD=2026-09（即 run --period 2026-09）；否则请报送单位使用本期模板。"
     )
     info = make("N-NORMALISED", value="５", expected=5.0)
     assert info.message == "“５”按 5 读取"

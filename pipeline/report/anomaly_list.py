@@ -41,8 +41,11 @@ def listed(data: PeriodData) -> list[Finding]:
     """Warnings and errors of this period's files, then the ledger anomalies."""
     seen: set[tuple] = set()
     out: list[Finding] = []
+    # This month's findings, and those of files refused in this run whatever month they
+    # belong to (a late return of an earlier month must reach the clerk).
+    now = [x for o in data.files if o.transient for x in o.findings]
     for f in [x for o in data.files for x in o.findings] + data.anomalies:
-        if f.severity == "info" or (f.period and f.period != str(data.period)):
+        if f.severity == "info" or (f.period and f.period != str(data.period) and f not in now):
             continue
         key = (f.rule, f.file, f.sheet, f.cell, f.institution, f.message)
         if key not in seen:

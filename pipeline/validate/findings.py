@@ -65,7 +65,7 @@ RULES: dict[str, Rule] = {
     "M-PERIOD": Rule(
         "error",
         "报表期间为{value}，本次汇总期间为{expected}",
-        "如为补报，请运行 run --period {value}；否则请报送单位使用本期模板。",
+        "如为补报，请运行 make PERIOD={value}（即 run --period {value}）；否则请报送单位使用本期模板。",
     ),
     "M-OWN-AGGREGATE": Rule(
         "error",
