@@ -450,7 +450,7 @@ def test_status_report(world: World, period: Period) -> None:
         mine = [s for s in world.sent[period] if s.institution == code and s.data is not None]
         if MISSING.get(period) == code:
             assert row["报送状态"] == "未报送" and not row["采用文件"]
-            assert row["是否按时"] == ("逾期" if dt.date.today() > due else "")
+            assert row["是否按时"] == ("已过截止日" if dt.date.today() > due else "")
             continue
         assert mine, code
         if (period, code) == PLANTED:

@@ -58,12 +58,17 @@ def period_range(first: Period, last: Period) -> list[Period]:
     return [first.shift(i) for i in range(last.months_since(first) + 1)]
 
 
+# Public holidays on fixed dates every year (元旦, 劳动节, 国庆节), used for a year the
+# holiday library does not cover yet; the lunar ones and make-up days are unknown then.
+FIXED_HOLIDAYS = {(1, 1), (5, 1), (10, 1), (10, 2), (10, 3)}
+
+
 def is_working_day(day: dt.date) -> tuple[bool, bool]:
     """Return (is working day, whether the holiday calendar covered the date)."""
     try:
         return chinese_calendar.is_workday(day), True
     except NotImplementedError:
-        return day.weekday() < 5, False
+        return day.weekday() < 5 and (day.month, day.day) not in FIXED_HOLIDAYS, False
 
 
 @dataclass(frozen=True)

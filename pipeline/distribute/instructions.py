@@ -35,8 +35,10 @@ def render(name: str, **context: object) -> str:
 def write_sheet(
     ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
 ) -> None:
+    _, covered = campaign.due.due_date(period)
     text = render(
         "instructions.txt.j2",
+        due_covered=covered,
         campaign=campaign,
         reporter=reporter,
         period=period,

@@ -292,7 +292,7 @@ def build_workbook(
         rows = campaign.rows_for(spec)
         lay = build_layout(spec, rows)
         layouts.append(lay)
-        _title(ws, lay, spec.title, reporter, period)
+        _title(ws, lay, spec.title.format(year=period.year), reporter, period)
         _labels(ws, lay)
         if isinstance(spec, GridSpec):
             values = filling.grid.get(spec.id) if filling else None

@@ -17,6 +17,7 @@ from pipeline.report.tables import write_table
 from pipeline.validate.findings import SEVERITY_ZH, Finding
 
 if TYPE_CHECKING:
+    from pipeline.config.roster import Roster
     from pipeline.run import PeriodData
 
 HEADERS = [
@@ -32,6 +33,8 @@ HEADERS = [
     "填报值",
     "应为",
     "处理建议",
+    "联系人",
+    "联系电话",
 ]
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +60,11 @@ def listed(data: PeriodData) -> list[Finding]:
     )
 
 
-def rows(findings: list[Finding]) -> list[list[object]]:
+def rows(findings: list[Finding], roster: Roster) -> list[list[object]]:
+    def contact(code: str) -> tuple[str, str]:
+        inst = roster.get(code)
+        return (inst.contact, inst.phone) if inst else ("", "")
+
     return [
         [
             i,
@@ -72,6 +79,7 @@ def rows(findings: list[Finding]) -> list[list[object]]:
             f.value,
             f.expected,
             f.advice,
+            *contact(f.institution),
         ]
         for i, f in enumerate(findings, start=1)
     ]
@@ -93,7 +101,7 @@ def to_csv(table: list[list[object]]) -> str:
 
 
 def write(data: PeriodData, outbox: Path) -> list[Path]:
-    table = rows(listed(data))
+    table = rows(listed(data), data.roster)
     wb = Workbook()
     ws = wb.active
     ws.title = "异常清单"
@@ -101,7 +109,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
         ws,
         HEADERS,
         table,
-        widths=[6, 12, 14, 10, 26, 34, 8, 8, 60, 10, 10, 40],
+        widths=[6, 12, 14, 10, 26, 34, 8, 8, 60, 10, 10, 40, 10, 14],
         title=f"{data.campaign.name} 异常清单（{data.period.label()}，共{len(table)}条）",
     )
     stem = f"异常清单_{data.period}"

@@ -25,6 +25,12 @@ _RESERVED = {
 }
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def safe_filename(text: str, limit: int = 80) -> str:
     """A file-name fragment valid on Windows, macOS and Linux; never a path."""
     name = _UNSAFE.sub("_", text).strip(" .")
@@ -40,6 +46,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # as a plain open() would, not mkstemp's 0600
     tmp_path = Path(tmp)
     try:
         yield tmp_path

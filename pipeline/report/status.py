@@ -66,8 +66,8 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 def _timeliness(data: PeriodData, received: dt.datetime | None) -> str:
-    if received is None:
-        return "逾期" if dt.date.today() > data.due else ""
+    if received is None:  # nothing counted yet
+        return "已过截止日" if dt.date.today() > data.due else ""
     return (
         "按时" if received.date() <= data.due else f"逾期（{(received.date() - data.due).days}天）"
     )

@@ -53,8 +53,11 @@ def _merged_texts(data: PeriodData, ledger: Ledger, spec: ListSpec, filling: Fil
                 row[spec.lead_field] = row.get(spec.lead_field) or _name(data, inst)
             if spec.remark_field:
                 remark = row.get(spec.remark_field, "")
-                mark = f"{_name(data, inst)}{spec.new_task_marker}"
-                row[spec.remark_field] = mark + (f"；{remark}" if remark else "")
+                if spec.new_task_marker in remark:  # the institution marked it already
+                    row[spec.remark_field] = f"{_name(data, inst)}：{remark}"
+                else:
+                    mark = f"{_name(data, inst)}{spec.new_task_marker}"
+                    row[spec.remark_field] = mark + (f"；{remark}" if remark else "")
             extra.append((order.get(inst, 1 << 30), sheet_row[row_key], row))
     filling.lists[spec.id] = merged
     filling.extra_rows[spec.id] = [row for *_, row in sorted(extra, key=lambda e: e[:2])]

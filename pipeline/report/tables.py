@@ -20,6 +20,7 @@ from pipeline.distribute.styles import (
     TITLE_FONT,
     set_text,
     style,
+    text_height,
 )
 
 
@@ -57,15 +58,21 @@ def write_table(
     for c, h in enumerate(headers, start=1):
         set_text(ws.cell(r, c), h)
         style(ws.cell(r, c), font=HEADER_FONT, fill=HEADER_FILL)
+    width_of = list(widths or [])
     for row in rows:
         r += 1
+        shown: list[tuple[str, int]] = []
         for c, value in enumerate(row, start=1):
             cell = ws.cell(r, c)
             if isinstance(value, str):
                 set_text(cell, value)
+                if c <= len(width_of):
+                    shown.append((value, width_of[c - 1]))
             else:
                 cell.value = value
             style(cell, align=LEFT)
+        if shown:
+            ws.row_dimensions[r].height = text_height(shown, minimum=15)
     for c, w in enumerate(widths or [], start=1):
         ws.column_dimensions[get_column_letter(c)].width = w
     ws.freeze_panes = ws.cell(header_row + 1, 1)

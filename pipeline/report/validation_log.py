@@ -168,6 +168,16 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
         ],
         widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
     )
+    write_table(
+        wb.create_sheet("计算方法"),
+        ["汇总表工作表", "汇总表单元格", "栏目", "汇总数", "计算方法", "说明"],
+        [
+            [d["sheet"], d["cell"], d["measure"], d["figure"], d["computed_as"], d["note"]]
+            for d in _derived_notes(data)
+        ],
+        widths=[10, 12, 30, 10, 60, 24],
+        title="汇总表中计算得出的数字（合计、整改率等）如何由汇总后的数量算出",
+    )
     trace_rows: list[list[object]] = []
     for t in _trace(data):
         if len(trace_rows) >= MAX_XLSX_TRACE_ROWS:

@@ -124,6 +124,7 @@ def check_return(
     mine = [c for c in values if c.form == spec.id]
     if mine and all(c.value is None for c in mine):
         findings.append(make("A-BLANK", **{**where, "form": spec.id, "sheet": spec.sheet}))
+    cell_of = {(c.row_key, c.measure): c.cell for c in claims if c.form == spec.id}
     for m in spec.measures:
         if m.kind == "rate":
             fixed = expected[(MONTH_ROW, m.numerator)] or 0  # type: ignore[index]
@@ -136,7 +137,12 @@ def check_return(
                         expected=found,
                         words=rate_words(spec, m),
                         what=f"{labels.get(MONTH_ROW, '')}/{m.short_label}",
-                        **{**where, "form": spec.id, "sheet": spec.sheet},
+                        **{
+                            **where,
+                            "form": spec.id,
+                            "sheet": spec.sheet,
+                            "cell": cell_of.get((MONTH_ROW, m.key), ""),
+                        },
                     )
                 )
     return findings
