@@ -1,0 +1,144 @@
+"""Cumulative totals never silently incomplete, baselines reach the first templates, late
+returns of another month reach the clerk, and outputs are readable by others."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import random
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from pipeline.cli import cli
+from pipeline.config.calendar import DueRule, Period
+from pipeline.config.campaign import Campaign, load_campaign
+from pipeline.demo.filler import fill_return, random_month
+from pipeline.distribute.templates import template_filename
+from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, build_layout
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "campaign.toml"
+JUL, AUG, SEP = Period(2026, 7), Period(2026, 8), Period(2026, 9)
+
+
+@pytest.fixture
+def campaign(tmp_path: Path) -> Campaign:
+    return load_campaign(
+        EXAMPLE,
+        {
+            "inbox": tmp_path / "inbox",
+            "outbox": tmp_path / "out",
+            "ledger": tmp_path / "ledger.sqlite",
+            "templates": tmp_path / "forms",
+        },
+    )
+
+
+def _args(campaign: Campaign, *rest: str) -> list[str]:
+    return [
+        "--campaign",
+        str(EXAMPLE),
+        "--inbox",
+        str(campaign.inbox),
+        "--outbox",
+        str(campaign.outbox),
+        "--ledger",
+        str(campaign.ledger_path),
+        *rest,
+    ]
+
+
+def _submit(campaign: Campaign, code: str, period: Period, folder: Path, seed: int) -> Path:
+    inst = campaign.roster().get(code)
+    assert inst is not None
+    return fill_return(
+        campaign, inst, period, folder, random_month(campaign, inst, period, random.Random(seed))
+    )
+
+
+def _anomalies(campaign: Campaign, period: Period) -> list[dict[str, str]]:
+    path = campaign.outbox / str(period) / f"异常清单_{period}.csv"
+    with open(path, encoding="utf-8-sig") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_a_month_missing_from_the_cumulative_is_listed(campaign: Campaign) -> None:
+    runner = CliRunner()
+    for period in (JUL, AUG, SEP):
+        folder = campaign.inbox
+        for n, code in enumerate(("QW001", "QW002")):
+            if not (code == "QW002" and period == AUG):  # QW002 never reports August
+                _submit(campaign, code, period, folder, seed=n)
+        result = runner.invoke(cli, _args(campaign, "run", "--period", str(period)))
+        assert result.exit_code == 0, result.output
+    gaps = [r for r in _anomalies(campaign, SEP) if r["规则"] == "A-GAP"]
+    by_code = {r["机构代码"]: r for r in gaps}
+    assert by_code["QW002"]["填报值"] == "2026-08"
+    assert "未含2026-08的数据" in by_code["QW002"]["问题"]
+    # institutions that never reported at all lack every earlier month
+    assert by_code["QW003"]["填报值"] == "2026-07、2026-08"
+    assert "QW001" not in by_code
+    assert not [r for r in _anomalies(campaign, JUL) if r["规则"] == "A-GAP"]
+
+
+def test_baseline_before_the_first_month_reaches_the_first_templates(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    base = tmp_path / "baseline.csv"
+    base.write_text(
+        "机构代码,截至月份,专题专项,排查整治隐患/一般隐患/排查,排查整治隐患/一般隐患/已整改\n"
+        "QW001,2026-06,1.学习宣传贯彻习近平总书记关于安全生产重要论述专题,7,5\n"
+        "QW001,2026-06,T2,4,4\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    assert runner.invoke(cli, _args(campaign, "baseline", str(base))).exit_code == 0
+    out = tmp_path / "tpl"
+    result = runner.invoke(
+        cli, _args(campaign, "templates", "--period", "2026-07", "--out", str(out))
+    )
+    assert result.exit_code == 0, result.output
+    inst = campaign.roster().get("QW001")
+    assert inst is not None
+    spec = campaign.grid_forms[0]
+    lay = build_layout(spec, campaign.topics)
+    ws = load_workbook(out / template_filename(JUL, inst))[spec.sheet]
+    month_found = lay.cell(MONTH_ROW, "general_found")
+    assert ws[lay.cell(CUMULATIVE_ROW, "general_found")].value == f"=11+{month_found}"
+    month_fixed = lay.cell(MONTH_ROW, "general_fixed")
+    assert ws[lay.cell(CUMULATIVE_ROW, "general_fixed")].value == f"=9+{month_fixed}"
+
+
+def test_a_return_of_another_month_is_announced_and_listed(campaign: Campaign) -> None:
+    _submit(campaign, "QW001", AUG, campaign.inbox, seed=1)
+    late = _submit(campaign, "QW002", JUL, campaign.inbox, seed=2)
+    result = CliRunner().invoke(cli, _args(campaign, "run", "--period", str(AUG)))
+    assert result.exit_code == 0, result.output
+    assert "收到 2026-07 的报表（补报或提前报送）：请运行 make PERIOD=2026-07" in result.output
+    listed = [r for r in _anomalies(campaign, AUG) if r["规则"] == "M-PERIOD"]
+    assert [r["文件"] for r in listed] == [late.name]
+    assert "make PERIOD=2026-07" in listed[0]["处理建议"]
+    again = CliRunner().invoke(cli, _args(campaign, "run", "--period", str(JUL)))
+    assert again.exit_code == 0 and "接收 1" in again.output
+
+
+def test_outputs_are_readable_by_others(campaign: Campaign) -> None:
+    old = os.umask(0o022)
+    try:
+        assert CliRunner().invoke(cli, _args(campaign, "run", "--period", "2026-08")).exit_code == 0
+    finally:
+        os.umask(old)
+    for path in (campaign.outbox / "2026-08").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+
+
+def test_fixed_date_holidays_move_the_due_date_where_the_calendar_ends() -> None:
+    due, covered = DueRule().due_date(Period(2030, 12))  # 2031-01-01 is a Wednesday
+    assert not covered
+    assert due == dt.date(2031, 1, 2)
+    due, _ = DueRule().due_date(Period(2030, 9))  # 2030-10-01..03, Tue-Thu
+    assert due == dt.date(2030, 10, 4)
