@@ -142,3 +142,30 @@ def test_fixed_date_holidays_move_the_due_date_where_the_calendar_ends() -> None
     assert due == dt.date(2031, 1, 2)
     due, _ = DueRule().due_date(Period(2030, 9))  # 2030-10-01..03, Tue-Thu
     assert due == dt.date(2030, 10, 4)
+
+
+def test_names_beside_the_footer_reach_the_status_report(campaign: Campaign) -> None:
+    path = _submit(campaign, "QW001", AUG, campaign.inbox, seed=4)
+    spec = campaign.grid_forms[0]
+    lay = build_layout(spec, campaign.topics)
+    wb = load_workbook(path)
+    ws = wb[spec.sheet]
+    cells = {
+        ws.cell(lay.footer_row, col).value: ws.cell(lay.footer_row, col + 1)
+        for _, col in lay.footer_cells
+    }
+    assert set(cells) == {"审核人：", "填表人："}
+    assert all(not cell.protection.locked for cell in cells.values())  # free to sign
+    cells["填表人："].value = "王建国"
+    cells["审核人："].value = "李主任"
+    wb.save(path)
+    result = CliRunner().invoke(cli, _args(campaign, "run", "--period", str(AUG)))
+    assert result.exit_code == 0, result.output
+    status = load_workbook(campaign.outbox / str(AUG) / f"报送情况_{AUG}.xlsx").active
+    header = next(r for r in range(1, 10) if status.cell(r, 1).value == "序号")
+    names = [c.value for c in status[header]]
+    row = next(
+        r for r in range(header + 1, status.max_row + 1) if status.cell(r, 2).value == "QW001"
+    )
+    assert status.cell(row, names.index("填表人") + 1).value == "王建国"
+    assert status.cell(row, names.index("审核人") + 1).value == "李主任"

@@ -681,7 +681,10 @@ def test_fifteen_added_tasks_are_all_read_and_the_footer_is_below_them(tmp_path:
     col = lay.col_of
     for r, task in zip(rows, added, strict=True):
         assert sheet.cell(r, col["item"]).value == task["item"], r
-    footer = [r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == "审核人："]
+    label_col = lay.footer_cells[0][1]  # the footer's first label (审核人：)
+    footer = [
+        r for r in range(1, sheet.max_row + 1) if sheet.cell(r, label_col).value == "审核人："
+    ]
     assert footer == [rows[-1] + 2]
 
     raw = read_workbook(path, read_bounds(layouts))

@@ -34,7 +34,14 @@ from pipeline.distribute.styles import (
     style,
     text_height,
 )
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
+from pipeline.forms.layout import (
+    CUMULATIVE_ROW,
+    FOOTER_ROW,
+    MONTH_ROW,
+    Layout,
+    build_layout,
+    footer_key,
+)
 from pipeline.forms.spec import GridSpec, ListSpec, Measure
 
 UNLOCKED = Protection(locked=False)
@@ -90,12 +97,23 @@ def _labels(ws: Worksheet, lay: Layout) -> None:
 
 
 def _footer(
-    ws: Worksheet, lay: Layout, footer: tuple[str, ...], notes: tuple[str, ...], row: int
+    ws: Worksheet,
+    lay: Layout,
+    notes: tuple[str, ...],
+    row: int,
+    template: bool,
+    names: Mapping[str, str],
 ) -> None:
-    step = max(1, lay.width // max(1, len(footer)))
-    for i, text in enumerate(footer):
-        ws.cell(row, 1 + i * step, text)
-        style(ws.cell(row, 1 + i * step), align=LEFT_NOWRAP, border=False)
+    """审核人/填表人 lines, each with a cell to fill beside it, then the filling notes."""
+    for label, col in lay.footer_cells:
+        ws.cell(row, col, label)
+        style(ws.cell(row, col), align=LEFT_NOWRAP, border=False)
+        name = ws.cell(row, col + 1)
+        if names.get(footer_key(label)):
+            set_text(name, names[footer_key(label)])
+        style(name, align=LEFT_NOWRAP, border=False, fill=INPUT_FILL if template else None)
+        if template:
+            name.protection = UNLOCKED
     row += 2
     ws.cell(row, 1, "填报说明：")
     style(ws.cell(row, 1), font=HEADER_FONT, align=LEFT_NOWRAP, border=False)
@@ -304,7 +322,8 @@ def build_workbook(
             filled = filling.lists.get(spec.id) if filling else None
             extra = filling.extra_rows.get(spec.id, []) if filling else []
             last_row = _list_sheet(ws, spec, lay, task_rows, filled, extra, template)
-        _footer(ws, lay, spec.footer, spec.notes, last_row + 2)
+        names = filling.lists.get(spec.id, {}).get(FOOTER_ROW, {}) if filling else {}
+        _footer(ws, lay, spec.notes, last_row + 2, template, names)
         ws.freeze_panes = ws.cell(lay.first_data_row, 2)
         ws.print_title_rows = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
         ws.page_setup.orientation = "landscape"

@@ -19,7 +19,14 @@ from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.metadata import FORMAT, form_key
 from pipeline.extract.normalise import normalise_number, normalise_text
 from pipeline.extract.reader import Formula, RawSheet, RawWorkbook
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
+from pipeline.forms.layout import (
+    CUMULATIVE_ROW,
+    FOOTER_ROW,
+    MONTH_ROW,
+    Layout,
+    build_layout,
+    footer_key,
+)
 from pipeline.forms.spec import GridSpec, ListSpec
 from pipeline.validate.findings import Finding, make
 
@@ -333,7 +340,24 @@ def extract(
             _grid(ext, spec, lay, sheet, where)
         else:
             _list(ext, spec, lay, sheet, where)
+        _footer_names(ext, spec.id, lay, sheet)
     return ext
+
+
+def _footer_names(ext: Extracted, form: str, lay: Layout, sheet: RawSheet) -> None:
+    """Names typed beside 审核人/填表人 (the footer may sit lower under added tasks)."""
+    if not lay.footer_cells:
+        return
+    label, col = lay.footer_cells[0]
+    rows = sorted(r for (r, c) in sheet.cells if c == col and r >= lay.footer_row)
+    row = next((r for r in rows if sheet.text(r, col).startswith(footer_key(label))), None)
+    if row is None:
+        return
+    for label, col in lay.footer_cells:
+        text = normalise_text(sheet.cells.get((row, col + 1)))
+        if text:
+            cell = f"{get_column_letter(col + 1)}{row}"
+            ext.texts.append(TextCell(form, FOOTER_ROW, footer_key(label), cell, text))
 
 
 def _located(f: Finding, where: dict[str, Any]) -> Finding:

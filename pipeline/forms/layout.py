@@ -51,6 +51,8 @@ class Layout:
     first_data_row: int = 0
     last_data_row: int = 0
     footer_row: int = 0
+    # (label as on the sheet, its column); the cell to its right is where a name goes
+    footer_cells: list[tuple[str, int]] = field(default_factory=list)
     spare_rows: tuple[int, ...] = ()
 
     def cell(self, row_key: str, col_key: str) -> str:
@@ -156,7 +158,29 @@ def _list_layout(spec: ListSpec, tasks: tuple[Task, ...]) -> Layout:
     return lay
 
 
+FOOTER_ROW = "__footer"  # row key of the names under a table (审核人, 填表人...)
+
+
+def footer_key(label: str) -> str:
+    """``审核人：`` → ``审核人``: the field name a footer entry is recorded under."""
+    return label.split("：")[0].strip()
+
+
+def _footer_cells(spec: FormSpec, width: int) -> list[tuple[str, int]]:
+    """Labels spread across the table, each with a free cell to its right; a narrow
+    first column (序号) is skipped so a label is not hidden by the name beside it."""
+    narrow = isinstance(spec, ListSpec) and spec.fields[0].width < 8
+    start = 2 if narrow else 1
+    labels = [f for f in spec.footer if f]
+    step = max(2, (width - start + 1) // max(1, len(labels)))
+    return [(label, start + i * step) for i, label in enumerate(labels)]
+
+
 def build_layout(spec: FormSpec, rows: tuple[Topic, ...] | tuple[Task, ...]) -> Layout:
-    if isinstance(spec, GridSpec):
-        return _grid_layout(spec, rows)  # type: ignore[arg-type]
-    return _list_layout(spec, rows)  # type: ignore[arg-type]
+    lay = (
+        _grid_layout(spec, rows)  # type: ignore[arg-type]
+        if isinstance(spec, GridSpec)
+        else _list_layout(spec, rows)  # type: ignore[arg-type]
+    )
+    lay.footer_cells = _footer_cells(spec, lay.width)
+    return lay

@@ -17,6 +17,6 @@ def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
     return [
         summary.write(data, ledger, outbox),
         *anomaly_list.write(data, outbox),
-        status.write(data, outbox),
+        status.write(data, ledger, outbox),
         *validation_log.write(data, outbox),
     ]

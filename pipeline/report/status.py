@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING
 from openpyxl import Workbook
 
 from pipeline.distribute.styles import TITLE_FONT
+from pipeline.forms.layout import FOOTER_ROW
 from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import banner, write_table
 
 if TYPE_CHECKING:
-    from pipeline.ledger.store import Submission
+    from pipeline.ledger.store import Ledger, Submission
     from pipeline.run import PeriodData
 
 HEADERS = [
@@ -28,6 +29,8 @@ HEADERS = [
     "接收时间",
     "采用文件",
     "退回或替代的文件",
+    "填表人",
+    "审核人",
     "联系人",
     "联系电话",
     "电子邮箱",
@@ -73,7 +76,20 @@ def _timeliness(data: PeriodData, received: dt.datetime | None) -> str:
     )
 
 
-def write(data: PeriodData, outbox: Path) -> Path:
+def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
+    """Institution -> names typed beside 填表人/审核人 on its current return."""
+    names: dict[str, dict[str, str]] = {}
+    for spec in data.campaign.forms:
+        for inst, row_key, fld, text, _cell, _file in ledger.accepted_texts(
+            spec.id, str(data.period)
+        ):
+            if row_key == FOOTER_ROW:
+                names.setdefault(inst, {}).setdefault(fld, text)
+    return names
+
+
+def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
+    signed = _signatures(data, ledger)
     rows = []
     counts = {"应报": len(data.roster), "已报送": 0, "按时": 0, "逾期": 0, "未报送": 0, "已退回": 0}
     for i, inst in enumerate(data.roster, start=1):
@@ -96,6 +112,8 @@ def write(data: PeriodData, outbox: Path) -> Path:
                 received,
                 used,
                 others,
+                signed.get(inst.code, {}).get("填表人", ""),
+                signed.get(inst.code, {}).get("审核人", ""),
                 inst.contact,
                 inst.phone,
                 inst.email,
@@ -123,6 +141,10 @@ def write(data: PeriodData, outbox: Path) -> Path:
     ]
     banner(ws, 3, "；".join(summary), width)
     write_table(
-        ws, HEADERS, rows, start_row=5, widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 14, 28]
+        ws,
+        HEADERS,
+        rows,
+        start_row=5,
+        widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 10, 14, 28],
     )
     return write_atomic(outbox / f"报送情况_{data.period}.xlsx", wb.save)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.distribute.workbook import Filling, Reporter, build_workbook
+from pipeline.forms.layout import FOOTER_ROW
 from pipeline.forms.spec import GridSpec, ListSpec
 from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import write_table
@@ -32,6 +33,8 @@ def _merged_texts(data: PeriodData, ledger: Ledger, spec: ListSpec, filling: Fil
     by_row: dict[str, dict[str, dict[str, str]]] = defaultdict(lambda: defaultdict(dict))
     sheet_row: dict[str, int] = {}  # added tasks keep the order they had on the sheet
     for inst, row_key, fld, text, cell, _file in ledger.accepted_texts(spec.id, str(data.period)):
+        if row_key == FOOTER_ROW:
+            continue  # the institutions' 审核人/填表人 are shown in 报送情况
         by_row[row_key][inst][fld] = text
         sheet_row[row_key] = int("".join(ch for ch in cell if ch.isdigit()) or 0)
     task_keys = {t.key for t in data.campaign.tasks}
