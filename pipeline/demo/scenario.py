@@ -31,6 +31,8 @@ SEED = 20260701
 
 def _prepare(workspace: Path) -> Campaign:
     if workspace.exists():
+        if Path.cwd().resolve().is_relative_to(workspace):
+            raise ConfigError(f"run the demo from outside {workspace}: it is deleted and rebuilt")
         if not (workspace / MARKER).exists() and any(workspace.iterdir()):
             raise ConfigError(
                 f"{workspace} exists and is not a demo workspace; choose another folder"
