@@ -99,7 +99,7 @@ def run(ctx: click.Context, period: str | None) -> None:
         + (f"；往月已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
-        f"异常 {len(result.anomalies)} 条（含台账检查）；未报送或待重报 {len(result.missing)} 家"
+        f"异常清单 {len(result.anomalies)} 条；未报送或待重报 {len(result.missing)} 家"
         + ("：" + "、".join(i.name for i in result.missing[:10]) if result.missing else "")
         + ("等" if len(result.missing) > 10 else "")
     )

@@ -64,7 +64,7 @@ class FileOutcome:
 class RunResult:
     period: Period
     files: list[FileOutcome]
-    anomalies: list[Finding]
+    anomalies: list[Finding]  # the rows of 异常清单: warnings, errors, ledger anomalies
     missing: list[Institution]
     outputs: list[Path]
     outbox: Path
@@ -381,7 +381,7 @@ def run_period(
     campaign: Campaign, period: Period, *, progress: Progress | None = None
 ) -> RunResult:
     """The whole monthly run for ``period``; returns what happened and where outputs are."""
-    from pipeline.report import write_outputs
+    from pipeline.report import anomaly_list, write_outputs
 
     roster = campaign.roster()
     ledger = Ledger(campaign.ledger_path)
@@ -393,7 +393,8 @@ def run_period(
         outputs = write_outputs(data, ledger, outbox)
         current = data.current()
         missing = [i for i in roster if i.code not in current]
-        result = RunResult(period, files, data.anomalies, missing, outputs, outbox)
+        listed = anomaly_list.listed(data)
+        result = RunResult(period, files, listed, missing, outputs, outbox)
         summary = {o: result.count(o) for o in OUTCOME_ZH}
         ledger.finish_run(
             run_id, json.dumps(summary), ((f.name, f.sha256, f.outcome) for f in files)
