@@ -348,9 +348,12 @@ class PeriodData:
     anomalies: list[Finding]
 
     def current(self) -> dict[str, Submission]:
-        return {
-            s.institution: s for s in self.submissions if s.status == "accepted" and s.institution
-        }
+        return current_returns(self.submissions)
+
+
+def current_returns(subs: list[Submission]) -> dict[str, Submission]:
+    """Institution -> its accepted (not superseded) return among ``subs``."""
+    return {s.institution: s for s in subs if s.status == "accepted" and s.institution}
 
 
 def collect(
@@ -359,11 +362,7 @@ def collect(
     layouts = layouts_for(campaign)
     due, covered = campaign.due.due_date(period)
     subs = ledger.submissions(str(period))
-    current = {
-        s.institution: (s.file_name, s.sha256)
-        for s in subs
-        if s.status == "accepted" and s.institution
-    }
+    current = {code: (s.file_name, s.sha256) for code, s in current_returns(subs).items()}
     totals = {spec.id: grid_totals(ledger, campaign, spec, period) for spec in campaign.grid_forms}
     anomalies = [
         a

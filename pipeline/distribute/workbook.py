@@ -124,10 +124,6 @@ def _footer(
         style(ws.cell(row, 1), align=LEFT_NOWRAP, border=False)
 
 
-def _ref(lay: Layout, row_key: str, key: str) -> str:
-    return lay.cell(row_key, key)
-
-
 def _literal(value: float) -> str:
     """A number as a formula literal, exact (``{:g}`` would write 1.23457e+06)."""
     return str(int(value)) if float(value).is_integer() else repr(float(value))
@@ -136,9 +132,9 @@ def _literal(value: float) -> str:
 def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
     """The Excel formula of a derived cell (sum of terms, or a rate blank on zero)."""
     if m.kind == "sum":
-        return "=" + "+".join(_ref(lay, row_key, t) for t in m.terms)
-    num = _ref(lay, row_key, m.numerator or "")
-    den = _ref(lay, row_key, m.denominator or "")
+        return "=" + "+".join(lay.cell(row_key, t) for t in m.terms)
+    num = lay.cell(row_key, m.numerator or "")
+    den = lay.cell(row_key, m.denominator or "")
     return f'=IF(N({den})=0,"",{num}/{den}*100)'
 
 
@@ -205,7 +201,7 @@ def _grid_sheet(
                 cell.value = f"=SUM({col}{first}:{col}{last})"
             elif row_key == CUMULATIVE_ROW:
                 prev = prev_cumulative.get(m.key, 0)
-                month = _ref(lay, MONTH_ROW, m.key)
+                month = lay.cell(MONTH_ROW, m.key)
                 cell.value = f"={_literal(prev)}+{month}"
             # Yellow: to fill; grey: computed, or locked for this reporter.
             fill = INPUT_FILL if is_input else DERIVED_FILL if computed or template else None

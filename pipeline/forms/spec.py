@@ -150,12 +150,6 @@ class ListSpec:
     def inputs(self) -> tuple[ListField, ...]:
         return tuple(f for f in self.fields if f.input)
 
-    def field(self, key: str) -> ListField:
-        for f in self.fields:
-            if f.key == key:
-                return f
-        raise KeyError(key)
-
 
 FormSpec = GridSpec | ListSpec
 
