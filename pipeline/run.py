@@ -18,7 +18,7 @@ from pipeline.aggregate.totals import CumulativeLookup, GridTotals, grid_totals
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
-from pipeline.extract.reader import read_workbook
+from pipeline.extract.reader import Refused, read_workbook
 from pipeline.extract.returns import Extracted, extract, identify, layouts_for, read_bounds
 from pipeline.forms.layout import Layout
 from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason, sniff
@@ -136,15 +136,15 @@ def _judge_file(
         out.findings = [make("F-COPYING", file=name, sha256=sha)]
         return _Pending(out, None, {})
     where = _where(name, sha, None, None)
-    sniffed = sniff(path, size)
+    sniffed = sniff(path, size, campaign.limits)
     if sniffed.kind != "xlsx":
         out.findings = [make(sniffed.reason, value=sniffed.detail, **where)]
         return _Pending(out, None, where)
     try:
-        raw = read_workbook(path, bounds)
-    except Exception as exc:  # any reader failure is a finding about the file
-        out.findings = [make("F-UNREADABLE", value=type(exc).__name__, **where)]
-        out.mark_transient()  # may be a reader limitation fixed later: judge it again
+        raw = read_workbook(path, bounds, campaign.limits)
+    except Refused as exc:
+        loc = {**where, "sheet": exc.sheet, "cell": exc.cell}
+        out.findings = [make(exc.rule, value=exc.detail, **loc)]
         return _Pending(out, None, where)
     ident = identify(raw, campaign, roster, period, layouts)
     where = _where(name, sha, ident.institution, ident.period)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from pipeline.config.limits import Limits
+from pipeline.extract.reader import Refused, read_workbook
 from pipeline.intake.sniff import Sniffed, sha256_of, skip_reason, sniff
 from pipeline.validate.findings import RULES
 
@@ -17,7 +19,19 @@ CFB = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
 def _sniff(path: Path) -> Sniffed:
-    return sniff(path, path.stat().st_size)
+    return sniff(path, path.stat().st_size, Limits())
+
+
+def _judged(path: Path) -> Sniffed:
+    """The directory checks, then the reader, which inflates every member to its end."""
+    first = _sniff(path)
+    if first.kind != "xlsx":
+        return first
+    try:
+        read_workbook(path, {})
+    except Refused as exc:
+        return Sniffed("damaged", exc.rule, exc.detail)
+    return first
 
 
 def _write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -177,7 +191,7 @@ def test_corrupted_member(tmp_path: Path) -> None:
     offset = data.index(b"xl/workbook.xml") + len("xl/workbook.xml") + 5
     data[offset] ^= 0xFF
     path.write_bytes(bytes(data))
-    assert _sniff(path).reason == "F-DAMAGED"
+    assert _judged(path).reason == "F-DAMAGED"
 
 
 def test_valid_workbook(tmp_path: Path) -> None:
@@ -227,7 +241,7 @@ def test_invalid_deflate_stream_is_refused(tmp_path: Path) -> None:
     data, _, _, start = _patched_zip(tmp_path)
     data[start] = 0xFF  # deflate block type 11: reserved, zlib.error on reading
     path = _write(tmp_path, "deflate.xlsx", bytes(data))
-    result = _sniff(path)
+    result = _judged(path)
     _refused(result)
     assert result.reason == "F-DAMAGED"
 
@@ -236,7 +250,7 @@ def test_unsupported_compression_method_is_refused(tmp_path: Path) -> None:
     data, local, central, _ = _patched_zip(tmp_path)
     struct.pack_into("<H", data, local + 8, 99)  # 99: WinZip AES
     struct.pack_into("<H", data, central + 10, 99)
-    _refused(_sniff(_write(tmp_path, "method.xlsx", bytes(data))))
+    _refused(_judged(_write(tmp_path, "method.xlsx", bytes(data))))
 
 
 def test_zip_encrypted_member_is_refused(tmp_path: Path) -> None:

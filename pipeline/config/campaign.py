@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config.calendar import DueRule, Period
+from pipeline.config.limits import Limits
 from pipeline.config.roster import Roster, load_roster
 from pipeline.errors import ConfigError
 from pipeline.forms.spec import (
@@ -60,6 +61,7 @@ class Campaign:
     outbox: Path
     templates_dir: Path
     anomalies: AnomalyConfig
+    limits: Limits = Limits()
 
     def roster(self) -> Roster:
         return load_roster(self.roster_path, self.bureau.code)
@@ -123,6 +125,7 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
     due = _section(data, "due", where)
     paths = _section(data, "paths", where)
     anomalies = _section(data, "anomalies", where)
+    limits = Limits.from_table(_section(data, "limits", where), where)
 
     schemas_dir = base / paths["schemas"] if "schemas" in paths else SCHEMAS_DIR
     form_names = camp.get("forms", ["fujian1_tasks", "fujian2_progress"])
@@ -195,4 +198,5 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         outbox=resolved["outbox"],
         templates_dir=resolved["templates"],
         anomalies=AnomalyConfig(threshold, min_months),
+        limits=limits,
     )

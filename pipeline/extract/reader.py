@@ -1,24 +1,61 @@
-"""Read the cells a form needs, and nothing more, from a workbook.
+"""Read the cells a form needs, and nothing more, from an OOXML workbook.
 
-Each sheet is read only up to the extent its layout needs (plus a margin to notice
-inserted rows), in openpyxl's streaming mode, so a sheet that claims a million rows
-cannot exhaust memory. Formulas and their cached results are both kept: the pipeline
-never trusts a formula cell, it recomputes and compares.
+This is a small streaming reader of our own, not a general one: general readers trust
+what a file declares (a ``<dimension>``, a shared-strings count) or load a sheet whole,
+and a crafted or damaged file makes them allocate gigabytes or spin for minutes. Here
+every XML part is inflated in chunks against a byte budget, parsed incrementally, and
+abandoned as soon as the rows the layout needs have been read; a part must not declare a
+DTD (no entity expansion, no external entities); cells and text are counted against the
+campaign's limits. Whatever is wrong is raised as :class:`Refused`, which the run turns
+into a finding naming the part, sheet and cell.
+
+Formulas and their cached results are both kept: the pipeline never trusts a formula
+cell, it recomputes and compares. Every member is inflated to its end, so an archive
+whose checksums do not match is refused even where its damage lies outside our cells.
 """
 
 from __future__ import annotations
 
-import warnings
+import datetime as dt
+import posixpath
+import re
+import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string, get_column_letter
 
+from pipeline.config.limits import Limits
 from pipeline.distribute.metadata import META_SHEET, parse_rows
 
 MARGIN_ROWS = 20
 MARGIN_COLS = 5
 META_ROWS = 200
+CHUNK = 64 * 1024
+PROLOG_WINDOW = 64 * 1024  # the XML declaration and comments before the root element
+
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_R_NS_STRICT = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+_CELL_REF = re.compile(r"^([A-Z]{1,3})([0-9]{1,7})$")
+_DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+_BUILTIN_DATES = frozenset((*range(14, 23), 27, 28, 29, 30, 31, 34, 35, 36, 45, 46, 47, 50, 57))
+
+
+class Refused(Exception):
+    """The file cannot be read safely; ``rule`` is the finding to record."""
+
+    def __init__(self, rule: str, detail: str, sheet: str = "", cell: str = "") -> None:
+        super().__init__(detail)
+        self.rule = rule
+        self.detail = detail
+        self.sheet = sheet
+        self.cell = cell
 
 
 class Formula(str):
@@ -31,6 +68,7 @@ class RawSheet:
     state: str
     cells: dict[tuple[int, int], object] = field(default_factory=dict)
     cached: dict[tuple[int, int], object] = field(default_factory=dict)
+    hidden_rows: set[int] = field(default_factory=set)
 
     def text(self, row: int, col: int) -> str:
         value = self.cells.get((row, col))
@@ -43,49 +81,431 @@ class RawWorkbook:
     meta: dict[str, str] | None
 
 
-def _read(
-    path: Path, data_only: bool, bounds: dict[str, tuple[int, int]], default: tuple[int, int]
-) -> tuple[dict[str, RawSheet], dict[str, str] | None]:
-    sheets: dict[str, RawSheet] = {}
-    meta = None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about unknown extensions
-        wb = load_workbook(path, read_only=True, data_only=data_only, keep_links=False)
+_LOCAL: dict[str, str] = {}
+
+
+def _local(tag: str) -> str:
+    """``{namespace}name`` -> ``name`` (transitional, strict and unprefixed alike)."""
+    name = _LOCAL.get(tag)
+    if name is None:
+        name = tag.rpartition("}")[2]
+        if len(_LOCAL) < 512:  # bounded: a crafted file may use any number of tags
+            _LOCAL[tag] = name
+    return name
+
+
+class _Archive:
+    """Members of the zip, inflated in chunks against the part budget."""
+
+    def __init__(self, zf: zipfile.ZipFile, limits: Limits) -> None:
+        self.zf = zf
+        self.limits = limits
+        self.names = {i.filename: i for i in zf.infolist()}
+        self.drained: set[str] = set()
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The whole member, chunk by chunk; stops with Refused past the budget."""
+        budget = self.limits.part_bytes
+        seen = 0
+        try:
+            with self.zf.open(self.names[name]) as fh:
+                while block := fh.read(CHUNK):
+                    seen += len(block)
+                    if seen > budget:
+                        raise Refused(
+                            "F-TOO-LARGE",
+                            f"{name} 解压后超过 {self.limits.max_part_mb:g} MB",
+                        )
+                    yield block
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise Refused("F-DAMAGED", f"{name}：{_reason(exc)}") from exc
+        self.drained.add(name)
+
+    def drain(self) -> None:
+        """Inflate what was not read to its end, so every checksum is verified."""
+        for name in self.names:
+            if name not in self.drained and not name.endswith("/"):
+                for _ in self.chunks(name):
+                    pass
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:120]
+
+
+def _events(
+    archive: _Archive, name: str, events: tuple[str, ...] = ("start", "end")
+) -> Iterator[tuple[str, Element]]:
+    """Parse events of one XML part, after checking its prolog declares no DTD."""
+    parser = XMLPullParser(events=events)
+    prolog_checked = False
+    head = b""
+    source = archive.chunks(name)
     try:
-        for ws in wb.worksheets:
-            if ws.title == META_SHEET:
-                rows = ws.iter_rows(min_row=1, max_row=META_ROWS, max_col=2, values_only=True)
-                meta = parse_rows((r[0], r[1]) for r in rows if len(r) >= 2)
-                continue
-            max_row, max_col = bounds.get(ws.title, default)
-            sheet = RawSheet(ws.title, ws.sheet_state)
-            for row in ws.iter_rows(
-                min_row=1, max_row=max_row + MARGIN_ROWS, max_col=max_col + MARGIN_COLS
-            ):
-                for cell in row:
-                    value = getattr(cell, "value", None)
-                    if value is None:
-                        continue
-                    if not data_only and getattr(cell, "data_type", None) == "f":
-                        value = Formula(value)
-                    sheet.cells[(cell.row, cell.column)] = value
-            sheets[ws.title] = sheet
+        for block in source:
+            if not prolog_checked:
+                head += block
+                if not _prolog_ok(head, name):
+                    continue  # the root element has not started yet: read on
+                prolog_checked = True
+                block, head = head, b""
+            parser.feed(block)
+            yield from parser.read_events()
+        if not prolog_checked and head:
+            _prolog_ok(head, name, final=True)
+            parser.feed(head)
+        parser.close()
+        yield from parser.read_events()
+    except ParseError as exc:
+        raise Refused("F-DAMAGED", f"{name} 不是正确的 XML（{_reason(exc)}）") from exc
     finally:
-        wb.close()
-    return sheets, meta
+        source.close()  # abandoned early: the rest is inflated by drain()
+
+
+def _prolog_ok(head: bytes, name: str, final: bool = False) -> bool:
+    """True once the root element starts in ``head`` with no DTD before it."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head[:PROLOG_WINDOW].decode("utf-16", "ignore").encode("utf-8")
+    else:
+        text = head[:PROLOG_WINDOW]
+    root = _ROOT_START.search(text)
+    prolog = text if root is None else text[: root.start()]
+    if _DOCTYPE.search(prolog):
+        raise Refused("F-XML-DTD", f"{name} 含有 DOCTYPE/ENTITY 声明")
+    if root is not None:
+        return True
+    if final or len(head) >= PROLOG_WINDOW:
+        raise Refused("F-DAMAGED", f"{name} 缺少 XML 根元素")
+    return False
+
+
+def _relationships(archive: _Archive, part: str) -> dict[str, str]:
+    """Id -> target part name of ``part``'s relationships (missing: none)."""
+    folder, base = posixpath.split(part)
+    rels = posixpath.join(folder, "_rels", base + ".rels")
+    if rels not in archive.names:
+        return {}
+    out = {}
+    for event, el in _events(archive, rels, ("end",)):
+        if _local(el.tag) == "Relationship" and el.get("TargetMode") != "External":
+            target = el.get("Target", "")
+            if target.startswith("/"):
+                resolved = target.lstrip("/")
+            else:
+                resolved = posixpath.normpath(posixpath.join(folder, target))
+            out[el.get("Id", "")] = resolved
+            out["type:" + el.get("Type", "").rpartition("/")[2]] = resolved
+    return out
+
+
+@dataclass
+class _Book:
+    sheets: list[tuple[str, str, str]]  # name, state, part
+    date1904: bool
+    strings_part: str | None
+    styles_part: str | None
+
+
+def _book(archive: _Archive) -> _Book:
+    root_rels = _relationships(archive, "")
+    workbook = root_rels.get("type:officeDocument")
+    if workbook is None or workbook not in archive.names:
+        raise Refused("F-NOT-XLSX", "压缩包中没有 Excel 工作簿")
+    rels = _relationships(archive, workbook)
+    sheets: list[tuple[str, str, str]] = []
+    date1904 = False
+    for _, el in _events(archive, workbook, ("end",)):
+        tag = _local(el.tag)
+        if tag == "workbookPr":
+            date1904 = el.get("date1904", "0").lower() in ("1", "true")
+        elif tag == "sheet":
+            rid = el.get(f"{{{_R_NS}}}id") or el.get(f"{{{_R_NS_STRICT}}}id") or ""
+            part = rels.get(rid, "")
+            if part in archive.names:  # a chart sheet or a dangling entry has no cells
+                sheets.append((el.get("name", ""), el.get("state", "visible"), part))
+    return _Book(sheets, date1904, rels.get("type:sharedStrings"), rels.get("type:styles"))
+
+
+@dataclass
+class _Cell:
+    row: int
+    col: int
+    kind: str  # the t attribute
+    style: int
+    value: str | None  # <v> text, or the inline string
+    formula: str | None  # formula text without '=', "" for a shared formula's follower
+
+
+def _sheet_cells(
+    archive: _Archive, part: str, sheet: str, max_row: int, max_col: int, limits: Limits
+) -> tuple[list[_Cell], set[int]]:
+    """Cells with content in rows 1..max_row, columns 1..max_col; hidden rows.
+
+    Parsing stops at the first row past ``max_row``; every cell and row element met on
+    the way counts against ``limits.max_cells``, so no sheet can keep the parser busy.
+    """
+    cells: list[_Cell] = []
+    unplaced: list[_Cell] = []  # cells without a reference: their row is known at its end
+    hidden: set[int] = set()
+    seen = 0
+    row = col = 0
+    for _, el in _events(archive, part, ("end",)):
+        tag = _local(el.tag)
+        if tag == "c":
+            ref = el.get("r")
+            if ref is None:
+                col += 1
+                cell_row = 0
+            else:
+                m = _CELL_REF.match(ref)
+                if m is None:
+                    raise Refused("F-DAMAGED", f"单元格引用“{ref[:20]}”无效", sheet)
+                col = column_index_from_string(m.group(1))
+                cell_row = int(m.group(2))
+                if cell_row > max_row:
+                    break
+            if col <= max_col and len(el):
+                cell = _cell(el, cell_row, col, sheet, limits)
+                (cells if cell_row else unplaced).append(cell)
+            el.clear()
+        elif tag == "row":
+            row = _int(el.get("r"), row + 1, sheet)
+            col = 0
+            if row > max_row:
+                break
+            for cell in unplaced:
+                cell.row = row
+            cells.extend(unplaced)
+            unplaced.clear()
+            if el.get("hidden", "0").lower() in ("1", "true"):
+                hidden.add(row)
+            el.clear()
+        elif tag == "sheetData":
+            break  # nothing after the cells is needed
+        else:
+            continue
+        seen += 1
+        if seen > limits.max_cells:
+            where = f"{get_column_letter(min(max(col, 1), 16384))}{row + 1}"
+            raise Refused("F-TOO-LARGE", f"工作表单元格超过 {limits.max_cells} 个", sheet, where)
+    return cells, hidden
+
+
+def _int(text: str | None, default: int, sheet: str) -> int:
+    """A row element's number; rows past Excel's last row are simply past our bound."""
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise Refused("F-DAMAGED", f"行号“{text[:20]}”无效", sheet) from None
+    if value < 1:
+        raise Refused("F-DAMAGED", f"行号 {value} 无效", sheet)
+    return value
+
+
+def _cell(el: Element, row: int, col: int, sheet: str, limits: Limits) -> _Cell:
+    kind = el.get("t", "n")
+    value = None
+    formula = None
+    for child in el:
+        tag = _local(child.tag)
+        if tag == "v":
+            value = child.text or ""
+        elif tag == "f":
+            formula = child.text or ""
+        elif tag == "is":
+            value = _rich_text(child)
+    if value is not None and len(value) > limits.max_text_chars:
+        raise Refused(
+            "F-TOO-LARGE",
+            f"单元格文字 {len(value)} 字，超过 {limits.max_text_chars} 字",
+            sheet,
+            f"{get_column_letter(col)}{row}",
+        )
+    style = el.get("s")
+    return _Cell(row, col, kind, int(style) if style and style.isdigit() else 0, value, formula)
+
+
+def _rich_text(el: Element) -> str:
+    """Text of an <is> or <si>: its <t> runs, without phonetic (<rPh>) runs."""
+    parts = []
+    for child in el:
+        tag = _local(child.tag)
+        if tag == "t":
+            parts.append(child.text or "")
+        elif tag == "r":
+            parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
+    return "".join(parts)
+
+
+def _shared_strings(
+    archive: _Archive, part: str | None, wanted: set[int], limits: Limits
+) -> dict[int, str]:
+    """Only the strings the cells read refer to; the declared count is never trusted."""
+    if not wanted or part is None or part not in archive.names:
+        return {}
+    last = max(wanted)
+    out: dict[int, str] = {}
+    index = 0
+    for event, el in _events(archive, part, ("end",)):
+        if _local(el.tag) != "si":
+            continue
+        if index in wanted:
+            text = _rich_text(el)
+            if len(text) > limits.max_text_chars:
+                raise Refused(
+                    "F-TOO-LARGE",
+                    f"共享字符串第{index + 1}条 {len(text)} 字，超过 {limits.max_text_chars} 字",
+                )
+            out[index] = text
+        el.clear()
+        index += 1
+        if index > last:
+            break
+    return out
+
+
+def _date_styles(archive: _Archive, part: str | None) -> frozenset[int]:
+    """Indexes of cell formats (cellXfs) that show a number as a date or time."""
+    if part is None or part not in archive.names:
+        return frozenset()
+    custom: dict[int, str] = {}
+    formats: list[int] = []
+    for _, el in _events(archive, part, ("end",)):
+        tag = _local(el.tag)
+        if tag == "numFmt":
+            custom[_digits(el.get("numFmtId"))] = el.get("formatCode", "")
+        elif tag == "xf":
+            formats.append(_digits(el.get("numFmtId")))
+        elif tag == "cellStyleXfs":
+            formats.clear()  # those were the named styles' formats
+        elif tag == "cellXfs":
+            break
+    dates = set()
+    for i, fmt in enumerate(formats):
+        code = custom.get(fmt)
+        if (code is None and fmt in _BUILTIN_DATES) or (
+            code is not None and _DATE_CODES.search(_FORMAT_NOISE.sub("", code))
+        ):
+            dates.add(i)
+    return frozenset(dates)
+
+
+def _digits(text: str | None) -> int:
+    return int(text) if text and text.isdigit() else -1
+
+
+def _from_serial(serial: float, date1904: bool) -> dt.datetime | None:
+    base = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+    if not date1904 and serial < 61:  # Excel's phantom 1900-02-29
+        serial += 1
+    try:
+        return base + dt.timedelta(days=serial)
+    except OverflowError:
+        return None
+
+
+def _values(
+    cells: list[_Cell], strings: dict[int, str], dates: frozenset[int], date1904: bool
+) -> tuple[dict[tuple[int, int], object], dict[tuple[int, int], object]]:
+    """(as typed, with formulas as Formula) and (cached results) by (row, col)."""
+    typed: dict[tuple[int, int], object] = {}
+    cached: dict[tuple[int, int], object] = {}
+    for c in cells:
+        value: object = c.value
+        if c.value is None or (c.value == "" and c.kind not in ("str", "inlineStr")):
+            value = None
+        elif c.kind == "s":
+            value = strings.get(_digits(c.value), "")
+        elif c.kind == "b":
+            value = c.value.strip() in ("1", "true")
+        elif c.kind in ("str", "inlineStr", "e", "d"):
+            value = c.value
+        else:
+            value = _number(c.value)
+            if isinstance(value, float | int) and c.style in dates:
+                value = _from_serial(float(value), date1904) or value
+        key = (c.row, c.col)
+        if c.formula is not None:
+            typed[key] = Formula("=" + c.formula)
+            if value is not None and value != "":
+                cached[key] = value
+        elif value is not None:
+            typed[key] = cached[key] = value
+    return typed, cached
+
+
+def _number(text: str) -> object:
+    """A <v> number as int when whole (as Excel shows it), else float; bad text as is."""
+    stripped = text.strip()
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        return float(stripped)
+    except ValueError:
+        return text
+
+
+_Found = list[tuple[str, str, list[_Cell], set[int]]]
+
+
+def _parse(
+    archive: _Archive, bounds: dict[str, tuple[int, int]], default: tuple[int, int], limits: Limits
+) -> tuple[_Book, _Found, dict[int, str], frozenset[int]]:
+    book = _book(archive)
+    found: _Found = []
+    for name, state, part in book.sheets:
+        if name == META_SHEET:
+            max_row, max_col = META_ROWS, 2
+        else:
+            max_row, max_col = bounds.get(name, default)
+            max_row, max_col = max_row + MARGIN_ROWS, max_col + MARGIN_COLS
+        cells, hidden = _sheet_cells(archive, part, name, max_row, max_col, limits)
+        found.append((name, state, cells, hidden))
+    wanted = {_digits(c.value) for *_, cells, _ in found for c in cells if c.kind == "s"}
+    strings = _shared_strings(archive, book.strings_part, wanted, limits)
+    numeric_styles = any(
+        c.style and c.kind == "n" and c.formula is None for *_, cells, _ in found for c in cells
+    )
+    dates = _date_styles(archive, book.styles_part) if numeric_styles else frozenset()
+    return book, found, strings, dates
 
 
 def read_workbook(
-    path: Path, bounds: dict[str, tuple[int, int]], default: tuple[int, int] = (60, 30)
+    path: Path,
+    bounds: dict[str, tuple[int, int]],
+    limits: Limits = Limits(),
+    default: tuple[int, int] = (60, 30),
 ) -> RawWorkbook:
     """Cells of every sheet within ``bounds`` (max row, max column by sheet name).
 
-    Raises whatever openpyxl raises for an unreadable file; the caller turns it into a
-    finding.
+    Raises :class:`Refused` for a file that is damaged or exceeds ``limits``.
     """
-    sheets, meta = _read(path, False, bounds, default)
-    cached, _ = _read(path, True, bounds, default)
-    for name, sheet in sheets.items():
-        if name in cached:
-            sheet.cached = cached[name].cells
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise Refused("F-DAMAGED", _reason(exc)) from exc
+    with zf:
+        archive = _Archive(zf, limits)
+        try:
+            book, found, strings, dates = _parse(archive, bounds, default, limits)
+        except Refused as refused:
+            if refused.rule != "F-DAMAGED":
+                archive.drain()  # a damaged archive is the better reason, if it is one
+            raise
+        archive.drain()
+    sheets: dict[str, RawSheet] = {}
+    meta = None
+    for name, state, cells, hidden in found:
+        typed, cached = _values(cells, strings, dates, book.date1904)
+        if name == META_SHEET:
+            meta = parse_rows(
+                (typed.get((r, 1)), typed.get((r, 2))) for r in range(1, META_ROWS + 1)
+            )
+            continue
+        sheets[name] = RawSheet(name, state, typed, cached, hidden)
     return RawWorkbook(sheets=sheets, meta=meta)

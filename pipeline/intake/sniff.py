@@ -15,11 +15,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.config.limits import Limits
+
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
-MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_RATIO = 200
+_ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _SKIP_PATTERNS = (
     re.compile(r"^~\$"),  # Excel / WPS owner file
     re.compile(r"^\.~lock\..*#$"),  # LibreOffice lock file
@@ -82,52 +82,83 @@ def sha256_of(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _sniff_zip(path: Path) -> Sniffed:
+def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
+    """Checks over the zip directory only: nothing is inflated here but two tiny parts."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
-                if "word/document.xml" in names:
-                    return Sniffed("docx", "F-NOT-XLSX", "Word 文档")
-                return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
-            if "xl/vbaProject.bin" in names:
-                return Sniffed("xlsm", "F-MACRO")
-            types = zf.read("[Content_Types].xml")[:200_000]
-            if b"macroEnabled" in types:
-                return Sniffed("xlsm", "F-MACRO")
-            total = sum(i.file_size for i in infos)
-            packed = sum(i.compress_size for i in infos) or 1
-            if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
-                return Sniffed("bomb", "F-TOO-LARGE", f"解压后 {total // 1024} KB")
+            if len(infos) > limits.max_members:
+                return Sniffed("bomb", "F-TOO-LARGE", f"压缩包内有 {len(infos)} 个文件")
             if any(i.flag_bits & 0x1 for i in infos):
                 return Sniffed("encrypted", "F-ENCRYPTED")
-            bad = zf.testzip()
-            if bad is not None:
-                return Sniffed("damaged", "F-DAMAGED", f"内部文件 {bad} 校验失败")
+            names = {i.filename for i in infos}
+            if "mimetype" in names and zf.read("mimetype")[:100].startswith(_ODS_MIME):
+                return Sniffed("ods", "F-NOT-XLSX", "OpenDocument 表格（.ods）")
+            if any(n.lower().endswith("vbaproject.bin") for n in names):
+                return Sniffed("xlsm", "F-MACRO")
+            if "[Content_Types].xml" not in names:
+                return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
+            with zf.open("[Content_Types].xml") as fh:
+                types = fh.read(1 << 20)
+            if b"macroEnabled" in types or b"vbaProject" in types:
+                return Sniffed("xlsm", "F-MACRO")
+            if b"sheet.binary" in types or "xl/workbook.bin" in names:
+                return Sniffed("xlsb", "F-NOT-XLSX", "Excel 二进制工作簿（.xlsb）")
+            if "word/document.xml" in names:
+                return Sniffed("docx", "F-NOT-XLSX", "Word 文档")
+            if not any(n.startswith("xl/") for n in names) and b"spreadsheetml" not in types:
+                return Sniffed("zip", "F-NOT-XLSX", "Office 文件，但不是 Excel 工作簿")
+            total = sum(i.file_size for i in infos)
+            packed = sum(i.compress_size for i in infos) or 1
+            if total > limits.unpacked_bytes:
+                return Sniffed("bomb", "F-TOO-LARGE", f"解压后共 {total // (1 << 20)} MB")
+            if total / packed > limits.max_ratio:
+                return Sniffed("bomb", "F-TOO-LARGE", f"压缩比 {total / packed:.0f} 倍")
     except Exception as exc:  # zlib.error, NotImplementedError (method), BadZipFile, ...
         return Sniffed("damaged", "F-DAMAGED", f"{type(exc).__name__}: {str(exc)[:100]}")
     return Sniffed("xlsx")
 
 
-def sniff(path: Path, size: int) -> Sniffed:
+def _looks_like_text(head: bytes) -> bool:
+    """CSV or plain text saved under a spreadsheet's name (UTF-8, GBK or UTF-16)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    if b"\x00" in head:
+        return False
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            head.decode(encoding)
+            return True
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 4:  # a character cut by the 4 KB window
+                return True
+    return False
+
+
+def sniff(path: Path, size: int, limits: Limits) -> Sniffed:
     if size == 0:
         return Sniffed("empty", "F-EMPTY")
-    if size > MAX_FILE_BYTES:
-        return Sniffed("large", "F-TOO-LARGE", f"{size // 1024} KB")
+    if size > limits.file_bytes:
+        return Sniffed("large", "F-TOO-LARGE", f"文件 {size // (1 << 20)} MB")
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(ZIP_MAGIC):
-        return _sniff_zip(path)
+        return _sniff_zip(path, limits)
     if head.startswith(CFB_MAGIC):
         with open(path, "rb") as fh:
             body = fh.read(min(size, 1 << 20))
         if "EncryptionInfo".encode("utf-16-le") in body:
             return Sniffed("encrypted", "F-ENCRYPTED")
         return Sniffed("xls", "F-LEGACY-XLS")
+    if head.startswith(b"PK"):
+        return Sniffed("damaged", "F-DAMAGED", "压缩包结构不完整")
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if lowered.startswith((b"<html", b"<!doctype html", b"<table", b"<?xml")):
+    if lowered.startswith((b"<html", b"<!doctype html", b"<table", b"<meta", b"<?xml", b"mime")):
         return Sniffed("html", "F-NOT-XLSX", "网页或 XML 文件")
     if head.startswith(b"%PDF"):
         return Sniffed("pdf", "F-NOT-XLSX", "PDF 文件")
+    if head.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        return Sniffed("image", "F-NOT-XLSX", "图片")
+    if _looks_like_text(head):
+        return Sniffed("text", "F-NOT-XLSX", "CSV 或文本文件")
     return Sniffed("other", "F-NOT-XLSX", "无法识别的文件类型")

@@ -45,6 +45,11 @@ RULES: dict[str, Rule] = {
     "F-MACRO": Rule(
         "error", "文件含有宏（VBA）", "请报送单位使用下发的模板（不含宏）填写，保存为 .xlsx。"
     ),
+    "F-XML-DTD": Rule(
+        "error",
+        "文件内部含有 XML 实体声明（{value}），可能是恶意构造的文件，未读取",
+        "请报送单位在下发的模板中填写，用 Excel 或 WPS 保存后重新发送。",
+    ),
     "F-UNREADABLE": Rule(
         "error", "工作簿无法读取（{value}）", "请报送单位用 Excel 或 WPS 打开后重新保存为 .xlsx。"
     ),
