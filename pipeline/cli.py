@@ -82,16 +82,23 @@ def cli(
 
 @cli.command()
 @period_option
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for another run holding the ledger before giving up.",
+)
 @click.pass_context
 @handle_errors
-def run(ctx: click.Context, period: str | None) -> None:
+def run(ctx: click.Context, period: str | None, wait: float) -> None:
     """Judge every file in the inbox, update the ledger, write the outputs."""
     from pipeline.run import run_period
 
     campaign = _campaign(ctx)
     p = _period(period)
     click.echo(f"{campaign.name}：汇总 {p.label()}，收件箱 {campaign.inbox}")
-    result = run_period(campaign, p, progress=_progress)
+    result = run_period(campaign, p, progress=_progress, lock_wait=wait, notify=click.echo)
     click.echo(
         f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
         f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"

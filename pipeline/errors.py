@@ -24,3 +24,7 @@ class LedgerError(PipelineError):
 
 class InputError(PipelineError):
     """A file given on the command line (e.g. a baseline) cannot be used."""
+
+
+class BusyError(PipelineError):
+    """Another run holds the ledger's lock and did not finish within the wait."""

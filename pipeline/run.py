@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,9 +21,11 @@ from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
 from pipeline.extract.reader import Refused, read_workbook
 from pipeline.extract.returns import Extracted, extract, identify, layouts_for, read_bounds
+from pipeline.faults import checkpoint
 from pipeline.forms.layout import Layout
 from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason, sniff
-from pipeline.ledger.store import Ledger, Submission
+from pipeline.ledger.lock import run_lock
+from pipeline.ledger.store import Ledger, Submission, damaged
 from pipeline.validate import rules, schema
 from pipeline.validate.findings import Finding, is_blocking, make
 
@@ -305,6 +308,7 @@ def intake(
             p = _Pending(out, None, {})
         outcomes.append(p.outcome)
         pending.append(p)
+        checkpoint("intake")
     _validate(pending, campaign, ledger, period, layouts)
     # Record in order of receipt, so that of two returns the later received is current.
     for p in sorted(pending, key=lambda p: (p.outcome.received_at, p.outcome.name)):
@@ -377,9 +381,23 @@ def collect(
 
 
 def run_period(
-    campaign: Campaign, period: Period, *, progress: Progress | None = None
+    campaign: Campaign,
+    period: Period,
+    *,
+    progress: Progress | None = None,
+    lock_wait: float = 60.0,
+    notify: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """The whole monthly run for ``period``; returns what happened and where outputs are."""
+    """The whole monthly run for ``period``; returns what happened and where outputs are.
+
+    One run at a time per ledger: a second run waits up to ``lock_wait`` seconds for the
+    first (``notify`` is told it is waiting), then gives up with :class:`BusyError`.
+    """
+    with run_lock(campaign.ledger_path, lock_wait, notify):
+        return _run_locked(campaign, period, progress)
+
+
+def _run_locked(campaign: Campaign, period: Period, progress: Progress | None) -> RunResult:
     from pipeline.report import anomaly_list, write_outputs
 
     roster = campaign.roster()
@@ -399,5 +417,7 @@ def run_period(
             run_id, json.dumps(summary), ((f.name, f.sha256, f.outcome) for f in files)
         )
         return result
+    except sqlite3.DatabaseError as exc:  # damage found mid-run: nothing half-written
+        raise damaged(campaign.ledger_path, exc) from exc
     finally:
         ledger.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config.calendar import DueRule, Period
-from pipeline.config.limits import Limits
+from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.roster import Roster, load_roster
 from pipeline.errors import ConfigError
 from pipeline.forms.spec import (
@@ -61,7 +61,7 @@ class Campaign:
     outbox: Path
     templates_dir: Path
     anomalies: AnomalyConfig
-    limits: Limits = Limits()
+    limits: Limits = DEFAULT_LIMITS
 
     def roster(self) -> Roster:
         return load_roster(self.roster_path, self.bureau.code)

@@ -50,3 +50,6 @@ class Limits:
                 raise ConfigError(f"{where} [limits]: {key} must be a positive number")
             values[key] = int(value) if known[key] == "int" else float(value)
         return cls(**values)
+
+
+DEFAULT_LIMITS = Limits()

@@ -21,14 +21,14 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from pipeline.config.limits import Limits
+from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.distribute.metadata import META_SHEET, parse_rows
 
 MARGIN_ROWS = 20
@@ -103,7 +103,7 @@ class _Archive:
         self.names = {i.filename: i for i in zf.infolist()}
         self.drained: set[str] = set()
 
-    def chunks(self, name: str) -> Iterator[bytes]:
+    def chunks(self, name: str) -> Generator[bytes, None, None]:
         """The whole member, chunk by chunk; stops with Refused past the budget."""
         budget = self.limits.part_bytes
         seen = 0
@@ -134,11 +134,10 @@ def _reason(exc: BaseException) -> str:
     return text[:120]
 
 
-def _events(
-    archive: _Archive, name: str, events: tuple[str, ...] = ("start", "end")
-) -> Iterator[tuple[str, Element]]:
-    """Parse events of one XML part, after checking its prolog declares no DTD."""
-    parser = XMLPullParser(events=events)
+def _closed_elements(archive: _Archive, name: str) -> Iterator[Element]:
+    """Each element of one XML part as its end tag is parsed, after checking that the
+    part's prolog declares no DTD. The caller may clear elements and stop at any time."""
+    parser: XMLPullParser[Element] = XMLPullParser(events=("end",))
     prolog_checked = False
     head = b""
     source = archive.chunks(name)
@@ -151,16 +150,23 @@ def _events(
                 prolog_checked = True
                 block, head = head, b""
             parser.feed(block)
-            yield from parser.read_events()
-        if not prolog_checked and head:
+            yield from _ended(parser)
+        if not prolog_checked:
             _prolog_ok(head, name, final=True)
             parser.feed(head)
         parser.close()
-        yield from parser.read_events()
+        yield from _ended(parser)
     except ParseError as exc:
         raise Refused("F-DAMAGED", f"{name} 不是正确的 XML（{_reason(exc)}）") from exc
     finally:
         source.close()  # abandoned early: the rest is inflated by drain()
+
+
+def _ended(parser: XMLPullParser[Element]) -> Iterator[Element]:
+    for event in parser.read_events():
+        el = event[-1]
+        if isinstance(el, Element):
+            yield el
 
 
 def _prolog_ok(head: bytes, name: str, final: bool = False) -> bool:
@@ -187,7 +193,7 @@ def _relationships(archive: _Archive, part: str) -> dict[str, str]:
     if rels not in archive.names:
         return {}
     out = {}
-    for event, el in _events(archive, rels, ("end",)):
+    for el in _closed_elements(archive, rels):
         if _local(el.tag) == "Relationship" and el.get("TargetMode") != "External":
             target = el.get("Target", "")
             if target.startswith("/"):
@@ -215,7 +221,7 @@ def _book(archive: _Archive) -> _Book:
     rels = _relationships(archive, workbook)
     sheets: list[tuple[str, str, str]] = []
     date1904 = False
-    for _, el in _events(archive, workbook, ("end",)):
+    for el in _closed_elements(archive, workbook):
         tag = _local(el.tag)
         if tag == "workbookPr":
             date1904 = el.get("date1904", "0").lower() in ("1", "true")
@@ -250,7 +256,7 @@ def _sheet_cells(
     hidden: set[int] = set()
     seen = 0
     row = col = 0
-    for _, el in _events(archive, part, ("end",)):
+    for el in _closed_elements(archive, part):
         tag = _local(el.tag)
         if tag == "c":
             ref = el.get("r")
@@ -349,7 +355,7 @@ def _shared_strings(
     last = max(wanted)
     out: dict[int, str] = {}
     index = 0
-    for event, el in _events(archive, part, ("end",)):
+    for el in _closed_elements(archive, part):
         if _local(el.tag) != "si":
             continue
         if index in wanted:
@@ -373,7 +379,7 @@ def _date_styles(archive: _Archive, part: str | None) -> frozenset[int]:
         return frozenset()
     custom: dict[int, str] = {}
     formats: list[int] = []
-    for _, el in _events(archive, part, ("end",)):
+    for el in _closed_elements(archive, part):
         tag = _local(el.tag)
         if tag == "numFmt":
             custom[_digits(el.get("numFmtId"))] = el.get("formatCode", "")
@@ -478,7 +484,7 @@ def _parse(
 def read_workbook(
     path: Path,
     bounds: dict[str, tuple[int, int]],
-    limits: Limits = Limits(),
+    limits: Limits = DEFAULT_LIMITS,
     default: tuple[int, int] = (60, 30),
 ) -> RawWorkbook:
     """Cells of every sheet within ``bounds`` (max row, max column by sheet name).

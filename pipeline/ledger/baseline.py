@@ -19,6 +19,7 @@ from pipeline.config.campaign import Campaign
 from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
 from pipeline.errors import ConfigError, InputError, RosterError
 from pipeline.extract.normalise import normalise_number
+from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger
 
 
@@ -106,9 +107,10 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
                     f"{get_column_letter(i + 1)}{line}",
                 )
             )
-    ledger = Ledger(campaign.ledger_path)
-    try:
-        count = ledger.replace_baseline(out)
-    finally:
-        ledger.close()
+    with run_lock(campaign.ledger_path, wait=60.0):
+        ledger = Ledger(campaign.ledger_path)
+        try:
+            count = ledger.replace_baseline(out)
+        finally:
+            ledger.close()
     return count, len({r[0] for r in out})

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pipeline.errors import LedgerError
 from pipeline.extract.returns import GridCell, TextCell
+from pipeline.faults import checkpoint
 from pipeline.validate.findings import Finding
 
 SCHEMA_VERSION = 1
@@ -73,6 +74,13 @@ class Submission:
         return dt.datetime.fromisoformat(self.received_at)
 
 
+def damaged(path: Path, exc: BaseException) -> LedgerError:
+    return LedgerError(
+        f"台账 {path} 已损坏或不是本程序的台账（{exc}），未作任何修改；请从备份恢复，"
+        f"或把它移走后重新导入往月数据。 / ledger damaged or not a ledger; left untouched"
+    )
+
+
 def now() -> str:
     return dt.datetime.now().isoformat(timespec="seconds")
 
@@ -86,6 +94,9 @@ class Ledger:
             self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA journal_mode = WAL")
+            # In WAL mode NORMAL stays atomic and consistent through any crash of the
+            # process; only a power cut may lose the last returns recorded (judged again).
+            self.db.execute("PRAGMA synchronous = NORMAL")
             if existed:
                 self._check_version()
             self.db.executescript(SCHEMA)  # idempotent: CREATE ... IF NOT EXISTS
@@ -93,21 +104,18 @@ class Ledger:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(
-                f"ledger {path} is damaged or not a ledger ({exc}); it was left untouched"
-            ) from exc
+            raise damaged(path, exc) from exc
 
     def _check_version(self) -> None:
         try:
             row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
+            raise damaged(self.path, exc) from exc
+        if row and (not str(row[0]).isdigit() or int(row[0]) > SCHEMA_VERSION):
             raise LedgerError(
-                f"ledger {self.path} is damaged or not a ledger ({exc}); it was left untouched"
-            ) from exc
-        if row and int(row[0]) > SCHEMA_VERSION:
-            raise LedgerError(
-                f"ledger {self.path} was written by a newer version (schema {row[0]}); "
-                "update the pipeline before using it"
+                f"台账 {self.path} 由更新版本的程序写入（格式版本 {row[0]}，本程序为"
+                f" {SCHEMA_VERSION}），未作任何修改；请先升级本程序。"
+                f" / ledger written by a newer version (schema {row[0]}); left untouched"
             )
 
     def close(self) -> None:
@@ -197,6 +205,7 @@ class Ledger:
                 ),
             )
             sub_id = int(cur.lastrowid or 0)
+            checkpoint("ledger")  # a crash here must leave no trace of this return
             db.executemany(
                 "INSERT INTO grid_values VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.report.atomic import remove_leftovers
+
 if TYPE_CHECKING:
     from pipeline.ledger.store import Ledger
     from pipeline.run import PeriodData
@@ -14,6 +16,7 @@ def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
     from pipeline.report import anomaly_list, status, summary, validation_log
 
     outbox.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(outbox)
     return [
         summary.write(data, ledger, outbox),
         *anomaly_list.write(data, outbox),

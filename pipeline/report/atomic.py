@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+from pipeline.faults import checkpoint
+
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 _RESERVED = {
     "CON",
@@ -52,10 +54,21 @@ def atomic_path(target: Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb") as fh:
             os.fsync(fh.fileno())
+        checkpoint("output")  # a crash here leaves the old output whole, and a .part
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def remove_leftovers(folder: Path) -> list[Path]:
+    """Temporary files a killed run left in ``folder`` (call with the run lock held)."""
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.glob(".*.part") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def write_atomic(target: Path, writer: Callable[[Path], object]) -> Path:

@@ -1,0 +1,104 @@
+"""One run at a time per ledger: an exclusive lock on a file beside the ledger.
+
+The lock is an OS file lock (``flock`` on POSIX, ``msvcrt.locking`` on Windows), so it is
+released by the operating system whenever its holder ends, even when killed: a crashed
+run never leaves a stale lock behind. The lock file itself stays in place and records
+who holds it, for the message the second run prints while it waits or gives up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from pipeline.errors import BusyError
+
+POLL_SECONDS = 0.2
+
+try:
+    import fcntl
+
+    def _try_lock(fh: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def _unlock(fh: IO[bytes]) -> None:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+except ImportError:  # Windows
+    import msvcrt
+
+    def _try_lock(fh: IO[bytes]) -> bool:
+        try:
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+
+    def _unlock(fh: IO[bytes]) -> None:
+        fh.seek(0)
+        msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+
+
+def lock_path(ledger: Path) -> Path:
+    return ledger.with_name(ledger.name + ".lock")
+
+
+def _holder(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return text.splitlines()[0] if text else ""
+
+
+@contextmanager
+def run_lock(
+    ledger: Path, wait: float, notify: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the ledger's lock for the block; wait up to ``wait`` seconds for it.
+
+    Raises :class:`BusyError` naming the run that holds it when the wait runs out.
+    """
+    path = lock_path(ledger)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = open(path, "a+b")  # noqa: SIM115 - held for the whole block
+    try:
+        deadline = time.monotonic() + wait
+        told = False
+        while not _try_lock(fh):
+            holder = _holder(path)
+            if time.monotonic() >= deadline:
+                raise BusyError(
+                    f"另一个运行正在使用台账 {ledger.name}（{holder or '进程信息未知'}），"
+                    f"等待 {wait:g} 秒后仍未结束，本次未运行。请等它结束后再运行。"
+                    f" / another run holds the ledger lock {path}"
+                )
+            if notify and not told:
+                notify(f"另一个运行正在使用台账（{holder or '进程信息未知'}），等待其结束……")
+                told = True
+            time.sleep(POLL_SECONDS)
+        fh.seek(0)
+        fh.truncate()
+        started = dt.datetime.now().isoformat(timespec="seconds")
+        fh.write(f"PID {os.getpid()}，{socket.gethostname()}，开始于 {started}\n".encode())
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fh.flush()
+            _unlock(fh)
+    finally:
+        fh.close()
