@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from pipeline.config.calendar import Period
+from pipeline.config.roster import Institution
+from pipeline.distribute.templates import template_filename
 from pipeline.report.atomic import open_atomic, safe_filename, write_atomic, write_text_atomic
 
 
@@ -102,3 +107,15 @@ def test_open_atomic(tmp_path: Path) -> None:
         raise KeyError("boom")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["log.csv"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=st.text(min_size=0, max_size=120), code=st.text(min_size=0, max_size=40))
+def test_a_template_file_name_from_any_roster_text_stays_in_its_folder(
+    tmp_path_factory: pytest.TempPathFactory, name: str, code: str
+) -> None:
+    folder = tmp_path_factory.getbasetemp() / "forms"
+    file_name = template_filename(Period(2026, 7), Institution(code=code, name=name, level=""))
+    assert "/" not in file_name and "\\" not in file_name and "\x00" not in file_name
+    assert (folder / file_name).resolve().parent == folder.resolve()
+    assert file_name.endswith(".xlsx") and not file_name.startswith(".")
