@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
+from copy import copy
+
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
+from openpyxl.workbook import Workbook
 
 FONT = "宋体"
 THIN = Side(style="thin", color="000000")
@@ -29,6 +34,12 @@ def text_height(texts_and_widths: list[tuple[str, int]], minimum: float = 24) ->
     return min(409, max(minimum, lines * LINE_HEIGHT + 6))  # 409 pt: Excel's row limit
 
 
+# Workbook -> ids of (font, fill, alignment), border -> the style array they made, and
+# the objects themselves, kept alive so that their ids cannot be reused.
+_Made = dict[tuple[int, int, int, bool], tuple[StyleArray, tuple[object, ...]]]
+_MADE: weakref.WeakKeyDictionary[Workbook, _Made] = weakref.WeakKeyDictionary()
+
+
 def style(
     cell: Cell,
     *,
@@ -37,12 +48,27 @@ def style(
     align: Alignment = CENTER,
     border: bool = True,
 ) -> None:
+    """Font, fill, alignment and border of a cell.
+
+    openpyxl hashes every style object on every assignment, which made styling most of
+    the cost of a large output; each combination is therefore set once per workbook and
+    its resulting style array (indexes into the workbook's style tables) copied after.
+    """
+    fresh = not cell.has_style  # else it has a format or protection of its own to keep
+    made = _MADE.setdefault(cell.parent.parent, {})
+    key = (id(font), id(fill), id(align), border)
+    known = made.get(key) if fresh else None
+    if known is not None:
+        cell._style = copy(known[0])
+        return
     cell.font = font
     cell.alignment = align
     if fill is not None:
         cell.fill = fill
     if border:
         cell.border = BORDER
+    if fresh:
+        made[key] = (copy(cell._style), (font, fill, align))
 
 
 def set_text(cell: Cell, text: str) -> None:
