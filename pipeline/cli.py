@@ -106,13 +106,16 @@ def run(ctx: click.Context, period: str | None, wait: float) -> None:
         + (f"；往月已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
-        f"异常清单 {len(result.anomalies)} 条；未报送或待重报 {len(result.missing)} 家"
+        f"异常清单 {result.anomalies} 条；未报送或待重报 {len(result.missing)} 家"
         + ("：" + "、".join(i.name for i in result.missing[:10]) if result.missing else "")
         + ("等" if len(result.missing) > 10 else "")
     )
     for month in result.other_month_returns:
         click.echo(f"收到 {month} 的报表（补报或提前报送）：请运行 make PERIOD={month}")
-    click.echo(f"结果已写入 {result.outbox}")
+    if result.unchanged:
+        click.echo(f"没有新情况，{result.outbox} 中的结果仍是最新的，未重写")
+    else:
+        click.echo(f"结果已写入 {result.outbox}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
 

@@ -8,6 +8,7 @@ on the same inbox produces the same outputs, and a cleaned inbox loses nothing.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from pipeline.forms.layout import Layout
 from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason, sniff
 from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger, Submission, damaged
-from pipeline.validate import rules, schema
+from pipeline.validate import rules
 from pipeline.validate.findings import Finding, is_blocking, make
 
 Progress = Callable[[str, int, int], None]
@@ -67,10 +68,11 @@ class FileOutcome:
 class RunResult:
     period: Period
     files: list[FileOutcome]
-    anomalies: list[Finding]  # the rows of 异常清单: warnings, errors, ledger anomalies
+    anomalies: int  # rows of 异常清单: warnings, errors, ledger anomalies
     missing: list[Institution]
     outputs: list[Path]
     outbox: Path
+    unchanged: bool = False  # nothing new: the outputs of the last run were kept
 
     def count(self, outcome: str) -> int:
         """Files of this period (or unidentified) with ``outcome``."""
@@ -173,6 +175,10 @@ def _validate(
 ) -> None:
     """Pandera over all returns at once per form, then the definition's cross-field rules."""
     batch = [(p, p.extracted) for p in pending if p.extracted is not None]
+    if not batch:
+        return
+    from pipeline.validate import schema  # pandas and pandera: only when there is work
+
     cumulative = CumulativeLookup(ledger, campaign)
     topics = [t.key for t in campaign.topics]
     for spec in campaign.grid_forms:
@@ -397,21 +403,46 @@ def run_period(
         return _run_locked(campaign, period, progress)
 
 
+def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str:
+    """Digest of everything the period's outputs are made from (see report.manifest)."""
+    from pipeline import __version__
+    from pipeline.report import manifest
+
+    try:
+        roster_bytes = hashlib.sha256(campaign.roster_path.read_bytes()).hexdigest()
+    except OSError:
+        roster_bytes = ""
+    seen = [
+        [o.name, o.sha256, o.outcome, o.note, o.transient, o.submission_id]
+        + [[f.rule, f.message, f.sheet, f.cell, f.value] for f in o.findings]
+        for o in files
+    ]
+    return manifest.digest(
+        [__version__, repr(campaign), roster_bytes, ledger.generation(), dt.date.today(), seen]
+    )
+
+
 def _run_locked(campaign: Campaign, period: Period, progress: Progress | None) -> RunResult:
-    from pipeline.report import anomaly_list, write_outputs
+    from pipeline.report import anomaly_list, manifest, write_outputs
 
     roster = campaign.roster()
     ledger = Ledger(campaign.ledger_path)
     try:
         run_id = ledger.start_run(str(period))
         files = intake(campaign, roster, ledger, period, run_id, progress)
-        data = collect(campaign, roster, ledger, period, files)
         outbox = campaign.outbox / str(period)
-        outputs = write_outputs(data, ledger, outbox)
-        current = data.current()
+        inputs = _inputs(campaign, ledger, files)
+        done = manifest.current(ledger, str(period), outbox, inputs)
+        if done is not None:  # nothing new since the outputs were written
+            outputs, anomalies = done
+        else:
+            data = collect(campaign, roster, ledger, period, files)
+            outputs = write_outputs(data, ledger, outbox)
+            anomalies = len(anomaly_list.listed(data))
+            manifest.record(ledger, str(period), inputs, outputs, anomalies)
+        current = current_returns(ledger.submissions(str(period)))
         missing = [i for i in roster if i.code not in current]
-        listed = anomaly_list.listed(data)
-        result = RunResult(period, files, listed, missing, outputs, outbox)
+        result = RunResult(period, files, anomalies, missing, outputs, outbox, done is not None)
         summary = {o: result.count(o) for o in OUTCOME_ZH}
         ledger.finish_run(
             run_id, json.dumps(summary), ((f.name, f.sha256, f.outcome) for f in files)

@@ -154,6 +154,6 @@ def _month(
         f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
         f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
         f"往月已入账 {result.other_periods}；"
-        f"异常清单 {len(result.anomalies)} 条；未报送或待重报："
+        f"异常清单 {result.anomalies} 条；未报送或待重报："
         + ("、".join(i.name for i in result.missing) or "无")
     )

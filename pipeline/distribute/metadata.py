@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-
 if TYPE_CHECKING:
+    from openpyxl import Workbook
+
     from pipeline.config.calendar import Period
     from pipeline.config.campaign import Campaign
     from pipeline.distribute.workbook import Reporter

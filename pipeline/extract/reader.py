@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from openpyxl.utils import column_index_from_string, get_column_letter
-
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.distribute.metadata import META_SHEET, parse_rows
+from pipeline.forms.cells import column_index, column_letter
 
 MARGIN_ROWS = 20
 MARGIN_COLS = 5
@@ -265,9 +264,12 @@ def _sheet_cells(
                 cell_row = 0
             else:
                 m = _CELL_REF.match(ref)
-                if m is None:
+                try:
+                    col = column_index(m.group(1)) if m else 0
+                except ValueError:
+                    col = 0
+                if not col or m is None:
                     raise Refused("F-DAMAGED", f"单元格引用“{ref[:20]}”无效", sheet)
-                col = column_index_from_string(m.group(1))
                 cell_row = int(m.group(2))
                 if cell_row > max_row:
                     break
@@ -293,7 +295,7 @@ def _sheet_cells(
             continue
         seen += 1
         if seen > limits.max_cells:
-            where = f"{get_column_letter(min(max(col, 1), 16384))}{row + 1}"
+            where = f"{column_letter(min(max(col, 1), 16384))}{row + 1}"
             raise Refused("F-TOO-LARGE", f"工作表单元格超过 {limits.max_cells} 个", sheet, where)
     return cells, hidden
 
@@ -328,7 +330,7 @@ def _cell(el: Element, row: int, col: int, sheet: str, limits: Limits) -> _Cell:
             "F-TOO-LARGE",
             f"单元格文字 {len(value)} 字，超过 {limits.max_text_chars} 字",
             sheet,
-            f"{get_column_letter(col)}{row}",
+            f"{column_letter(col)}{row}",
         )
     style = el.get("s")
     return _Cell(row, col, kind, int(style) if style and style.isdigit() else 0, value, formula)

@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.metadata import FORMAT, form_key
 from pipeline.extract.normalise import normalise_number, normalise_text
 from pipeline.extract.reader import Formula, RawSheet, RawWorkbook
+from pipeline.forms.cells import column_letter
 from pipeline.forms.layout import (
     CUMULATIVE_ROW,
     FOOTER_ROW,
@@ -161,7 +160,7 @@ def check_header(sheet: RawSheet, inst: Institution, period: Period, form: str) 
                     expected=period.label(),
                     form=form,
                     sheet=sheet.name,
-                    cell=f"{get_column_letter(c)}{r}",
+                    cell=f"{column_letter(c)}{r}",
                 )
             )
     return findings
@@ -198,7 +197,7 @@ def check_layout(raw: RawWorkbook, layouts: dict[str, Layout]) -> list[Finding]:
                         expected=expected,
                         form=form_id,
                         sheet=lay.sheet,
-                        cell=f"{get_column_letter(c)}{r}",
+                        cell=f"{column_letter(c)}{r}",
                     )
                 )
     return findings
@@ -229,7 +228,7 @@ def _grid(
         total_row = row_key in (MONTH_ROW, CUMULATIVE_ROW)
         for m in spec.measures:
             c = lay.col_of[m.key]
-            cell = f"{get_column_letter(c)}{r}"
+            cell = f"{column_letter(c)}{r}"
             raw = sheet.cells.get((r, c))
             loc = {**where, "form": spec.id, "sheet": sheet.name, "cell": cell}
             what = f"{lay.labels.get((r, 1), row_key)}/{m.short_label}"
@@ -293,7 +292,7 @@ def _list(
             text = normalise_text(sheet.cells.get((r, c)))
             if not text:
                 continue
-            cell = f"{get_column_letter(c)}{r}"
+            cell = f"{column_letter(c)}{r}"
             texts[f.key] = text
             ext.texts.append(TextCell(spec.id, row_key, f.key, cell, text))
             if f.max_length and len(text) > f.max_length:
@@ -356,7 +355,7 @@ def _footer_names(ext: Extracted, form: str, lay: Layout, sheet: RawSheet) -> No
     for label, col in lay.footer_cells:
         text = normalise_text(sheet.cells.get((row, col + 1)))
         if text:
-            cell = f"{get_column_letter(col + 1)}{row}"
+            cell = f"{column_letter(col + 1)}{row}"
             ext.texts.append(TextCell(form, FOOTER_ROW, footer_key(label), cell, text))
 
 

@@ -12,8 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from openpyxl.utils import get_column_letter
-
+from pipeline.forms.cells import column_letter
 from pipeline.forms.spec import FormSpec, GridSpec, ListSpec, Task, Topic
 
 MONTH_ROW = "__month"
@@ -29,8 +28,8 @@ class Merge:
 
     @property
     def ref(self) -> str:
-        a = f"{get_column_letter(self.first_col)}{self.first_row}"
-        b = f"{get_column_letter(self.last_col)}{self.last_row}"
+        a = f"{column_letter(self.first_col)}{self.first_row}"
+        b = f"{column_letter(self.last_col)}{self.last_row}"
         return f"{a}:{b}"
 
 
@@ -56,7 +55,7 @@ class Layout:
     spare_rows: tuple[int, ...] = ()
 
     def cell(self, row_key: str, col_key: str) -> str:
-        return f"{get_column_letter(self.col_of[col_key])}{self.row_of[row_key]}"
+        return f"{column_letter(self.col_of[col_key])}{self.row_of[row_key]}"
 
     def coords(self, row_key: str, col_key: str) -> tuple[int, int]:
         return self.row_of[row_key], self.col_of[col_key]

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
 from pipeline.errors import ConfigError, InputError, RosterError
 from pipeline.extract.normalise import normalise_number
+from pipeline.forms.cells import column_letter
 from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger
 
@@ -104,7 +103,7 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
                     key,
                     norm.value,
                     path.name,
-                    f"{get_column_letter(i + 1)}{line}",
+                    f"{column_letter(i + 1)}{line}",
                 )
             )
     with run_lock(campaign.ledger_path, wait=60.0):

@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS findings (
     id INTEGER PRIMARY KEY, submission_id INTEGER NOT NULL REFERENCES submissions(id),
     rule TEXT NOT NULL, severity TEXT NOT NULL, form TEXT, sheet TEXT, cell TEXT,
     value TEXT, expected TEXT, message TEXT NOT NULL, advice TEXT);
+CREATE TABLE IF NOT EXISTS output_sets (
+    period TEXT PRIMARY KEY, inputs TEXT NOT NULL, files TEXT NOT NULL,
+    anomalies INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS baselines (
     institution TEXT NOT NULL, through TEXT NOT NULL, form TEXT NOT NULL,
     row_key TEXT NOT NULL, measure TEXT NOT NULL, value REAL NOT NULL,
@@ -103,6 +106,7 @@ class Ledger:
             self.db.execute(
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
         except sqlite3.DatabaseError as exc:
             raise damaged(path, exc) from exc
 
@@ -122,23 +126,34 @@ class Ledger:
         self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, changes_records: bool = True) -> Iterator[sqlite3.Connection]:
+        """One atomic write. A write that changes the records outputs are made from
+        (not the run journal) advances :meth:`generation`."""
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            if changes_records:
+                self.db.execute(
+                    "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'"
+                )
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
+    def generation(self) -> int:
+        """A counter of changes to the records: equal counters, equal records."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
     # -- runs ------------------------------------------------------------------------
     def start_run(self, period: str) -> int:
-        with self.transaction() as db:
+        with self.transaction(changes_records=False) as db:
             cur = db.execute("INSERT INTO runs (period, started_at) VALUES (?, ?)", (period, now()))
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, summary: str, files: Iterable[tuple[str, str, str]]) -> None:
-        with self.transaction() as db:
+        with self.transaction(changes_records=False) as db:
             db.executemany(
                 "INSERT OR REPLACE INTO run_files VALUES (?, ?, ?, ?)",
                 ((run_id, name, sha, outcome) for name, sha, outcome in files),
@@ -146,6 +161,21 @@ class Ledger:
             db.execute(
                 "UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
                 (now(), summary, run_id),
+            )
+
+    # -- outputs written ---------------------------------------------------------------
+    def output_set(self, period: str) -> tuple[str, str, int] | None:
+        """(inputs digest, files JSON, anomaly rows) of the period's last outputs."""
+        row = self.db.execute(
+            "SELECT inputs, files, anomalies FROM output_sets WHERE period = ?", (period,)
+        ).fetchone()
+        return (str(row[0]), str(row[1]), int(row[2])) if row else None
+
+    def record_output_set(self, period: str, inputs: str, files: str, anomalies: int) -> None:
+        with self.transaction(changes_records=False) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?)",
+                (period, inputs, files, anomalies),
             )
 
     # -- submissions -----------------------------------------------------------------
