@@ -98,6 +98,7 @@ def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path
             "报送情况_2026-08.xlsx",
             "校验日志_2026-08.jsonl",
             "校验日志_2026-08.xlsx",
+            "汇总明细_2026-08.xlsx",
         ]
     )
 

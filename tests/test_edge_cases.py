@@ -68,6 +68,7 @@ OUTPUT_STEMS = (
     ("报送情况", ".xlsx"),
     ("校验日志", ".jsonl"),
     ("校验日志", ".xlsx"),
+    ("汇总明细", ".xlsx"),
 )
 
 
@@ -257,7 +258,7 @@ def test_control_character_in_a_file_name_does_not_break_the_outputs(tmp_path: P
     assert records[path.name]["outcome"] == "accepted"  # the JSONL keeps the name exactly
     assert _hazard_mismatches(campaign, AUG, [counted(_grid(data), False)]) == []
     # Each xlsx output opens (the name is written with the control character replaced).
-    for name in ("异常清单", "报送情况", "校验日志"):
+    for name in ("异常清单", "报送情况", "校验日志", "汇总明细"):
         workbook_values(_out(campaign, AUG, name))
 
 

@@ -287,7 +287,7 @@ def test_headline_of_the_summary(world: World, period: Period) -> None:
     texts = [str(c.value) for row in ws.iter_rows(max_row=2) for c in row if c.value]
     assert "填报单位：示例区卫生健康局" in texts
     assert f"报告期：{period.year}年{period.month}月" in texts
-    assert wb.sheetnames == ["填报说明", "附件1", "附件2", "明细", "_meta"]
+    assert wb.sheetnames == ["填报说明", "附件1", "附件2", "_meta"]
 
 
 @pytest.mark.parametrize("period", PERIODS, ids=str)
@@ -552,6 +552,7 @@ def test_rerun_changes_nothing(world: World) -> None:
                     ("报送情况", ".xlsx"),
                     ("校验日志", ".jsonl"),
                     ("校验日志", ".xlsx"),
+                    ("汇总明细", ".xlsx"),
                 )
             )
         )
@@ -719,3 +720,30 @@ def test_copy_saved_after_the_due_date_does_not_make_a_return_late(tmp_path: Pat
     assert rows["QW001"]["接收时间"] == on_time.strftime("%Y-%m-%d %H:%M")
     assert records[path.name]["outcome"] == "accepted"
     assert records[copy.name]["outcome"] == "duplicate"
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=str)
+def test_detail_workbook_lists_each_current_returns_hazard_counts(
+    world: World, period: Period
+) -> None:
+    """汇总明细: one row per institution, topic and measure, with the month as filed."""
+    spec = next(f for f in world.campaign.grid_forms if f.id == FORM)
+    label_of = {m: spec.measure(m).label for m in HAZARD_COUNTS}
+    topic_of = {t.label: t.key for t in world.campaign.topics}
+    wb = load_workbook(world.out(period, "汇总明细"), read_only=True)
+    try:
+        rows = list(wb[f"{SHEET}明细"].iter_rows(min_row=3, values_only=True))
+    finally:
+        wb.close()
+    assert rows[0] == ("机构代码", "机构名称", "专题专项", "栏目", "单位", "当月", "累计总计")
+    month: dict[str, dict[str, dict[str, float]]] = {}
+    for code, _, topic, measure, _, value, _ in rows[1:]:
+        key = next((k for k, label in label_of.items() if label == measure), None)
+        if key is not None and value is not None:
+            month.setdefault(str(code), {}).setdefault(topic_of[str(topic)], {})[key] = value
+    expected = {
+        code: {t: {m: grid[t][m] for m in HAZARD_COUNTS} for t in TOPICS}
+        for code, grid in world.current[period].items()
+        if code != BUREAU
+    }
+    assert {c: g for c, g in month.items() if c != BUREAU} == expected

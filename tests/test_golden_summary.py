@@ -189,4 +189,4 @@ def test_golden_holds_the_annex() -> None:
     ]
     assert "审核人：" in texts.values() and "填表人：" in texts.values()
     assert set(annex["rate_number_formats"].values()) == {"0.0"}
-    assert [s for s, _ in golden["sheets"]] == ["填报说明", "附件1", "附件2", "明细", "_meta"]
+    assert [s for s, _ in golden["sheets"]] == ["填报说明", "附件1", "附件2", "_meta"]

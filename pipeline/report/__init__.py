@@ -19,6 +19,7 @@ def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
     remove_leftovers(outbox)
     return [
         summary.write(data, ledger, outbox),
+        summary.write_detail(data, outbox),
         *anomaly_list.write(data, outbox),
         status.write(data, ledger, outbox),
         *validation_log.write(data, outbox),

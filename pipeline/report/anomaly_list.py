@@ -10,10 +10,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-
 from pipeline.report.atomic import write_atomic, write_text_atomic
-from pipeline.report.tables import write_table
+from pipeline.report.tables import TableBook
 from pipeline.validate.findings import SEVERITY_ZH, Finding
 
 if TYPE_CHECKING:
@@ -102,18 +100,18 @@ def to_csv(table: list[list[object]]) -> str:
 
 def write(data: PeriodData, outbox: Path) -> list[Path]:
     table = rows(listed(data), data.roster)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "异常清单"
-    write_table(
-        ws,
-        HEADERS,
-        table,
-        widths=[6, 12, 14, 10, 26, 34, 8, 8, 60, 10, 10, 40, 10, 14],
-        title=f"{data.campaign.name} 异常清单（{data.period.label()}，共{len(table)}条）",
-    )
+
+    def _write(path: Path) -> None:
+        with TableBook(path) as book:
+            book.sheet("异常清单").table(
+                HEADERS,
+                table,
+                widths=[6, 12, 14, 10, 26, 34, 8, 8, 60, 10, 10, 40, 10, 14],
+                title=f"{data.campaign.name} 异常清单（{data.period.label()}，共{len(table)}条）",
+            )
+
     stem = f"异常清单_{data.period}"
     return [
-        write_atomic(outbox / f"{stem}.xlsx", wb.save),
+        write_atomic(outbox / f"{stem}.xlsx", _write),
         write_text_atomic(outbox / f"{stem}.csv", to_csv(table)),
     ]

@@ -8,12 +8,9 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-
-from pipeline.distribute.styles import TITLE_FONT
 from pipeline.forms.layout import FOOTER_ROW
 from pipeline.report.atomic import write_atomic
-from pipeline.report.tables import banner, write_table
+from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
     from pipeline.ledger.store import Ledger, Submission
@@ -119,17 +116,12 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 inst.email,
             ]
         )
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "报送情况"
     width = len(HEADERS)
-    banner(ws, 1, f"{data.campaign.name} 报送情况（{data.period.label()}）", width, TITLE_FONT)
     due = f"报送截止：{data.due.isoformat()}"
     if not data.due_covered:
         due += (
             "（节假日数据未覆盖该年份，仅按周末顺延；可在工作配置文件 [due] 中填写当年节假日安排）"
         )
-    banner(ws, 2, due, width)
     total = counts["应报"] or 1
     summary = [
         f"应报{counts['应报']}家",
@@ -139,12 +131,19 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
         f"未报送{counts['未报送']}家",
         f"已退回待重报{counts['已退回']}家",
     ]
-    banner(ws, 3, "；".join(summary), width)
-    write_table(
-        ws,
-        HEADERS,
-        rows,
-        start_row=5,
-        widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 10, 14, 28],
-    )
-    return write_atomic(outbox / f"报送情况_{data.period}.xlsx", wb.save)
+
+    def _write(path: Path) -> None:
+        with TableBook(path) as book:
+            sheet = book.sheet("报送情况")
+            title = f"{data.campaign.name} 报送情况（{data.period.label()}）"
+            sheet.banner(1, title, width, title=True)
+            sheet.banner(2, due, width)
+            sheet.banner(3, "；".join(summary), width)
+            sheet.table(
+                HEADERS,
+                rows,
+                start_row=5,
+                widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 10, 14, 28],
+            )
+
+    return write_atomic(outbox / f"报送情况_{data.period}.xlsx", _write)

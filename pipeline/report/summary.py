@@ -14,7 +14,7 @@ from pipeline.distribute.workbook import Filling, Reporter, build_workbook
 from pipeline.forms.layout import FOOTER_ROW
 from pipeline.forms.spec import GridSpec, ListSpec
 from pipeline.report.atomic import write_atomic
-from pipeline.report.tables import write_table
+from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
     from pipeline.ledger.store import Ledger
@@ -109,13 +109,21 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
         _merged_texts(data, ledger, list_spec, filling)
     bureau = Reporter(code=campaign.bureau.code, name=campaign.bureau.name, role="bureau")
     wb = build_workbook(campaign, bureau, data.period, filling=filling, kind="aggregate")
-    for spec in campaign.grid_forms:
-        ws = wb.create_sheet(f"{DETAIL_SHEET}", index=len(wb.sheetnames) - 1)
-        write_table(
-            ws,
-            ["机构代码", "机构名称", "专题专项", "栏目", "单位", "当月", "累计总计"],
-            _detail_rows(data, spec),
-            widths=[10, 30, 40, 30, 6, 10, 10],
-            title=f"{spec.annex} {spec.title}（明细）{data.period.label()}",
-        )
     return write_atomic(outbox / filename(data.period), wb.save)
+
+
+def write_detail(data: PeriodData, outbox: Path) -> Path:
+    """汇总明细: every institution's figures by topic, month and cumulative, one sheet per
+    grid form. Kept apart from 汇总表, which is sent up as a return and stays small."""
+
+    def _write(path: Path) -> None:
+        with TableBook(path) as book:
+            for spec in data.campaign.grid_forms:
+                book.sheet(f"{spec.sheet}{DETAIL_SHEET}").table(
+                    ["机构代码", "机构名称", "专题专项", "栏目", "单位", "当月", "累计总计"],
+                    _detail_rows(data, spec),
+                    widths=[10, 30, 40, 30, 6, 10, 10],
+                    title=f"{spec.annex} {spec.title}（明细）{data.period.label()}",
+                )
+
+    return write_atomic(outbox / f"汇总明细_{data.period}.xlsx", _write)

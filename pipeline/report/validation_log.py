@@ -11,13 +11,11 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
 from pipeline.forms.spec import GridSpec, Measure
 from pipeline.report import summary
 from pipeline.report.atomic import open_atomic, write_atomic
-from pipeline.report.tables import write_table
+from pipeline.report.tables import TableBook
 from pipeline.run import OUTCOME_ZH
 from pipeline.validate.findings import SEVERITY_ZH
 
@@ -116,100 +114,107 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
         for record in [header, *files, *findings, *anomalies, *_derived_notes(data), *_trace(data)]:
             fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "文件"
-    write_table(
-        ws,
-        [
-            "文件名",
-            "SHA-256",
-            "大小（字节）",
-            "结果",
-            "机构代码",
-            "报告期",
-            "接收时间",
-            "说明",
-            "问题数",
-        ],
-        [
+    def _write(tmp: Path) -> None:
+        book = TableBook(tmp)
+        book.sheet("文件").table(
             [
-                f["file"],
-                f["sha256"],
-                f["size"],
-                f["outcome_zh"],
-                f["institution"],
-                f["period"],
-                f["received_at"],
-                f["note"],
-                f["findings"],
-            ]
-            for f in files
-        ],
-        widths=[40, 20, 12, 16, 10, 10, 20, 40, 8],
-        title=f"校验日志 {data.period.label()}：共检查{len(files)}个文件",
-    )
-    write_table(
-        wb.create_sheet("问题"),
-        ["文件名", "机构代码", "严重程度", "规则", "工作表", "单元格", "问题", "填报值", "应为"],
-        [
+                "文件名",
+                "SHA-256",
+                "大小（字节）",
+                "结果",
+                "机构代码",
+                "报告期",
+                "接收时间",
+                "说明",
+                "问题数",
+            ],
             [
-                f["file"],
-                f["institution"],
-                SEVERITY_ZH[f["severity"]],
-                f["rule"],
-                f["sheet"],
-                f["cell"],
-                f["message"],
-                f["value"],
-                f["expected"],
-            ]
-            for f in findings + anomalies
-        ],
-        widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
-    )
-    write_table(
-        wb.create_sheet("计算方法"),
-        ["汇总表工作表", "汇总表单元格", "栏目", "汇总数", "计算方法", "说明"],
-        [
-            [d["sheet"], d["cell"], d["measure"], d["figure"], d["computed_as"], d["note"]]
-            for d in _derived_notes(data)
-        ],
-        widths=[10, 12, 30, 10, 60, 24],
-        title="汇总表中计算得出的数字（合计、整改率等）如何由汇总后的数量算出",
-    )
-    trace_rows: list[list[object]] = []
-    for t in _trace(data):
-        if len(trace_rows) >= MAX_XLSX_TRACE_ROWS:
-            break
-        trace_rows.append(
-            [
-                t["sheet"],
-                t["cell"],
-                t["row"],
-                t["measure"],
-                t["figure"],
-                t["source_file"],
-                f"{t['source_sheet']}!{t['source_cell']}",
-                t["source_period"],
-                t["value"],
-            ]
+                [
+                    f["file"],
+                    f["sha256"],
+                    f["size"],
+                    f["outcome_zh"],
+                    f["institution"],
+                    f["period"],
+                    f["received_at"],
+                    f["note"],
+                    f["findings"],
+                ]
+                for f in files
+            ],
+            widths=[40, 20, 12, 16, 10, 10, 20, 40, 8],
+            title=f"校验日志 {data.period.label()}：共检查{len(files)}个文件",
         )
-    write_table(
-        wb.create_sheet("数据溯源"),
-        [
-            "汇总表工作表",
-            "汇总表单元格",
-            "行",
-            "栏目",
-            "汇总数",
-            "来源文件",
-            "来源单元格",
-            "来源期间",
-            "来源数值",
-        ],
-        trace_rows,
-        widths=[10, 10, 40, 30, 10, 40, 14, 10, 10],
-        title="汇总表每个数字的来源（整改率、合计等按汇总后的数量重新计算）",
-    )
-    return [outbox / f"{stem}.jsonl", write_atomic(outbox / f"{stem}.xlsx", wb.save)]
+        book.sheet("问题").table(
+            [
+                "文件名",
+                "机构代码",
+                "严重程度",
+                "规则",
+                "工作表",
+                "单元格",
+                "问题",
+                "填报值",
+                "应为",
+            ],
+            [
+                [
+                    f["file"],
+                    f["institution"],
+                    SEVERITY_ZH[f["severity"]],
+                    f["rule"],
+                    f["sheet"],
+                    f["cell"],
+                    f["message"],
+                    f["value"],
+                    f["expected"],
+                ]
+                for f in findings + anomalies
+            ],
+            widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
+        )
+        book.sheet("计算方法").table(
+            ["汇总表工作表", "汇总表单元格", "栏目", "汇总数", "计算方法", "说明"],
+            [
+                [d["sheet"], d["cell"], d["measure"], d["figure"], d["computed_as"], d["note"]]
+                for d in _derived_notes(data)
+            ],
+            widths=[10, 12, 30, 10, 60, 24],
+            title="汇总表中计算得出的数字（合计、整改率等）如何由汇总后的数量算出",
+        )
+        trace_rows: list[list[object]] = []
+        for t in _trace(data):
+            if len(trace_rows) >= MAX_XLSX_TRACE_ROWS:
+                break
+            trace_rows.append(
+                [
+                    t["sheet"],
+                    t["cell"],
+                    t["row"],
+                    t["measure"],
+                    t["figure"],
+                    t["source_file"],
+                    f"{t['source_sheet']}!{t['source_cell']}",
+                    t["source_period"],
+                    t["value"],
+                ]
+            )
+        book.sheet("数据溯源").table(
+            [
+                "汇总表工作表",
+                "汇总表单元格",
+                "行",
+                "栏目",
+                "汇总数",
+                "来源文件",
+                "来源单元格",
+                "来源期间",
+                "来源数值",
+            ],
+            trace_rows,
+            widths=[10, 10, 40, 30, 10, 40, 14, 10, 10],
+            title="汇总表每个数字的来源（整改率、合计等按汇总后的数量重新计算）",
+        )
+        book.close()
+
+    return [outbox / f"{stem}.jsonl", write_atomic(outbox / f"{stem}.xlsx", _write)]
