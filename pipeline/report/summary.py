@@ -124,6 +124,7 @@ def write_detail(data: PeriodData, outbox: Path) -> Path:
                     _detail_rows(data, spec),
                     widths=[10, 30, 40, 30, 6, 10, 10],
                     title=f"{spec.annex} {spec.title}（明细）{data.period.label()}",
+                    fit_rows=False,
                 )
 
     return write_atomic(outbox / f"汇总明细_{data.period}.xlsx", _write)

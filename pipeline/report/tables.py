@@ -89,8 +89,12 @@ class TableSheet:
         widths: Sequence[int] | None = None,
         title: str = "",
         start_row: int = 1,
+        fit_rows: bool = True,
     ) -> int:
-        """Write a titled table from row ``start_row`` (1-based); returns the next free row."""
+        """Write a titled table from row ``start_row`` (1-based); returns the next free row.
+
+        ``fit_rows`` makes each row tall enough for its wrapped text; long tables of short
+        values (traces, details) leave it off."""
         ws, body = self.ws, self.book.body
         r = start_row - 1
         if title:
@@ -104,13 +108,14 @@ class TableSheet:
             ws.write_string(r, c, _clean(h), self.book.header)
         for row in rows:
             r += 1
-            shown = [
-                (v, width_of[c])
-                for c, v in enumerate(row)
-                if isinstance(v, str) and c < len(width_of)
-            ]
-            if shown:
-                ws.set_row(r, text_height(shown, minimum=15))
+            if fit_rows:
+                shown = [
+                    (v, width_of[c])
+                    for c, v in enumerate(row)
+                    if isinstance(v, str) and c < len(width_of)
+                ]
+                if shown:
+                    ws.set_row(r, text_height(shown, minimum=15))
             for c, value in enumerate(row):
                 _write(ws, r, c, value, body)
         ws.freeze_panes(header_row + 1, 0)

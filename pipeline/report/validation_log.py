@@ -183,8 +183,10 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             title="汇总表中计算得出的数字（合计、整改率等）如何由汇总后的数量算出",
         )
         trace_rows: list[list[object]] = []
+        cut = False
         for t in _trace(data):
             if len(trace_rows) >= MAX_XLSX_TRACE_ROWS:
+                cut = True
                 break
             trace_rows.append(
                 [
@@ -213,7 +215,9 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             ],
             trace_rows,
             widths=[10, 10, 40, 30, 10, 40, 14, 10, 10],
-            title="汇总表每个数字的来源（整改率、合计等按汇总后的数量重新计算）",
+            fit_rows=False,
+            title="汇总表每个数字的来源（整改率、合计等按汇总后的数量重新计算）"
+            + (f"；此处只列前{MAX_XLSX_TRACE_ROWS}行，完整溯源见同名 .jsonl 文件" if cut else ""),
         )
         book.close()
 
