@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.config.calendar import DueRule, Period
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
+from pipeline.config.mail import MailConfig, load_mail
 from pipeline.config.roster import Roster, load_roster
 from pipeline.errors import ConfigError
 from pipeline.forms.spec import (
@@ -62,9 +63,12 @@ class Campaign:
     templates_dir: Path
     anomalies: AnomalyConfig
     limits: Limits = DEFAULT_LIMITS
+    mail: MailConfig = field(default_factory=MailConfig)
 
-    def roster(self) -> Roster:
-        return load_roster(self.roster_path, self.bureau.code)
+    def roster(self, *, strict_text: bool = True) -> Roster:
+        """The roster; ``strict_text=False`` keeps rows with line breaks in a field, for
+        the mail commands, which refuse such a row alone (see ``pipeline.mail.recipients``)."""
+        return load_roster(self.roster_path, self.bureau.code, strict_text=strict_text)
 
     @property
     def grid_forms(self) -> tuple[GridSpec, ...]:
@@ -199,4 +203,5 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         templates_dir=resolved["templates"],
         anomalies=AnomalyConfig(threshold, min_months),
         limits=limits,
+        mail=load_mail(data, base, where),
     )

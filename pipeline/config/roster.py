@@ -38,6 +38,7 @@ class Institution:
     contact: str = ""
     phone: str = ""
     role: str = "institution"
+    line: int = field(default=0, compare=False)  # line (row) of the roster file, for messages
 
 
 def role_of(code: str, level: str, bureau_code: str | None) -> str:
@@ -95,10 +96,12 @@ def _rows_from_xlsx(path: Path) -> list[list[str]]:
         wb.close()
 
 
-def load_roster(path: Path, bureau_code: str | None = None) -> Roster:
+def load_roster(path: Path, bureau_code: str | None = None, *, strict_text: bool = True) -> Roster:
     """Read and check the roster; problems name the file and line.
 
-    ``bureau_code`` is the campaign's own bureau, which must be a row of the roster.
+    ``bureau_code`` is the campaign's own bureau, which must be a row of the roster. A
+    line break in a field refuses the whole roster unless ``strict_text`` is False (the
+    mail commands check each row themselves, and refuse that row alone).
     """
     if not path.exists():
         raise RosterError(f"roster not found: {path}")
@@ -123,7 +126,7 @@ def load_roster(path: Path, bureau_code: str | None = None) -> Roster:
             continue
         values = {attr: (row[i].strip() if i < len(row) else "") for attr, i in index.items()}
         for attr, text in values.items():
-            if "\n" in text or "\r" in text:
+            if strict_text and ("\n" in text or "\r" in text):
                 raise RosterError(f"{path}: line {line}: line break in column {attr}")
         if not values["code"] or not values["name"]:
             raise RosterError(f"{path}: line {line}: 机构代码 and 机构名称 are required")
@@ -133,7 +136,7 @@ def load_roster(path: Path, bureau_code: str | None = None) -> Roster:
             )
         seen[values["code"]] = line
         role = role_of(values["code"], values["level"], bureau_code)
-        institutions.append(Institution(**values, role=role))
+        institutions.append(Institution(**values, role=role, line=line))
     if not institutions:
         raise RosterError(f"{path}: no institutions")
     if bureau_code is not None and bureau_code not in seen:

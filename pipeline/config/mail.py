@@ -1,0 +1,123 @@
+"""The campaign file's ``[mail]`` and ``[smtp]`` tables: how forms and reminders are sent.
+
+Both are optional: without them ``mail`` and ``remind`` still write every message as an
+``.eml`` file (the dry run), from the bureau's address. Sending needs ``[smtp] host``.
+The password is never in the file, only in the environment variable it names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pipeline.errors import ConfigError
+
+Security = Literal["starttls", "ssl", "none"]
+SECURITIES: tuple[Security, ...] = ("starttls", "ssl", "none")
+USUAL_PORT: dict[Security, int] = {"starttls": 587, "ssl": 465, "none": 25}
+DEFAULT_PASSWORD_ENV = "PIPELINE_SMTP_PASSWORD"
+
+# Characters that must never reach a mail header: line breaks and other controls.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where and how to deliver. ``port`` 0 means the usual port of ``security``."""
+
+    host: str = ""
+    port: int = 0
+    security: Security = "starttls"
+    user: str = ""
+    sender: str = ""  # the From address; empty: the bureau's email
+    password_env: str = DEFAULT_PASSWORD_ENV
+    timeout: float = 60.0
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or USUAL_PORT[self.security]
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    # The bureau's own subject/body templates, searched before the shipped ones.
+    templates: Path | None = None
+    # Seconds between two messages sent, for providers that limit the rate.
+    pause_seconds: float = 0.0
+    # A delivered reminder is not followed by another for the same institution and
+    # month until this many days later (1: at most one a day).
+    remind_every_days: int = 1
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+def _text(table: dict[str, Any], key: str, where: str) -> str:
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: {key} must be text")
+    if CONTROL.search(value):
+        raise ConfigError(f"{where}: {key} must not contain line breaks or control characters")
+    return value.strip()
+
+
+def _number(table: dict[str, Any], key: str, default: float, where: str) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{where}: {key} must be a number, not {value!r}")
+    return float(value)
+
+
+def load_mail(data: dict[str, Any], base: Path, where: str) -> MailConfig:
+    """``[mail]`` and ``[smtp]`` of a parsed campaign file; paths relative to ``base``."""
+    mail = data.get("mail", {})
+    smtp = data.get("smtp", {})
+    for name, table in (("mail", mail), ("smtp", smtp)):
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table")
+    w_mail, w_smtp = f"{where} [mail]", f"{where} [smtp]"
+
+    templates = None
+    if mail.get("templates"):
+        templates = (base / _text(mail, "templates", w_mail)).resolve()
+        if not templates.is_dir():
+            raise ConfigError(f"{w_mail}: templates folder not found: {templates}")
+    pause = _number(mail, "pause_seconds", 0.0, w_mail)
+    every = _number(mail, "remind_every_days", 1, w_mail)
+    if pause < 0:
+        raise ConfigError(f"{w_mail}: pause_seconds must be 0 or more")
+    if every < 1 or not float(every).is_integer():
+        raise ConfigError(f"{w_mail}: remind_every_days must be a whole number of days, 1 or more")
+
+    security = smtp.get("security", "starttls")
+    if security not in SECURITIES:
+        raise ConfigError(f"{w_smtp}: security must be one of {', '.join(SECURITIES)}")
+    port = _number(smtp, "port", 0, w_smtp)
+    if not (0 <= port <= 65535 and port.is_integer()):
+        raise ConfigError(f"{w_smtp}: port must be a whole number 1..65535")
+    timeout = _number(smtp, "timeout", 60.0, w_smtp)
+    if timeout <= 0:
+        raise ConfigError(f"{w_smtp}: timeout must be more than 0 seconds")
+    password_env = _text(smtp, "password_env", w_smtp) or DEFAULT_PASSWORD_ENV
+    if not _ENV_NAME.match(password_env):
+        raise ConfigError(f"{w_smtp}: password_env must be an environment variable's name")
+    if "password" in smtp:
+        raise ConfigError(
+            f"{w_smtp}: do not write the password in the campaign file; "
+            f"set the environment variable {password_env} instead"
+        )
+    return MailConfig(
+        templates=templates,
+        pause_seconds=pause,
+        remind_every_days=int(every),
+        smtp=SmtpConfig(
+            host=_text(smtp, "host", w_smtp),
+            port=int(port),
+            security=security,
+            user=_text(smtp, "user", w_smtp),
+            sender=_text(smtp, "sender", w_smtp),
+            password_env=password_env,
+            timeout=timeout,
+        ),
+    )
