@@ -2,7 +2,8 @@
 
 Every distinct file (by sha256) the pipeline has judged is a *submission* with its status:
 accepted, rejected or superseded. Accepted submissions carry their figures and texts;
-every submission carries its findings. Cumulative totals are always computed from here
+every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*.
+Cumulative totals are always computed from here
 (plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
 earlier one, which stays on record; a file seen again changes nothing.
 """
@@ -57,6 +58,14 @@ CREATE TABLE IF NOT EXISTS baselines (
     row_key TEXT NOT NULL, measure TEXT NOT NULL, value REAL NOT NULL,
     source TEXT NOT NULL, cell TEXT NOT NULL, imported_at TEXT NOT NULL,
     PRIMARY KEY (institution, form, row_key, measure));
+CREATE TABLE IF NOT EXISTS sends (
+    id INTEGER PRIMARY KEY, institution TEXT NOT NULL, period TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('monthly', 'reminder')),
+    message_id TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,
+    attachment TEXT NOT NULL, attachment_sha256 TEXT NOT NULL, attempted_at TEXT NOT NULL,
+    result TEXT NOT NULL CHECK (result IN ('pending', 'delivered', 'failed')),
+    error TEXT NOT NULL DEFAULT '');
+CREATE INDEX IF NOT EXISTS sends_by_message ON sends (period, institution, kind);
 """
 
 
@@ -82,6 +91,30 @@ def damaged(path: Path, exc: BaseException) -> LedgerError:
         f"台账 {path} 已损坏或不是本程序的台账（{exc}），未作任何修改；请从备份恢复，"
         f"或把它移走后重新导入往月数据。 / ledger damaged or not a ledger; left untouched"
     )
+@dataclass(frozen=True)
+class Send:
+    """One attempt to deliver a form or a reminder by e-mail.
+
+    ``result`` is "pending" from just before the SMTP transaction until its outcome is
+    recorded; a row still pending was interrupted (a crash), so its fate is unknown.
+    """
+
+    id: int
+    institution: str
+    period: str
+    kind: str  # "monthly" or "reminder"
+    message_id: str
+    recipients: str
+    subject: str
+    attachment: str
+    attachment_sha256: str
+    attempted_at: str
+    result: str  # "pending", "delivered" or "failed"
+    error: str
+
+    @property
+    def attempted(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.attempted_at)
 
 
 def now() -> str:
@@ -177,6 +210,18 @@ class Ledger:
                 "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?)",
                 (period, inputs, files, anomalies),
             )
+    def last_run_files(self, period: str) -> set[str] | None:
+        """Names of the inbox files the last completed run of ``period`` saw (None: the
+        period was never run)."""
+        row = self.db.execute(
+            "SELECT id FROM runs WHERE period = ? AND finished_at IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (period,),
+        ).fetchone()
+        if row is None:
+            return None
+        rows = self.db.execute("SELECT file_name FROM run_files WHERE run_id = ?", (row[0],))
+        return {name for (name,) in rows}
 
     # -- submissions -----------------------------------------------------------------
     def _submission(self, row: tuple | None) -> Submission | None:
@@ -370,3 +415,59 @@ class Ledger:
                 ((*r, stamp) for r in rows),
             )
         return len(rows)
+
+    # -- e-mail sent ---------------------------------------------------------------------
+    _SEND_COLS = (
+        "id, institution, period, kind, message_id, recipients, subject, attachment,"
+        " attachment_sha256, attempted_at, result, error"
+    )
+
+    def begin_send(
+        self,
+        *,
+        institution: str,
+        period: str,
+        kind: str,
+        message_id: str,
+        recipients: str,
+        subject: str,
+        attachment: str,
+        attachment_sha256: str,
+        attempted_at: str,
+    ) -> int:
+        """Record an attempt as pending, committed before the SMTP transaction starts."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO sends (institution, period, kind, message_id, recipients, subject,"
+                " attachment, attachment_sha256, attempted_at, result)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                (
+                    institution,
+                    period,
+                    kind,
+                    message_id,
+                    recipients,
+                    subject,
+                    attachment,
+                    attachment_sha256,
+                    attempted_at,
+                ),
+            )
+        return int(cur.lastrowid or 0)
+
+    def end_send(self, send_id: int, delivered: bool, error: str = "") -> None:
+        """The outcome of an attempt, committed at once (a crash later loses nothing)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sends SET result = ?, error = ? WHERE id = ?",
+                ("delivered" if delivered else "failed", error, send_id),
+            )
+
+    def sends(self, period: str, kind: str | None = None) -> list[Send]:
+        """Every attempt for ``period`` (of ``kind``), oldest first."""
+        sql = f"SELECT {self._SEND_COLS} FROM sends WHERE period = ?"
+        args: tuple[str, ...] = (period,)
+        if kind is not None:
+            sql += " AND kind = ?"
+            args += (kind,)
+        return [Send(*r) for r in self.db.execute(sql + " ORDER BY attempted_at, id", args)]

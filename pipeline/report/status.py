@@ -1,10 +1,12 @@
 """报送情况_YYYY-MM.xlsx: the roster against the period — who reported, on time or late,
-who is missing, whose return was rejected or superseded — with counts and rates on top.
+who is missing, whose return was rejected or superseded, who was reminded (催报) and
+when — with counts and rates on top.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,17 +30,34 @@ HEADERS = [
     "退回或替代的文件",
     "填表人",
     "审核人",
+    "催报记录",
     "联系人",
     "联系电话",
     "电子邮箱",
 ]
 
 
-def _status_row(
-    data: PeriodData, code: str, subs: list[Submission]
-) -> tuple[str, str, str, str, str]:
-    """(status, timeliness, received, used file, other files) of one institution."""
-    mine = [s for s in subs if s.institution == code]
+MISSING = "未报送"
+REJECTED = "已退回，待重报"
+REPORTED = "已报送"
+CORRECTED = "已报送（已更正）"
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one institution stands for the period, as 报送情况 shows it; the reminders
+    are sent from the same judgement (``pipeline.mail.reminders``)."""
+
+    status: str  # MISSING, REJECTED, REPORTED or CORRECTED
+    timeliness: str
+    received: str
+    used: str  # the file taken
+    others: str  # files rejected or superseded
+    rejected: Submission | None = None  # the latest rejected file, while awaiting a new one
+
+
+def standing(data: PeriodData, code: str) -> Standing:
+    mine = [s for s in data.submissions if s.institution == code]
     current = next((s for s in mine if s.status == "accepted"), None)
     others = "；".join(
         f"{s.file_name}（{'已退回' if s.status == 'rejected' else '已替代'}）"
@@ -46,19 +65,36 @@ def _status_row(
         if s is not current
     )
     if current is None:
-        status = "已退回，待重报" if mine else "未报送"
-        last = max((s.received for s in mine), default=None)
-        return status, _timeliness(data, None), _when(last), "", others
+        last = max(mine, key=lambda s: (s.received_at, s.id), default=None)
+        return Standing(
+            REJECTED if mine else MISSING,
+            _timeliness(data, None),
+            _when(last.received if last else None),
+            "",
+            others,
+            rejected=last,
+        )
     counted = [s for s in mine if s.status != "rejected"]  # a refused file is no report
     first_received = min(s.received for s in counted)
-    status = "已报送（已更正）" if any(s.status == "superseded" for s in mine) else "已报送"
-    return (
-        status,
+    return Standing(
+        CORRECTED if any(s.status == "superseded" for s in mine) else REPORTED,
         _timeliness(data, first_received),
         _when(current.received),
         current.file_name,
         others,
     )
+
+
+SEND_RESULT_ZH = {"delivered": "已送达", "failed": "发送失败", "pending": "结果不明（发送中断）"}
+
+
+def _reminders(ledger: Ledger, period: str) -> dict[str, str]:
+    """Institution -> every reminder sent for the period: when, and what came of it."""
+    shown: dict[str, list[str]] = {}
+    for send in ledger.sends(period, "reminder"):
+        text = f"{_when(send.attempted)} {SEND_RESULT_ZH[send.result]}"
+        shown.setdefault(send.institution, []).append(text)
+    return {code: "；".join(texts) for code, texts in shown.items()}
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -87,14 +123,15 @@ def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
 
 def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     signed = _signatures(data, ledger)
+    reminded = _reminders(ledger, str(data.period))
     rows = []
     counts = {"应报": len(data.roster), "已报送": 0, "按时": 0, "逾期": 0, "未报送": 0, "已退回": 0}
     for i, inst in enumerate(data.roster, start=1):
-        status, timely, received, used, others = _status_row(data, inst.code, data.submissions)
-        if status.startswith("已报送"):
+        st = standing(data, inst.code)
+        if st.status in (REPORTED, CORRECTED):
             counts["已报送"] += 1
-            counts["按时" if timely == "按时" else "逾期"] += 1
-        elif status == "未报送":
+            counts["按时" if st.timeliness == "按时" else "逾期"] += 1
+        elif st.status == MISSING:
             counts["未报送"] += 1
         else:
             counts["已退回"] += 1
@@ -104,13 +141,14 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 inst.code,
                 inst.name,
                 inst.level,
-                status,
-                timely,
-                received,
-                used,
-                others,
+                st.status,
+                st.timeliness,
+                st.received,
+                st.used,
+                st.others,
                 signed.get(inst.code, {}).get("填表人", ""),
                 signed.get(inst.code, {}).get("审核人", ""),
+                reminded.get(inst.code, ""),
                 inst.contact,
                 inst.phone,
                 inst.email,
@@ -143,7 +181,7 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 HEADERS,
                 rows,
                 start_row=5,
-                widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 10, 14, 28],
+                widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 24, 10, 14, 28],
             )
 
     return write_atomic(outbox / f"报送情况_{data.period}.xlsx", _write)
