@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
+
+from openpyxl import Workbook
 
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
@@ -24,6 +27,16 @@ def template_filename(period: Period, inst: Institution) -> str:
     return f"{period}_{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}.xlsx"
 
 
+def _template(
+    campaign: Campaign, inst: Institution, period: Period, cumulative: CumulativeLookup | None
+) -> Workbook:
+    prev = {
+        spec.id: cumulative(inst.code, spec.id, period.shift(-1)) if cumulative else {}
+        for spec in campaign.grid_forms
+    }
+    return build_workbook(campaign, reporter_for(inst), period, prev_cumulative=prev)
+
+
 def write_template(
     campaign: Campaign,
     inst: Institution,
@@ -31,12 +44,20 @@ def write_template(
     folder: Path,
     cumulative: CumulativeLookup | None = None,
 ) -> Path:
-    prev = {
-        spec.id: cumulative(inst.code, spec.id, period.shift(-1)) if cumulative else {}
-        for spec in campaign.grid_forms
-    }
-    wb = build_workbook(campaign, reporter_for(inst), period, prev_cumulative=prev)
+    wb = _template(campaign, inst, period, cumulative)
     return write_atomic(folder / template_filename(period, inst), wb.save)
+
+
+def template_bytes(
+    campaign: Campaign,
+    inst: Institution,
+    period: Period,
+    cumulative: CumulativeLookup | None = None,
+) -> bytes:
+    """A fresh template as the bytes of an xlsx file (a reminder's attachment)."""
+    buffer = io.BytesIO()
+    _template(campaign, inst, period, cumulative).save(buffer)
+    return buffer.getvalue()
 
 
 def write_templates(
