@@ -5,9 +5,11 @@ PY := $(VENV)/bin/python
 CAMPAIGN ?= examples/campaign.toml
 PERIOD ?=
 PERIOD_OPT := $(if $(PERIOD),--period $(PERIOD),)
+SEND ?=
+SEND_OPT := $(if $(filter 1 yes true,$(SEND)),--send,)
 
 .DEFAULT_GOAL := run
-.PHONY: help run templates demo test lint format clean
+.PHONY: help run templates mail demo test lint format clean
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +25,9 @@ run: $(VENV)/.installed  ## Run the latest period due (or PERIOD=YYYY-MM) over i
 
 templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form_templates/
 	$(PY) -m pipeline --campaign $(CAMPAIGN) templates $(PERIOD_OPT)
+
+mail: $(VENV)/.installed  ## E-mail each institution its form for PERIOD (dry run; SEND=1 sends)
+	$(PY) -m pipeline --campaign $(CAMPAIGN) mail $(PERIOD_OPT) $(SEND_OPT)
 
 demo: $(VENV)/.installed  ## Whole cycle on the shipped example, in demo_workspace/
 	$(PY) -m pipeline demo --workspace demo_workspace

@@ -10,13 +10,16 @@ import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pipeline.config.calendar import Period, latest_period_due
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.errors import PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.mail.batch import BatchResult
 
 DEFAULT_CAMPAIGN = Path("examples/campaign.toml")
 
@@ -30,6 +33,15 @@ def period_option(f: Callable) -> Callable:
         "--period",
         metavar="YYYY-MM",
         help="Reporting month; default: the latest month due (last month).",
+    )(f)
+
+
+def send_option(f: Callable) -> Callable:
+    return click.option(
+        "--send",
+        is_flag=True,
+        help="Deliver over SMTP ([smtp] of the campaign file); default: a dry run that "
+        "only writes each message as an .eml file under outbox/YYYY-MM/mail/.",
     )(f)
 
 
@@ -166,6 +178,31 @@ def baseline(ctx: click.Context, file: Path) -> None:
     campaign = _campaign(ctx)
     count, institutions = import_baseline(campaign, file)
     click.echo(f"已导入 {institutions} 家机构的基线累计数（{count} 个数值），来源 {file.name}")
+
+
+def _report_mailing(result: BatchResult) -> None:
+    from pipeline.mail.summary import summary_lines
+
+    for line in summary_lines(result):
+        click.echo(line)
+    if result.stopped:
+        raise click.ClickException(result.stopped)
+
+
+@cli.command()
+@period_option
+@send_option
+@click.pass_context
+@handle_errors
+def mail(ctx: click.Context, period: str | None, send: bool) -> None:
+    """E-mail every institution of the roster its blank form for the month.
+
+    Without --send, writes the messages as .eml files to check first. A message already
+    delivered is never sent again; a failed one is retried on the next run.
+    """
+    from pipeline.mail.monthly import mail_forms
+
+    _report_mailing(mail_forms(_campaign(ctx), _period(period), send=send))
 
 
 @cli.command()

@@ -1,0 +1,127 @@
+"""Write one message: subject and body from jinja2 templates, the form attached.
+
+Templates are looked up in the bureau's own folder (``[mail] templates``) first, then in
+the package (``pipeline/templates/mail/``); a template the bureau did not copy comes from
+the package. ``StrictUndefined`` makes a misspelt variable fail loudly, naming the file.
+
+The message is internet mail a 2005 client still reads: UTF-8 subject (RFC 2047) and
+body (base64), the attachment's Chinese file name in RFC 2231 (``filename*=utf-8''…``),
+a Message-ID and a Date. It is serialised once, with CRLF line ends; the same bytes are
+written to the ``.eml`` file and handed to the SMTP server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from pipeline.errors import ConfigError
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def zh_date(day: dt.date) -> str:
+    """``2026年9月1日``"""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+@cache
+def environment(folder: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("pipeline", "templates/mail")]
+    if folder is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(folder))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,  # plain text mail
+    )
+    env.filters["zh_date"] = zh_date
+    return env
+
+
+def render(folder: Path | None, name: str, context: dict[str, object]) -> str:
+    """Render template ``name``; a broken template (the bureau's, usually) is a ConfigError
+    naming the file and line."""
+    env = environment(folder)
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(
+            f"mail template {exc.filename or name}: line {exc.lineno}: {exc.message}"
+        ) from exc
+    except jinja2.TemplateError as exc:  # UndefinedError, TemplateNotFound, ...
+        where = _source(env, name)
+        raise ConfigError(f"mail template {where}: {exc}") from exc
+
+
+def _source(env: jinja2.Environment, name: str) -> str:
+    try:
+        source = env.loader.get_source(env, name) if env.loader else None  # type: ignore[union-attr]
+    except jinja2.TemplateNotFound:
+        return name
+    return (source[1] if source else None) or name
+
+
+def render_letter(folder: Path | None, kind: str, context: dict[str, object]) -> tuple[str, str]:
+    """(subject, body) of ``kind`` ("monthly" or "reminder"): ``<kind>_subject.txt.j2`` and
+    ``<kind>_body.txt.j2``. The subject is folded to one line."""
+    subject = " ".join(render(folder, f"{kind}_subject.txt.j2", context).split())
+    body = render(folder, f"{kind}_body.txt.j2", context).strip() + "\n"
+    if not subject:
+        raise ConfigError(f"mail template {kind}_subject.txt.j2: the subject is empty")
+    return subject, body
+
+
+def message_id(sender: Address) -> str:
+    """A new Message-ID in the sender's domain (no DNS look-up of this host's name)."""
+    return make_msgid(domain=sender.domain or "localhost")
+
+
+def build_message(
+    *,
+    sender: Address,
+    reply_to: Address | None,
+    to: list[Address],
+    subject: str,
+    body: str,
+    attachment: Attachment,
+    msg_id: str,
+    date: dt.datetime,
+) -> bytes:
+    """The message as the bytes sent (CRLF line ends), ready for SMTP or an ``.eml`` file."""
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["Subject"] = subject
+    msg["From"] = sender
+    msg["To"] = to
+    if reply_to is not None and reply_to.addr_spec.lower() != sender.addr_spec.lower():
+        msg["Reply-To"] = reply_to
+    msg["Date"] = format_datetime(date.astimezone() if date.tzinfo is None else date)
+    msg["Message-ID"] = msg_id
+    msg.set_content(body, charset="utf-8", cte="base64")
+    maintype, subtype = XLSX_TYPE
+    msg.add_attachment(
+        attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name
+    )
+    return msg.as_bytes(policy=policy.SMTP)

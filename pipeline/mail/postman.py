@@ -1,0 +1,152 @@
+"""Delivery over SMTP: one connection for a batch, opened when first needed.
+
+Each message is one SMTP transaction whose outcome is reported, never raised: a refused
+recipient or a rejected message fails that message alone and the batch goes on; a
+dropped connection fails the message in flight, and the next message reconnects. Only
+when the server cannot be reached (or refuses the login) does the batch stop, with
+:class:`Unreachable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass, field
+
+from pipeline.config.mail import SmtpConfig
+
+
+class Unreachable(Exception):
+    """The server cannot be reached or refuses us: no message of the batch can go."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What became of one message."""
+
+    delivered: bool
+    error: str = ""  # in the clerk's words, with the server's reply
+    refused: dict[str, str] = field(default_factory=dict)  # addresses refused, delivered to others
+    dropped: bool = False  # the connection was lost during the transaction
+
+
+def _reply(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return f"{code} {' '.join(text.split())}"
+
+
+class Postman:
+    """Sends prepared messages through one server; ``close`` when the batch is done."""
+
+    def __init__(self, config: SmtpConfig, password: str | None) -> None:
+        self.config = config
+        self.password = password
+        self.smtp: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.config.host}:{self.config.effective_port}"
+
+    def connect(self) -> None:
+        """Open the connection unless it is open; :class:`Unreachable` when it cannot be."""
+        if self.smtp is None:
+            self.smtp = self._connect()
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        context = ssl.create_default_context()
+        try:
+            smtp: smtplib.SMTP
+            if cfg.security == "ssl":
+                smtp = smtplib.SMTP_SSL(
+                    cfg.host, cfg.effective_port, timeout=cfg.timeout, context=context
+                )
+            else:
+                smtp = smtplib.SMTP(cfg.host, cfg.effective_port, timeout=cfg.timeout)
+            smtp.ehlo()
+            if cfg.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    smtp.close()
+                    raise Unreachable(
+                        f"邮件服务器 {self.where} 不支持 STARTTLS 加密；"
+                        '请在工作配置文件 [smtp] 中改用 security = "ssl"（通常端口465）'
+                    )
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if cfg.user:
+                smtp.login(cfg.user, self.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise Unreachable(
+                f"邮件服务器 {self.where} 拒绝登录（{_reply(exc.smtp_code, exc.smtp_error)}）；"
+                f"请核对 [smtp] user 和环境变量 {cfg.password_env} 中的密码（或授权码）"
+            ) from exc
+        except UnicodeEncodeError as exc:  # smtplib logs in with ASCII only
+            raise Unreachable(
+                f"[smtp] user 或环境变量 {cfg.password_env} 中含有中文等非英文字符，"
+                "无法登录邮件服务器"
+            ) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise Unreachable(f"无法连接邮件服务器 {self.where}（{_describe(exc)}）") from exc
+        return smtp
+
+    def send(self, sender: str, recipients: list[str], data: bytes) -> Delivery:
+        """Deliver ``data``; raises :class:`Unreachable` only when (re)connecting fails."""
+        self.connect()
+        assert self.smtp is not None
+        try:
+            refused = self.smtp.sendmail(sender, recipients, data)
+        except smtplib.SMTPRecipientsRefused as exc:
+            outcome = Delivery(False, "收件人被拒绝：" + _refused(exc.recipients))
+        except smtplib.SMTPSenderRefused as exc:
+            outcome = Delivery(False, f"发件人被拒绝：{_reply(exc.smtp_code, exc.smtp_error)}")
+        except smtplib.SMTPDataError as exc:
+            outcome = Delivery(False, f"邮件被拒收：{_reply(exc.smtp_code, exc.smtp_error)}")
+        except smtplib.SMTPResponseException as exc:
+            outcome = Delivery(False, f"服务器拒绝：{_reply(exc.smtp_code, exc.smtp_error)}")
+        except (OSError, smtplib.SMTPException) as exc:  # dropped, timed out, reset
+            self._drop()
+            return Delivery(False, f"连接中断（{_describe(exc)}），下次运行时重发", dropped=True)
+        else:
+            if refused:
+                text = "部分收件人被拒绝：" + _refused(refused)
+                return Delivery(True, text, refused=_texts(refused))
+            return Delivery(True)
+        if self.smtp.sock is None:  # smtplib closed it (a 421 reply): reconnect next time
+            self._drop()
+        return outcome
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError):
+                self.smtp.close()
+        self.smtp = None
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.smtp.quit()
+        self._drop()
+
+
+def _texts(refused: dict[str, tuple[int, bytes]]) -> dict[str, str]:
+    return {addr: _reply(code, msg) for addr, (code, msg) in refused.items()}
+
+
+def _refused(refused: dict[str, tuple[int, bytes]]) -> str:
+    return "；".join(f"{addr}（{text}）" for addr, text in _texts(refused).items())
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "连接超时"
+    if isinstance(exc, ConnectionRefusedError):
+        return "连接被拒绝"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接"
+    if isinstance(exc, ssl.SSLError):
+        return f"加密连接失败：{exc.reason or exc}"
+    if isinstance(exc, socket.gaierror):
+        return "找不到该服务器地址"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,190 @@
+"""Mail pieces on their own: the campaign's [mail]/[smtp], roster rows as recipients, the
+templates (shipped and the bureau's own) and the MIME message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.headerregistry import Address
+from pathlib import Path
+
+import pytest
+from support.smtp import attachment, body_text, campaign_folder, parse
+
+from pipeline.config.campaign import load_campaign
+from pipeline.config.roster import Institution
+from pipeline.errors import ConfigError
+from pipeline.mail.compose import Attachment, build_message, render_letter
+from pipeline.mail.recipients import Refusal, parse_address, recipients_of
+
+
+# -- [mail] and [smtp] -----------------------------------------------------------------
+def test_mail_settings_default_to_a_dry_run_from_the_bureau(tmp_path: Path) -> None:
+    campaign = load_campaign(campaign_folder(tmp_path))
+    mail = campaign.mail
+    assert mail.templates is None and mail.pause_seconds == 0 and mail.remind_every_days == 1
+    assert mail.smtp.host == "" and mail.smtp.password_env == "PIPELINE_SMTP_PASSWORD"
+    assert mail.smtp.security == "starttls" and mail.smtp.effective_port == 587
+
+
+def test_mail_settings_read(tmp_path: Path) -> None:
+    (tmp_path / "campaign" / "邮件模板").mkdir(parents=True)
+    path = campaign_folder(
+        tmp_path,
+        mail='templates = "邮件模板"\npause_seconds = 1.5\nremind_every_days = 3',
+    )
+    text = path.read_text("utf-8") + (
+        '\n[smtp]\nhost = "smtp.example.cn"\nsecurity = "ssl"\nuser = "anquan"\n'
+        'sender = "noreply@example.cn"\npassword_env = "QWJ_MAIL_PASSWORD"\n'
+    )
+    path.write_text(text, "utf-8")
+    mail = load_campaign(path).mail
+    assert mail.templates == (tmp_path / "campaign" / "邮件模板").resolve()
+    assert (mail.pause_seconds, mail.remind_every_days) == (1.5, 3)
+    assert (mail.smtp.host, mail.smtp.effective_port, mail.smtp.user) == (
+        "smtp.example.cn",
+        465,
+        "anquan",
+    )
+    assert (mail.smtp.sender, mail.smtp.password_env) == ("noreply@example.cn", "QWJ_MAIL_PASSWORD")
+
+
+@pytest.mark.parametrize(
+    ("table", "lines", "words"),
+    [
+        ("smtp", 'host = "h"\npassword = "secret"', "do not write the password"),
+        ("smtp", 'security = "tls"', "security must be one of starttls, ssl, none"),
+        ("smtp", "port = 70000", "port must be a whole number"),
+        ("smtp", 'password_env = "MY PASSWORD"', "environment variable's name"),
+        ("smtp", 'host = "smtp.example.cn\\r\\nX: y"', "must not contain line breaks"),
+        ("mail", 'templates = "nowhere"', "templates folder not found"),
+        ("mail", "pause_seconds = -1", "pause_seconds must be 0 or more"),
+        ("mail", "remind_every_days = 0.5", "remind_every_days must be a whole number"),
+    ],
+)
+def test_bad_mail_settings_name_the_file_and_table(
+    tmp_path: Path, table: str, lines: str, words: str
+) -> None:
+    path = campaign_folder(tmp_path)
+    path.write_text(path.read_text("utf-8") + f"\n[{table}]\n{lines}\n", "utf-8")
+    with pytest.raises(ConfigError) as exc:
+        load_campaign(path)
+    assert f"campaign.toml [{table}]" in str(exc.value) and words in str(exc.value)
+
+
+# -- roster rows as recipients ---------------------------------------------------------
+def _inst(**fields: str) -> Institution:
+    values = {"code": "QW001", "name": "示例区人民医院", "level": "二级医院", **fields}
+    return Institution(**values, line=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("typed", "addresses"),
+    [
+        ("rmyy@example.cn", ["rmyy@example.cn"]),
+        (" RMYY@example.cn ", ["RMYY@example.cn"]),
+        ("rmyy＠example．cn", ["rmyy@example.cn"]),  # full-width, as an input method types
+        ("a@example.cn；b@example.cn", ["a@example.cn", "b@example.cn"]),
+        ("a@example.cn, b@example.cn a@EXAMPLE.cn", ["a@example.cn", "b@example.cn"]),
+        ("", []),
+    ],
+)
+def test_addresses_as_clerks_type_them(typed: str, addresses: list[str]) -> None:
+    found = recipients_of(_inst(email=typed))
+    assert not isinstance(found, Refusal)
+    assert [a.addr_spec for a in found] == addresses
+    assert all(a.display_name == "示例区人民医院" for a in found)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["rmyy", "rmyy@localhost", "<rmyy@example.cn>", "王医生@example.cn", "a@@example.cn"],
+)
+def test_an_address_that_is_not_one_is_refused_naming_the_row(typed: str) -> None:
+    found = recipients_of(_inst(email=typed))
+    assert isinstance(found, Refusal)
+    assert str(found).startswith("名册第3行（QW001 示例区人民医院）：电子邮箱“")
+    with pytest.raises(ValueError):
+        parse_address(typed)
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "words"),
+    [
+        ("name", "示例区人民医院\r\nBcc: x@evil.example", "“机构名称”含有换行符"),
+        ("email", "a@example.cn\nBcc: x@evil.example", "“电子邮箱”含有换行符"),
+        ("contact", "王建国\u2028", "“联系人”含有换行符"),
+        ("contact", "王建国\x00", "“联系人”含有控制字符"),
+        ("code", "QW\t001", "“机构代码”含有控制字符"),
+    ],
+)
+def test_control_characters_anywhere_a_message_shows_are_refused(
+    field: str, text: str, words: str
+) -> None:
+    found = recipients_of(_inst(**{field: text}))
+    assert isinstance(found, Refusal)
+    assert words in str(found) and "\n" not in str(found) and "\r" not in str(found)
+
+
+# -- templates -------------------------------------------------------------------------
+def _context(**more: object) -> dict[str, object]:
+    from pipeline.config.calendar import Period
+
+    campaign = load_campaign(Path(__file__).resolve().parents[1] / "examples" / "campaign.toml")
+    return {
+        "campaign": campaign,
+        "bureau": campaign.bureau,
+        "institution": _inst(contact="王建国"),
+        "period": Period(2026, 8),
+        "due": dt.date(2026, 9, 1),
+        "due_covered": True,
+        "forms": [],
+        "attachment": "2026-08_示例区人民医院_QW001.xlsx",
+        "reply_to": "anquan@example-qwj.gov.cn",
+        "today": dt.date(2026, 9, 3),
+        **more,
+    }
+
+
+def test_the_bureau_overrides_one_template_and_keeps_the_others(tmp_path: Path) -> None:
+    (tmp_path / "monthly_subject.txt.j2").write_text(
+        "{{ institution.name }}：{{ period.label() }}月报\n请查收\n", "utf-8"
+    )
+    subject, body = render_letter(tmp_path, "monthly", _context())
+    assert subject == "示例区人民医院：2026年8月月报 请查收"  # folded to one line
+    assert body.startswith("王建国同志：\n\n您好！")  # the shipped body
+
+
+def test_a_broken_bureau_template_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "monthly_body.txt.j2").write_text("{{ institution.nmae }}\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2.*nmae"):
+        render_letter(tmp_path, "monthly", _context())
+    (tmp_path / "monthly_body.txt.j2").write_text("第一行\n{% if %}\n", "utf-8")
+    with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2: line 2"):
+        render_letter(tmp_path, "monthly", _context())
+
+
+# -- the message -----------------------------------------------------------------------
+def test_message_headers_body_and_attachment() -> None:
+    raw = build_message(
+        sender=Address("示例区卫生健康局", addr_spec="noreply@example-qwj.gov.cn"),
+        reply_to=Address("示例区卫生健康局", addr_spec="anquan@example-qwj.gov.cn"),
+        to=[Address("示例区人民医院", addr_spec="rmyy@example-qwj.gov.cn")],
+        subject="【安全生产专项整治三年行动】请于2026年9月1日前报送2026年8月报表",
+        body="王建国同志：\n\n您好！\n",
+        attachment=Attachment("2026-08_示例区人民医院_QW001.xlsx", b"PK\x03\x04 not really"),
+        msg_id="<1.2.3@example-qwj.gov.cn>",
+        date=dt.datetime(2026, 8, 25, 9, 30),
+    )
+    assert raw.isascii()
+    text = raw.decode()
+    assert "\r\nMessage-ID: <1.2.3@example-qwj.gov.cn>\r\n" in text
+    assert "\r\nDate: Tue, 25 Aug 2026 09:30:00 " in text
+    # RFC 2231: the Chinese file name percent-encoded in UTF-8, never raw or RFC 2047.
+    assert "filename*0*=utf-8''2026-08_%E7%A4%BA%E4%BE%8B%E5%8C%BA" in text
+    assert "=?utf-8?" not in text.split("Content-Disposition", 1)[1]
+    msg = parse(raw)
+    assert msg["Subject"] == "【安全生产专项整治三年行动】请于2026年9月1日前报送2026年8月报表"
+    assert msg["Reply-To"].addresses[0].addr_spec == "anquan@example-qwj.gov.cn"
+    # Text in canonical form (CRLF line ends) inside the base64, as RFC 2045 wants it.
+    assert body_text(msg) == "王建国同志：\r\n\r\n您好！\r\n"
+    assert attachment(msg) == ("2026-08_示例区人民医院_QW001.xlsx", b"PK\x03\x04 not really")
