@@ -9,7 +9,7 @@ SEND ?=
 SEND_OPT := $(if $(filter 1 yes true,$(SEND)),--send,)
 
 .DEFAULT_GOAL := run
-.PHONY: help run templates mail demo test lint format clean
+.PHONY: help run templates mail remind demo test lint format clean
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form
 
 mail: $(VENV)/.installed  ## E-mail each institution its form for PERIOD (dry run; SEND=1 sends)
 	$(PY) -m pipeline --campaign $(CAMPAIGN) mail $(PERIOD_OPT) $(SEND_OPT)
+
+remind: $(VENV)/.installed  ## Remind (催报) who has not reported PERIOD (dry run; SEND=1 sends)
+	$(PY) -m pipeline --campaign $(CAMPAIGN) remind $(PERIOD_OPT) $(SEND_OPT)
 
 demo: $(VENV)/.installed  ## Whole cycle on the shipped example, in demo_workspace/
 	$(PY) -m pipeline demo --workspace demo_workspace

@@ -206,6 +206,20 @@ def mail(ctx: click.Context, period: str | None, send: bool) -> None:
 
 
 @cli.command()
+@period_option
+@send_option
+@click.option("--force", is_flag=True, help="Write reminders even before the due date.")
+@click.pass_context
+@handle_errors
+def remind(ctx: click.Context, period: str | None, send: bool, force: bool) -> None:
+    """After the due date, remind (催报) every institution that has not reported or
+    whose return was rejected, with a fresh template; run the month first."""
+    from pipeline.mail.reminders import send_reminders
+
+    _report_mailing(send_reminders(_campaign(ctx), _period(period), send=send, force=force))
+
+
+@cli.command()
 @click.option(
     "--workspace",
     type=click.Path(path_type=Path),

@@ -29,7 +29,7 @@ def test_every_command_has_help(command: str) -> None:
 def test_group_help_lists_commands() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("run", "templates", "mail", "baseline", "demo"):
+    for command in ("run", "templates", "mail", "remind", "baseline", "demo"):
         assert command in result.output
 
 

@@ -163,6 +163,31 @@ def test_a_broken_bureau_template_names_its_file(tmp_path: Path) -> None:
         render_letter(tmp_path, "monthly", _context())
 
 
+def test_reminder_for_a_rejected_return_lists_its_problems() -> None:
+    from pipeline.mail.reminders import Problem
+
+    problems = [Problem("附件2!F8", "自动计算的单元格被改写为15，按所填数字应为12", "请重填。")]
+    subject, body = render_letter(
+        None,
+        "reminder",
+        _context(
+            reason="rejected",
+            overdue_days=2,
+            rejected_file="QW001.xlsx",
+            rejected_received="2026-08-31 09:00",
+            problems=problems,
+            more_problems=0,
+        ),
+    )
+    assert (
+        subject
+        == "【催报】安全生产专项整治三年行动2026年8月报表已退回，请更正后重新报送（示例区人民医院）"
+    )
+    assert "于2026-08-31 09:00报送的2026年8月报表（文件“QW001.xlsx”）未通过校验" in body
+    assert "报送截止日为2026年9月1日，已逾期2天。" in body
+    assert "1. 附件2!F8：自动计算的单元格被改写为15，按所填数字应为12。请重填。" in body
+
+
 # -- the message -----------------------------------------------------------------------
 def test_message_headers_body_and_attachment() -> None:
     raw = build_message(
