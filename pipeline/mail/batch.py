@@ -131,6 +131,12 @@ class Mailer:
                 chosen.append((inst, found))
         return chosen
 
+    def halted(self, inst: Institution) -> bool:
+        """Whether the batch has stopped (the institution is then listed as not sent)."""
+        if self.result.stopped:
+            self.result.not_attempted.append(inst)
+        return bool(self.result.stopped)
+
     def last_delivered(self, code: str) -> Send | None:
         return next(
             (
@@ -181,8 +187,7 @@ class Mailer:
         retry_since: dt.datetime | None = None,
     ) -> None:
         """Write the message and, when sending, deliver and record it."""
-        if self.result.stopped:
-            self.result.not_attempted.append(inst)
+        if self.halted(inst):
             return
         subject, body = render_letter(self.config.templates, self.kind, context)
         retry = self._retry_of(inst.code, retry_since) if self.postman else None

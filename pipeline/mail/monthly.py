@@ -51,6 +51,8 @@ def mail_forms(
                 if earlier is not None:
                     mailer.result.already.append((inst, earlier))
                     continue
+                if mailer.halted(inst):
+                    continue
                 attachment = _attachment(campaign, inst, period, cumulative)
                 mailer.dispatch(inst, to, mailer.base_context(inst, attachment), attachment)
         finally:

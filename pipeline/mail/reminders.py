@@ -137,6 +137,8 @@ def send_reminders(
                 if earlier is not None and (today - earlier.attempted.date()).days < every:
                     mailer.result.already.append((inst, earlier))
                     continue
+                if mailer.halted(inst):
+                    continue
                 attachment = Attachment(
                     template_filename(period, inst),
                     template_bytes(campaign, inst, period, cumulative),

@@ -62,6 +62,4 @@ def summary_lines(result: BatchResult) -> list[str]:
         lines.append(f"{inst.name}（{inst.code}）：{why}")
     if result.status_report is not None:
         lines.append(f"报送情况已更新：{_rel(result.status_report)}")
-    if result.stopped:
-        lines.append(f"已停止：{result.stopped}")
-    return lines
+    return lines  # result.stopped is the caller's to report (the CLI: exit status 1)
