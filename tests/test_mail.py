@@ -32,6 +32,7 @@ from pipeline.cli import cli
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import load_campaign
 from pipeline.mail.monthly import mail_forms
+from pipeline.mail.postman import Postman
 
 PERIOD = "2026-08"
 DUE = "2026年9月1日"  # the 1st of September 2026 is a Tuesday
@@ -261,6 +262,39 @@ def test_server_going_away_stops_the_batch_and_the_next_run_finishes_it(
     assert retry.exit_code == 0, retry.output
     assert "已发送 9 封" in retry.output
     _check_arrived(mailbox)
+
+
+def test_killed_between_delivery_and_record_resends_with_the_same_message_id(
+    tmp_path: Path, mailbox: Mailbox, server: LocalServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one window a ledger cannot close: the server took the message and the tool
+    died before recording it. The attempt stays 'pending'; the next run sends it again
+    under the same Message-ID, so the recipient's mail client shows it once."""
+    real_send = Postman.send
+    calls = []
+
+    def killed_after_third(self: Postman, *args: object) -> object:
+        outcome = real_send(self, *args)  # type: ignore[arg-type]
+        calls.append(outcome)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C, or the machine going down
+        return outcome
+
+    campaign = campaign_folder(tmp_path, server)
+    with monkeypatch.context() as patch:
+        patch.setattr(Postman, "send", killed_after_third)
+        with pytest.raises(KeyboardInterrupt):
+            mail_forms(load_campaign(campaign), Period.parse(PERIOD), send=True)
+    records = sends(campaign)
+    assert [r["result"] for r in records] == ["delivered", "delivered", "pending"]
+    assert len(mailbox.arrived) == 3
+
+    retry = mail(campaign, "--send")
+    assert retry.exit_code == 0, retry.output
+    assert "已发送 9 封" in retry.output
+    ids = [m.message["Message-ID"] for m in mailbox.arrived]
+    assert len(ids) == 12 and len(set(ids)) == 11
+    assert ids.count(records[2]["message_id"]) == 2
 
 
 def test_unreachable_server_stops_with_one_line_and_records_nothing(tmp_path: Path) -> None:
