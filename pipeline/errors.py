@@ -28,5 +28,7 @@ class InputError(PipelineError):
 
 class BusyError(PipelineError):
     """Another run holds the ledger's lock and did not finish within the wait."""
+
+
 class MailError(PipelineError):
     """Mail cannot be written or sent as asked (no sender, no server, not due yet)."""

@@ -91,6 +91,8 @@ def damaged(path: Path, exc: BaseException) -> LedgerError:
         f"台账 {path} 已损坏或不是本程序的台账（{exc}），未作任何修改；请从备份恢复，"
         f"或把它移走后重新导入往月数据。 / ledger damaged or not a ledger; left untouched"
     )
+
+
 @dataclass(frozen=True)
 class Send:
     """One attempt to deliver a form or a reminder by e-mail.
@@ -210,6 +212,7 @@ class Ledger:
                 "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?)",
                 (period, inputs, files, anomalies),
             )
+
     def last_run_files(self, period: str) -> set[str] | None:
         """Names of the inbox files the last completed run of ``period`` saw (None: the
         period was never run)."""
