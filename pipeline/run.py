@@ -10,8 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
+import os
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -260,6 +264,84 @@ def _by_receipt(inbox: Path) -> list[Path]:
     return sorted(inbox.iterdir(), key=key)
 
 
+_Job = tuple[Path, str, str, int]  # path, display name, sha256, size
+PARALLEL_FROM = 24  # new files; fewer are judged in-process (a pool costs ~0.1 s to start)
+MAX_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What judging a file needs, sent once to each worker process."""
+
+    campaign: Campaign
+    roster: Roster
+    period: Period
+    layouts: dict[str, Layout]
+    bounds: dict[str, tuple[int, int]]
+
+
+_worker_context: _Context | None = None
+
+
+def _start_worker(context: _Context) -> None:
+    global _worker_context
+    _worker_context = context
+
+
+def _judge_safely(context: _Context, job: _Job) -> _Pending:
+    path, name, sha, size = job
+    c = context
+    try:
+        return _judge_file(
+            path, name, sha, size, c.campaign, c.roster, c.period, c.layouts, c.bounds
+        )
+    except Exception as exc:  # a fault of ours must not stop the other files
+        return _fault(job, f"程序内部错误 {type(exc).__name__}")
+
+
+def _judge_in_worker(job: _Job) -> _Pending:
+    assert _worker_context is not None, "worker started without its context"
+    return _judge_safely(_worker_context, job)
+
+
+def _fault(job: _Job, what: str) -> _Pending:
+    _, name, sha, size = job
+    out = FileOutcome(name=name, outcome="rejected", sha256=sha, size=size)
+    out.mark_transient()  # judged again on the next run
+    out.findings = [make("F-UNREADABLE", value=what, file=name, sha256=sha)]
+    return _Pending(out, None, {})
+
+
+def _judge_all(jobs: list[_Job], context: _Context, progress: Progress | None) -> list[_Pending]:
+    """Each new file judged (read, identified, extracted), in ``jobs`` order.
+
+    Reading is most of a run's work and each file is independent, so many files are
+    shared among worker processes, one per core. Should a worker die, the files it had
+    are refused for now (judged again next run) and the others keep their judgement.
+    """
+    cores = os.cpu_count() or 1
+    done: list[_Pending] = []
+    if len(jobs) < PARALLEL_FROM or cores < 2:
+        for job in jobs:
+            done.append(_judge_safely(context, job))
+            if progress:
+                progress("读取", len(done), len(jobs))
+        return done
+    methods = multiprocessing.get_all_start_methods()
+    start = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    workers = min(cores, MAX_WORKERS)
+    chunk = max(1, min(32, len(jobs) // (workers * 8)))
+    with ProcessPoolExecutor(workers, start, _start_worker, (context,)) as pool:
+        try:
+            for pending in pool.map(_judge_in_worker, jobs, chunksize=chunk):
+                done.append(pending)
+                if progress:
+                    progress("读取", len(done), len(jobs))
+        except BrokenProcessPool:
+            done += [_fault(job, "读取进程意外终止") for job in jobs[len(done) :]]
+    return done
+
+
 def intake(
     campaign: Campaign,
     roster: Roster,
@@ -275,9 +357,9 @@ def intake(
     outcomes: list[FileOutcome] = []
     pending: list[_Pending] = []
     seen: dict[str, str] = {}
-    for n, path in enumerate(entries, start=1):
-        if progress:
-            progress("读取", n, len(entries))
+    jobs: list[_Job] = []  # new files to judge, and where their outcomes go
+    places: list[int] = []
+    for path in entries:
         name = display_name(path.name)
         reason = "文件夹，未读取" if path.is_dir() else skip_reason(name)
         if not reason and not is_regular_file(path):
@@ -298,21 +380,12 @@ def intake(
             outcomes.append(FileOutcome(name=name, outcome="duplicate", sha256=sha, size=size))
             continue
         seen[sha] = name
-        try:
-            p = _judge_file(path, name, sha, size, campaign, roster, period, layouts, bounds)
-        except Exception as exc:  # a fault of ours must not stop the other files
-            out = FileOutcome(name=name, outcome="rejected", sha256=sha, size=size)
-            out.mark_transient()
-            out.findings = [
-                make(
-                    "F-UNREADABLE",
-                    value=f"程序内部错误 {type(exc).__name__}",
-                    file=name,
-                    sha256=sha,
-                )
-            ]
-            p = _Pending(out, None, {})
-        outcomes.append(p.outcome)
+        jobs.append((path, name, sha, size))
+        outcomes.append(FileOutcome(name=name, outcome="rejected"))  # its place, for now
+        places.append(len(outcomes) - 1)
+    judged = _judge_all(jobs, _Context(campaign, roster, period, layouts, bounds), progress)
+    for place, p in zip(places, judged, strict=True):
+        outcomes[place] = p.outcome
         pending.append(p)
         checkpoint("intake")
     _validate(pending, campaign, ledger, period, layouts)

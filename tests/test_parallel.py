@@ -1,0 +1,90 @@
+"""Many new files are judged by a pool of worker processes (pipeline/run.py _judge_all)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import campaign_in, ledger_counts, outbox_snapshot, read_jsonl
+from test_crash import PERIOD, _returns
+
+import pipeline.run as run_module
+from pipeline.config.calendar import Period
+from pipeline.run import run_period
+
+pytestmark = pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2, reason="the worker pool is used only with two or more cores"
+)
+
+
+@pytest.fixture(scope="module")
+def returns(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _returns(tmp_path_factory.mktemp("returns"))
+
+
+def _log(base: Path) -> dict[str, dict]:
+    """File name -> its line of the validation log, with the messages of its findings."""
+    records = read_jsonl(campaign_in(base).outbox / PERIOD / f"校验日志_{PERIOD}.jsonl")
+    files = {r["file"]: {**r, "messages": []} for r in records if r.get("type") == "file"}
+    for r in records:
+        if r.get("type") == "finding":
+            files[r["file"]]["messages"].append(r["message"])
+    return files
+
+
+def _run(base: Path, returns: Path | None = None) -> tuple[dict, dict, dict[str, dict]]:
+    campaign = campaign_in(base)
+    if returns is not None:
+        shutil.copytree(returns, campaign.inbox)
+    run_period(campaign, Period.parse(PERIOD))
+    outputs = outbox_snapshot(campaign.outbox / PERIOD)
+    return outputs, ledger_counts(campaign.ledger_path), _log(base)
+
+
+def _victims(log: dict[str, dict]) -> list[dict]:
+    return [r for r in log.values() if any("读取进程意外终止" in m for m in r["messages"])]
+
+
+def test_the_pool_judges_exactly_as_one_process_does(
+    tmp_path: Path, returns: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = _run(tmp_path / "serial", returns)
+    pools: list[object] = []
+
+    class CountedPool(ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(run_module, "ProcessPoolExecutor", CountedPool)
+    pooled = _run(tmp_path / "pooled", returns)
+    assert len(pools) == 1
+    assert pooled == serial
+
+
+def test_a_worker_that_dies_costs_its_files_one_run_not_the_whole_run(
+    tmp_path: Path, returns: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    judge = run_module._judge_file
+
+    def dies_on_one(path: Path, *args: object) -> object:
+        if path.name.startswith("2026-07_示例区中医院"):
+            os._exit(3)  # the worker process vanishes, as if killed
+        return judge(path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(run_module, "_judge_file", dies_on_one)
+    _, _, log = _run(tmp_path, returns)
+    assert len(log) == 8  # every file has its line, none lost
+    victims = _victims(log)
+    assert victims and all(r["outcome"] == "rejected" for r in victims), log
+    # Refused for now, not recorded: the next run (healthy) judges them.
+    monkeypatch.setattr(run_module, "_judge_file", judge)
+    _, counts, log = _run(tmp_path)
+    assert not _victims(log)
+    assert counts["submissions"] == {"accepted": 4, "rejected": 2, "superseded": 1}
