@@ -88,3 +88,26 @@ def test_a_worker_that_dies_costs_its_files_one_run_not_the_whole_run(
     _, counts, log = _run(tmp_path)
     assert not _victims(log)
     assert counts["submissions"] == {"accepted": 4, "rejected": 2, "superseded": 1}
+
+
+def test_templates_written_by_the_pool_are_those_written_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from e2e_support import workbook_values
+
+    import pipeline.distribute.templates as templates_module
+    from pipeline.distribute.templates import write_templates
+
+    campaign = campaign_in(tmp_path)
+    period = Period.parse(PERIOD)
+
+    def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
+        return {"general_found": float(len(code)), "major_found": 1.0} if code != "QW003" else {}
+
+    serial = write_templates(campaign, period, cumulative, tmp_path / "serial")
+    monkeypatch.setattr(templates_module, "PARALLEL_FROM", 2)
+    pooled = write_templates(campaign, period, cumulative, tmp_path / "pooled")
+    assert [p.name for p in pooled] == [p.name for p in serial]
+    assert len(serial) == len(campaign.roster())
+    for a, b in zip(serial, pooled, strict=True):
+        assert workbook_values(a) == workbook_values(b), a.name

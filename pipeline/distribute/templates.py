@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -27,13 +30,20 @@ def template_filename(period: Period, inst: Institution) -> str:
     return f"{period}_{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}.xlsx"
 
 
-def _template(
+def _previous(
     campaign: Campaign, inst: Institution, period: Period, cumulative: CumulativeLookup | None
-) -> Workbook:
-    prev = {
+) -> dict[str, dict[str, float]]:
+    """Form id -> measure -> the institution's cumulative through last month."""
+    return {
         spec.id: cumulative(inst.code, spec.id, period.shift(-1)) if cumulative else {}
         for spec in campaign.grid_forms
     }
+
+
+def _template(
+    campaign: Campaign, inst: Institution, period: Period, cumulative: CumulativeLookup | None
+) -> Workbook:
+    prev = _previous(campaign, inst, period, cumulative)
     return build_workbook(campaign, reporter_for(inst), period, prev_cumulative=prev)
 
 
@@ -60,6 +70,25 @@ def template_bytes(
     return buffer.getvalue()
 
 
+PARALLEL_FROM = 24  # templates; fewer are written in-process
+MAX_WORKERS = 8
+_Job = tuple[Institution, dict[str, dict[str, float]]]
+_worker: tuple[Campaign, Period, Path] | None = None
+
+
+def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
+    global _worker
+    _worker = (campaign, period, out)
+
+
+def _write_one(job: _Job) -> Path:
+    assert _worker is not None, "worker started without its campaign"
+    campaign, period, out = _worker
+    inst, prev = job
+    wb = build_workbook(campaign, reporter_for(inst), period, prev_cumulative=prev)
+    return write_atomic(out / template_filename(period, inst), wb.save)
+
+
 def write_templates(
     campaign: Campaign,
     period: Period,
@@ -67,12 +96,31 @@ def write_templates(
     folder: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Templates for every roster institution under ``<templates>/<period>/``."""
-    roster = campaign.roster()
+    """Templates for every roster institution under ``<templates>/<period>/``.
+
+    Last month's cumulative figures are looked up here, once; building and saving the
+    workbooks, independent of each other, is shared among worker processes, one per
+    core, when there are many.
+    """
+    roster = list(campaign.roster())
     out = folder or campaign.templates_dir / str(period)
-    paths = []
-    for i, inst in enumerate(roster, start=1):
-        paths.append(write_template(campaign, inst, period, out, cumulative))
-        if progress:
-            progress(i, len(roster))
+    jobs = [(inst, _previous(campaign, inst, period, cumulative)) for inst in roster]
+    cores = os.cpu_count() or 1
+    paths: list[Path] = []
+    if len(jobs) < PARALLEL_FROM or cores < 2:
+        _start_worker(campaign, period, out)
+        for job in jobs:
+            paths.append(_write_one(job))
+            if progress:
+                progress(len(paths), len(jobs))
+        return paths
+    methods = multiprocessing.get_all_start_methods()
+    start = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    workers = min(cores, MAX_WORKERS)
+    chunk = max(1, min(32, len(jobs) // (workers * 8)))
+    with ProcessPoolExecutor(workers, start, _start_worker, (campaign, period, out)) as pool:
+        for path in pool.map(_write_one, jobs, chunksize=chunk):
+            paths.append(path)
+            if progress:
+                progress(len(paths), len(jobs))
     return paths
