@@ -11,14 +11,20 @@ import hashlib
 import os
 import re
 import stat
+import struct
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.config.limits import Limits
 
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
+SETTLE_SECONDS = 1.0  # an unfinished zip changed more recently may still be growing
+_EOCD = b"PK\x05\x06"  # a zip's end-of-central-directory record: 22 bytes, a comment
+_EOCD_SIZE = 22
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _SKIP_PATTERNS = (
     re.compile(r"^~\$"),  # Excel / WPS owner file
@@ -73,13 +79,43 @@ def is_regular_file(path: Path) -> bool:
 
 
 def sha256_of(path: Path) -> tuple[str, int]:
+    """The file's sha256 and the number of bytes hashed.
+
+    A workbook still being copied or downloaded into the inbox is a zip whose end record
+    is not yet at its end. Such a file, changed moments ago, is given until
+    :data:`SETTLE_SECONDS` after its last change before this returns, so that the caller,
+    comparing the size hashed with the file's size now, sees that it is still growing
+    (F-COPYING) instead of judging half a file. Any other file costs no wait.
+    """
     h = hashlib.sha256()
     size = 0
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
             size += len(block)
+        age = time.time() - os.fstat(fh.fileno()).st_mtime
+        # A clock a little ahead (a network share) counts as now.
+        if -SETTLE_SECONDS < age < SETTLE_SECONDS and _unfinished_zip(fh):
+            time.sleep(SETTLE_SECONDS - max(age, 0.0))
     return h.hexdigest(), size
+
+
+def _unfinished_zip(fh: BinaryIO) -> bool:
+    """A zip that does not end with its end-of-central-directory record (and comment)."""
+    fh.seek(0)
+    if fh.read(4) != ZIP_MAGIC:
+        return False
+    end = fh.seek(0, os.SEEK_END)
+    fh.seek(max(0, end - _EOCD_SIZE - 0xFFFF))  # the record, and a comment of any length
+    tail = fh.read()
+    at = tail.rfind(_EOCD)
+    while at >= 0:
+        if len(tail) - at >= _EOCD_SIZE:
+            (comment,) = struct.unpack_from("<H", tail, at + 20)
+            if at + _EOCD_SIZE + comment == len(tail):
+                return False
+        at = tail.rfind(_EOCD, 0, at)
+    return True
 
 
 def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
@@ -91,19 +127,22 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
                 return Sniffed("bomb", "F-TOO-LARGE", f"压缩包内有 {len(infos)} 个文件")
             if any(i.flag_bits & 0x1 for i in infos):
                 return Sniffed("encrypted", "F-ENCRYPTED")
-            names = {i.filename for i in infos}
-            if "mimetype" in names and zf.read("mimetype")[:100].startswith(_ODS_MIME):
+            # Some Windows tools write "xl\\workbook.xml": Excel reads it, and so do we.
+            by_name = {i.filename.replace("\\", "/"): i for i in infos}
+            names = set(by_name)
+            if "mimetype" in names and zf.read(by_name["mimetype"])[:100].startswith(_ODS_MIME):
                 return Sniffed("ods", "F-NOT-XLSX", "OpenDocument 表格（.ods）")
             if any(n.lower().endswith("vbaproject.bin") for n in names):
                 return Sniffed("xlsm", "F-MACRO")
             if "[Content_Types].xml" not in names:
                 return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
-            with zf.open("[Content_Types].xml") as fh:
+            with zf.open(by_name["[Content_Types].xml"]) as fh:
                 types = fh.read(1 << 20)
-            if b"macroEnabled" in types or b"vbaProject" in types:
-                return Sniffed("xlsm", "F-MACRO")
+            # Before the macro check: every .xlsb is typed "binary.macroEnabled".
             if b"sheet.binary" in types or "xl/workbook.bin" in names:
                 return Sniffed("xlsb", "F-NOT-XLSX", "Excel 二进制工作簿（.xlsb）")
+            if b"macroEnabled" in types or b"vbaProject" in types:
+                return Sniffed("xlsm", "F-MACRO")
             if "word/document.xml" in names:
                 return Sniffed("docx", "F-NOT-XLSX", "Word 文档")
             if not any(n.startswith("xl/") for n in names) and b"spreadsheetml" not in types:
@@ -117,6 +156,86 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
     except Exception as exc:  # zlib.error, NotImplementedError (method), BadZipFile, ...
         return Sniffed("damaged", "F-DAMAGED", f"{type(exc).__name__}: {str(exc)[:100]}")
     return Sniffed("xlsx")
+
+
+def _sniff_cfb(path: Path, size: int) -> Sniffed:
+    """A compound file (CFB) is told by the names in its directory: a legacy .xls or
+    .et, a workbook encrypted with a password, or a Word or Outlook file sent by mistake."""
+    names = {n.lower() for n in _cfb_names(path, size) or ()}
+    if not names:  # a directory that cannot be walked: look for the encryption stream
+        with open(path, "rb") as fh:
+            body = fh.read(min(size, 1 << 20))
+        if "EncryptionInfo".encode("utf-16-le") in body:
+            return Sniffed("encrypted", "F-ENCRYPTED")
+        return Sniffed("xls", "F-LEGACY-XLS")
+    if {"encryptioninfo", "encryptedpackage"} <= names:
+        return Sniffed("encrypted", "F-ENCRYPTED")
+    if "worddocument" in names:
+        return Sniffed("doc", "F-NOT-XLSX", "Word 文档（.doc）")
+    if "powerpoint document" in names:
+        return Sniffed("ppt", "F-NOT-XLSX", "PowerPoint 演示文稿（.ppt）")
+    if "__properties_version1.0" in names:
+        return Sniffed("msg", "F-NOT-XLSX", "Outlook 邮件（.msg），附件需从邮件中另存")
+    return Sniffed("xls", "F-LEGACY-XLS")  # "Workbook" or "Book", or nothing we know
+
+
+_CFB_MARKERS = 0xFFFFFFFA  # sector numbers from here up mark a chain's end, free, FAT...
+
+
+def _cfb_names(path: Path, size: int) -> set[str] | None:
+    """Names of the streams and storages in a compound file's directory, or None when
+    the directory cannot be walked. Every chain is bounded by the file's sector count."""
+    try:
+        with open(path, "rb") as fh:
+            return _walk_cfb(fh, size)
+    except (OSError, ValueError, struct.error):
+        return None
+
+
+def _walk_cfb(fh: BinaryIO, size: int) -> set[str] | None:
+    header = fh.read(512)
+    (shift,) = struct.unpack_from("<H", header, 30)
+    if shift not in (9, 12):
+        return None
+    sector = 1 << shift
+    count = size // sector  # no chain in the file can be longer
+    n_fat, first_dir = struct.unpack_from("<II", header, 44)
+    difat_next, n_difat = struct.unpack_from("<II", header, 68)
+    fat_sectors = list(struct.unpack_from("<109I", header, 76))
+    for _ in range(min(n_difat, count)):  # the FAT sectors past the header's 109
+        if difat_next >= _CFB_MARKERS:
+            break
+        *more, difat_next = struct.unpack(f"<{sector // 4}I", _sector(fh, difat_next, sector))
+        fat_sectors += more
+    fat_sectors = [n for n in fat_sectors if n < _CFB_MARKERS][:n_fat]
+    per_sector = sector // 4
+
+    def next_of(n: int) -> int:
+        which, index = divmod(n, per_sector)
+        if which >= len(fat_sectors):
+            return _CFB_MARKERS
+        return int(struct.unpack_from("<I", _sector(fh, fat_sectors[which], sector), 4 * index)[0])
+
+    names: set[str] = set()
+    seen: set[int] = set()
+    n = first_dir
+    while n < _CFB_MARKERS and n not in seen and len(seen) < count:
+        seen.add(n)
+        block = _sector(fh, n, sector)
+        for at in range(0, sector, 128):  # directory entries: name, its length, type
+            length = struct.unpack_from("<H", block, at + 64)[0]
+            if block[at + 66] in (1, 2) and 2 <= length <= 64:
+                names.add(block[at : at + length - 2].decode("utf-16-le", "replace"))
+        n = next_of(n)
+    return names
+
+
+def _sector(fh: BinaryIO, n: int, size: int) -> bytes:
+    fh.seek((n + 1) * size)
+    block = fh.read(size)
+    if len(block) < size:
+        raise ValueError(f"sector {n} lies past the end of the file")
+    return block
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -145,11 +264,7 @@ def sniff(path: Path, size: int, limits: Limits) -> Sniffed:
     if head.startswith(ZIP_MAGIC):
         return _sniff_zip(path, limits)
     if head.startswith(CFB_MAGIC):
-        with open(path, "rb") as fh:
-            body = fh.read(min(size, 1 << 20))
-        if "EncryptionInfo".encode("utf-16-le") in body:
-            return Sniffed("encrypted", "F-ENCRYPTED")
-        return Sniffed("xls", "F-LEGACY-XLS")
+        return _sniff_cfb(path, size)
     if head.startswith(b"PK"):
         return Sniffed("damaged", "F-DAMAGED", "压缩包结构不完整")
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
