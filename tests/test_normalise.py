@@ -28,8 +28,6 @@ OK = [
     ("4项", 4.0, True),
     ("2次", 2.0, True),
     ("6家", 6.0, True),
-    ("50%", 50.0, True),
-    ("５０％", 50.0, True),
     ("-3", -3.0, True),  # negativity is the schema's job
     ("+4", 4.0, True),
     ("2.5", 2.5, True),  # so is integrality
@@ -58,6 +56,8 @@ ERRORS = [
     "nan",
     "inf",
     "5 或 6",
+    "30%",  # a percentage is not a count
+    "３０％",
     True,
     False,
     dt.datetime(2026, 10, 1, 0, 0),
@@ -73,6 +73,14 @@ def test_refused(raw: object) -> None:
     result = normalise_number(raw)
     assert result.error is True
     assert result.value is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("50%", 50.0), ("５０％", 50.0), ("66.7 %", 66.7), ("50", 50.0)]
+)
+def test_a_percent_sign_is_read_where_a_rate_is(raw: str, value: float) -> None:
+    assert normalise_number(raw, rate=True) == Normalised(value, changed=True, error=False)
+    assert normalise_number("5处", rate=True).error is True  # a count's unit on a rate
 
 
 def test_digits_separated_by_a_space_are_not_joined() -> None:

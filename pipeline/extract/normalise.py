@@ -1,8 +1,10 @@
 """Read what clerks type into a number, and say exactly what was changed.
 
 Accepted and logged: full-width digits (１２), numbers stored as text ("12"), stray
-spaces, thousands separators (1,200), a trailing unit of the column ("5处", "3个").
-Refused: anything that is not one exact number ("约30", "三", "5-6", "无").
+spaces, thousands separators (1,200), a trailing unit of the column ("5处", "3个"), and a
+percent sign where a rate is read ("66.7%"). Refused: anything that is not one exact
+number ("约30", "三", "5-6", "无"), and a percentage where a count is read ("30%" is not
+30 hazards).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-UNITS = ("处", "项", "个", "次", "家", "%", "％")
+UNITS = ("处", "项", "个", "次", "家")
+PERCENT = "%"  # "％" folds to it
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _SPACES = re.compile(r"[\s\u00a0\u3000]+")
@@ -27,7 +30,8 @@ class Normalised:
     error: bool = False  # the raw text is not a number
 
 
-def normalise_number(raw: object) -> Normalised:
+def normalise_number(raw: object, *, rate: bool = False) -> Normalised:
+    """``raw`` as a number; ``rate`` when the cell holds a percentage (整改率)."""
     if raw is None:
         return Normalised(None)
     if isinstance(raw, bool):
@@ -46,7 +50,7 @@ def normalise_number(raw: object) -> Normalised:
     cleaned = _SPACES.sub("", folded)
     if cleaned == "":
         return Normalised(None, changed=text != "")
-    for unit in UNITS:
+    for unit in (PERCENT,) if rate else UNITS:
         if cleaned.endswith(unit) and len(cleaned) > len(unit):
             cleaned = cleaned[: -len(unit)]
             break

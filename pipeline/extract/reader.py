@@ -43,6 +43,7 @@ _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
 _DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
+_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # ST_Xstring: a character Excel escaped
 _BUILTIN_DATES = frozenset((*range(14, 23), 27, 28, 29, 30, 31, 34, 35, 36, 45, 46, 47, 50, 57))
 
 
@@ -99,7 +100,8 @@ class _Archive:
     def __init__(self, zf: zipfile.ZipFile, limits: Limits) -> None:
         self.zf = zf
         self.limits = limits
-        self.names = {i.filename: i for i in zf.infolist()}
+        # "xl\\workbook.xml", as some Windows tools write it, is "xl/workbook.xml"
+        self.names = {i.filename.replace("\\", "/"): i for i in zf.infolist()}
         self.drained: set[str] = set()
 
     def chunks(self, name: str) -> Generator[bytes, None, None]:
@@ -337,7 +339,8 @@ def _cell(el: Element, row: int, col: int, sheet: str, limits: Limits) -> _Cell:
 
 
 def _rich_text(el: Element) -> str:
-    """Text of an <is> or <si>: its <t> runs, without phonetic (<rPh>) runs."""
+    """Text of an <is> or <si>: its <t> runs, without phonetic (<rPh>) runs, with
+    Excel's ``_xHHHH_`` escapes decoded (a carriage return is saved as ``_x000D_``)."""
     parts = []
     for child in el:
         tag = _local(child.tag)
@@ -345,13 +348,21 @@ def _rich_text(el: Element) -> str:
             parts.append(child.text or "")
         elif tag == "r":
             parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-    return "".join(parts)
+    text = "".join(parts)
+    return _ESCAPED.sub(_unescape, text) if "_x" in text else text
+
+
+def _unescape(m: re.Match[str]) -> str:
+    return chr(int(m.group(1), 16))
 
 
 def _shared_strings(
-    archive: _Archive, part: str | None, wanted: set[int], limits: Limits
+    archive: _Archive, part: str | None, wanted: dict[int, tuple[str, str]], limits: Limits
 ) -> dict[int, str]:
-    """Only the strings the cells read refer to; the declared count is never trusted."""
+    """Only the strings the cells read refer to; the declared count is never trusted.
+
+    ``wanted`` maps each index to the sheet and cell of a cell that shows it, so that a
+    string too long is reported where a clerk can find it."""
     if not wanted or part is None or part not in archive.names:
         return {}
     last = max(wanted)
@@ -365,7 +376,8 @@ def _shared_strings(
             if len(text) > limits.max_text_chars:
                 raise Refused(
                     "F-TOO-LARGE",
-                    f"共享字符串第{index + 1}条 {len(text)} 字，超过 {limits.max_text_chars} 字",
+                    f"单元格文字 {len(text)} 字，超过 {limits.max_text_chars} 字",
+                    *wanted[index],
                 )
             out[index] = text
         el.clear()
@@ -474,7 +486,11 @@ def _parse(
             max_row, max_col = max_row + MARGIN_ROWS, max_col + MARGIN_COLS
         cells, hidden = _sheet_cells(archive, part, name, max_row, max_col, limits)
         found.append((name, state, cells, hidden))
-    wanted = {_digits(c.value) for *_, cells, _ in found for c in cells if c.kind == "s"}
+    wanted: dict[int, tuple[str, str]] = {}
+    for name, _, cells, _ in found:
+        for c in cells:
+            if c.kind == "s":
+                wanted.setdefault(_digits(c.value), (name, f"{column_letter(c.col)}{c.row}"))
     strings = _shared_strings(archive, book.strings_part, wanted, limits)
     numeric_styles = any(
         c.style and c.kind == "n" and c.formula is None for *_, cells, _ in found for c in cells

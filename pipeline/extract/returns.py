@@ -200,6 +200,12 @@ def check_layout(raw: RawWorkbook, layouts: dict[str, Layout]) -> list[Finding]:
                         cell=f"{column_letter(c)}{r}",
                     )
                 )
+        if not wrong:  # the rows are where the layout says: a hidden one is the form's
+            findings.extend(
+                make("L-ROW-HIDDEN", value=r, form=form_id, sheet=lay.sheet, cell=f"A{r}")
+                for r in sorted(sheet.hidden_rows)
+                if r <= lay.last_data_row
+            )
     return findings
 
 
@@ -252,7 +258,7 @@ def _grid(
                 stated = raw if typed else sheet.cached.get((r, c))
                 if stated == "":
                     stated = None
-                norm = normalise_number(stated)
+                norm = normalise_number(stated, rate=m.kind == "rate")
                 ext.claims.append(
                     GridCell(
                         spec.id,

@@ -7,6 +7,7 @@ advice a clerk can pass on; findings are made only through :func:`make`.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -40,7 +41,9 @@ RULES: dict[str, Rule] = {
         "请报送单位在下发的 .xlsx 模板中填写，保存为 .xlsx 格式后发送。",
     ),
     "F-NOT-XLSX": Rule(
-        "error", "文件不是 Excel 工作簿（{value}）", "请报送单位发送填写好的 .xlsx 模板。"
+        "error",
+        "文件不是 Excel 工作簿（{value}）",
+        "请报送单位在下发的 .xlsx 模板中填写，保存为 .xlsx 格式后发送（不要另存为网页、CSV 或其他格式）。",
     ),
     "F-MACRO": Rule(
         "error", "文件含有宏（VBA）", "请报送单位使用下发的模板（不含宏）填写，保存为 .xlsx。"
@@ -105,6 +108,11 @@ RULES: dict[str, Rule] = {
         "warning",
         "工作簿中另有工作表“{value}”，疑似数据表副本，未读取",
         "只读取“{expected}”；请报送单位确认数据填写在正确的工作表中。",
+    ),
+    "L-ROW-HIDDEN": Rule(
+        "warning",
+        "第{value}行被隐藏，其中的数据已照常读取",
+        "请与报送单位确认隐藏行中的数据确应上报，并提醒其不要隐藏行。",
     ),
     "L-LABEL": Rule(
         "error",
@@ -223,6 +231,8 @@ def as_text(value: object) -> str:
 def _text(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, dt.datetime):  # a date typed where a number belongs
+        return value.date().isoformat() if value.time() == dt.time() else str(value)
     if isinstance(value, float):
         if abs(value) >= 1e15:
             return format(value, ".6g")
