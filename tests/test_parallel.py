@@ -111,3 +111,38 @@ def test_templates_written_by_the_pool_are_those_written_one_by_one(
     assert len(serial) == len(campaign.roster())
     for a, b in zip(serial, pooled, strict=True):
         assert workbook_values(a) == workbook_values(b), a.name
+
+
+def test_a_restamped_template_is_the_template_built_afresh(tmp_path: Path) -> None:
+    """write_templates builds one workbook per role and restamps it for the others."""
+    from e2e_support import workbook_values
+    from openpyxl import load_workbook
+
+    from pipeline.distribute.templates import write_template, write_templates
+
+    campaign = campaign_in(tmp_path)
+    period = Period.parse(PERIOD)
+
+    def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
+        n = int(code[2:])
+        return {"general_found": n * 1.5, "major_fixed": float(n % 3)} if n % 4 else {}
+
+    batch = write_templates(campaign, period, cumulative, tmp_path / "batch")
+    roles = [i.role for i in campaign.roster()]
+    assert len(set(roles)) == 2 and len(roles) > 3  # so most files were restamped
+    for inst, made in zip(campaign.roster(), batch, strict=True):
+        fresh = write_template(campaign, inst, period, tmp_path / "fresh" / inst.code, cumulative)
+        assert workbook_values(made) == workbook_values(fresh), inst.code
+        a, b = load_workbook(made), load_workbook(fresh)
+        for ws in a.worksheets:
+            other = b[ws.title]
+            assert ws.protection.sheet == other.protection.sheet
+            assert [str(d.sqref) for d in ws.data_validations.dataValidation] == [
+                str(d.sqref) for d in other.data_validations.dataValidation
+            ]
+            unlocked = {
+                c.coordinate for row in ws.iter_rows() for c in row if not c.protection.locked
+            }
+            assert unlocked == {
+                c.coordinate for row in other.iter_rows() for c in row if not c.protection.locked
+            }, (inst.code, ws.title)

@@ -32,9 +32,10 @@ def render(name: str, **context: object) -> str:
     return environment().get_template(name).render(**context)
 
 
-def write_sheet(
-    ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
-) -> None:
+def lines(
+    campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
+) -> list[str]:
+    """The sheet's text, one cell per line."""
     _, covered = campaign.due.due_date(period)
     text = render(
         "instructions.txt.j2",
@@ -45,13 +46,19 @@ def write_sheet(
         due=due,
         kind=kind,
     )
+    return text.splitlines()
+
+
+def write_sheet(
+    ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
+) -> None:
     ws.column_dimensions["A"].width = 110
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    for r, line in enumerate(text.splitlines(), start=1):
+    for r, line in enumerate(lines(campaign, reporter, period, due, kind), start=1):
         cell = ws.cell(r, 1)
         set_text(cell, line)
         font = TITLE_FONT if r == 1 else HEADER_FONT if r <= 4 else BODY_FONT

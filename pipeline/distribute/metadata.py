@@ -56,6 +56,16 @@ def write_sheet(
     ws.protection.sheet = True
 
 
+def restamp(wb: Workbook, reporter: Reporter) -> None:
+    """Put ``reporter`` in place of the institution a template's metadata names."""
+    ws = wb[META_SHEET]
+    values = {"institution_code": reporter.code, "institution_name": reporter.name}
+    for key, value in ws.iter_rows(min_col=1, max_col=2):
+        if key.value in values:
+            value.value = values[key.value]
+            value.data_type = "s"
+
+
 def parse_rows(rows: Iterable[tuple[object, object]]) -> dict[str, str]:
     """Key/value pairs of the metadata sheet, as text."""
     meta: dict[str, str] = {}

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
-from pipeline.distribute.workbook import Reporter, build_workbook
+from pipeline.distribute.workbook import Reporter, build_workbook, restamp_template
 from pipeline.report.atomic import safe_filename, write_atomic
 
 # (institution code, form id, through period) -> {measure: cumulative value}; the
@@ -74,18 +74,25 @@ PARALLEL_FROM = 24  # templates; fewer are written in-process
 MAX_WORKERS = 8
 _Job = tuple[Institution, dict[str, dict[str, float]]]
 _worker: tuple[Campaign, Period, Path] | None = None
+_built: dict[str, Workbook] = {}  # role -> the last template built in this process
 
 
 def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
     global _worker
     _worker = (campaign, period, out)
+    _built.clear()
 
 
 def _write_one(job: _Job) -> Path:
+    """One institution's template: the role's workbook restamped, or built afresh."""
     assert _worker is not None, "worker started without its campaign"
     campaign, period, out = _worker
     inst, prev = job
-    wb = build_workbook(campaign, reporter_for(inst), period, prev_cumulative=prev)
+    reporter = reporter_for(inst)
+    wb = _built.get(inst.role)
+    if wb is None or not restamp_template(wb, campaign, reporter, period, prev):
+        wb = build_workbook(campaign, reporter, period, prev_cumulative=prev)
+        _built[inst.role] = wb
     return write_atomic(out / template_filename(period, inst), wb.save)
 
 

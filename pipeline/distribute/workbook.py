@@ -79,11 +79,20 @@ def _title(ws: Worksheet, lay: Layout, title: str, reporter: Reporter, period: P
     ws.row_dimensions[1].height = 30
     split = max(2, lay.width - 3)
     ws.merge_cells(f"A2:{get_column_letter(split)}2")
-    set_text(ws["A2"], f"填报单位：{reporter.name}")
+    set_text(ws["A2"], _unit_line(reporter))
     style(ws["A2"], font=HEADER_FONT, align=LEFT, border=False)
     ws.merge_cells(f"{get_column_letter(split + 1)}2:{last}2")
     ws.cell(2, split + 1, f"报告期：{period.label()}")
     style(ws.cell(2, split + 1), font=HEADER_FONT, align=LEFT, border=False)
+
+
+def _unit_line(reporter: Reporter) -> str:
+    return f"填报单位：{reporter.name}"
+
+
+def _cumulative_formula(lay: Layout, measure: str, prev: Mapping[str, float]) -> str:
+    """累计总计 of a template: last month's cumulative, a number, plus this month."""
+    return f"={_literal(prev.get(measure, 0))}+{lay.cell(MONTH_ROW, measure)}"
 
 
 def _labels(ws: Worksheet, lay: Layout) -> None:
@@ -200,9 +209,7 @@ def _grid_sheet(
                 col = get_column_letter(c)
                 cell.value = f"=SUM({col}{first}:{col}{last})"
             elif row_key == CUMULATIVE_ROW:
-                prev = prev_cumulative.get(m.key, 0)
-                month = lay.cell(MONTH_ROW, m.key)
-                cell.value = f"={_literal(prev)}+{month}"
+                cell.value = _cumulative_formula(lay, m.key, prev_cumulative)
             # Yellow: to fill; grey: computed, or locked for this reporter.
             fill = INPUT_FILL if is_input else DERIVED_FILL if computed or template else None
             style(cell, fill=fill)
@@ -334,3 +341,39 @@ def build_workbook(
     metadata.write_sheet(wb, campaign, reporter, period, layouts, kind)
     wb.active = 1
     return wb
+
+
+def restamp_template(
+    wb: Workbook,
+    campaign: Campaign,
+    reporter: Reporter,
+    period: Period,
+    prev_cumulative: Mapping[str, Mapping[str, float]],
+) -> bool:
+    """Make a template that :func:`build_workbook` made for another reporter of the same
+    role and period into ``reporter``'s, changing only what depends on the reporter:
+    its name in 填报说明 and on each form, the 累计总计 formulas, the metadata.
+
+    Building a workbook costs more than saving it, so a run writing many templates
+    builds one per role and restamps it. Returns False (build afresh) when the text of
+    填报说明 does not fit the cells already there.
+    """
+    due, _ = campaign.due.due_date(period)
+    text = instructions.lines(campaign, reporter, period, due, "template")
+    guide = wb["填报说明"]
+    if len(text) != guide.max_row:
+        return False
+    for r, line in enumerate(text, start=1):
+        set_text(guide.cell(r, 1), line)
+    for spec in campaign.forms:
+        ws = wb[spec.sheet]
+        set_text(ws["A2"], _unit_line(reporter))
+        if isinstance(spec, GridSpec):
+            lay = build_layout(spec, campaign.rows_for(spec))
+            prev = prev_cumulative.get(spec.id, {})
+            r = lay.row_of[CUMULATIVE_ROW]
+            for m in spec.measures:
+                if m.kind == "count":
+                    ws.cell(r, lay.col_of[m.key]).value = _cumulative_formula(lay, m.key, prev)
+    metadata.restamp(wb, reporter)
+    return True
