@@ -12,6 +12,10 @@ tree, so a sampler also sums the proportional set size (PSS, shared pages split 
 their users) of the command and all its descendants every ``TREE_INTERVAL`` seconds: a
 pipeline that uses both cores is held to the sum. The sample can miss a spike shorter
 than the interval.
+
+The machine may be shared: the CPU time every *other* process used while the command
+ran (all busy time in /proc/stat minus the command's own) is recorded as background
+cores, so a figure taken on a busy machine says so.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 TREE_INTERVAL = 0.2
 SPAWN = Path(__file__).resolve().with_name("spawn.py")
 _PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class CommandFailed(Exception):
@@ -42,6 +47,18 @@ class Sample:
     cpu_seconds: float  # user + system, the child and the children it waited for
     peak_kib: int  # ru_maxrss of the child (largest single process of its tree)
     tree_kib: int  # sampled peak of the whole tree's summed PSS; 0 when not sampled
+    background_cores: float = 0.0  # other processes' CPU use meanwhile, in cores
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all CPUs have spent busy (stolen included) since boot, from /proc/stat."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / _CLK_TCK
 
 
 def _parents() -> dict[int, int]:
@@ -118,10 +135,12 @@ def run_timed(argv: Sequence[str], *, cwd: Path, log: Path) -> tuple[Sample, str
     usage_path.unlink(missing_ok=True)
     wrapper = [sys.executable, "-I", "-S", str(SPAWN), str(usage_path), *argv]
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
+        busy = _busy_seconds()
         proc = subprocess.Popen(wrapper, cwd=cwd, stdout=out, stderr=err)
         sampler = _TreeSampler(proc.pid)
         sampler.start()
         status = proc.wait()
+        busy = _busy_seconds() - busy
         tree = sampler.stop()
     if status != 0 or not usage_path.exists():
         tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
@@ -131,10 +150,12 @@ def run_timed(argv: Sequence[str], *, cwd: Path, log: Path) -> tuple[Sample, str
             + f"\n  (full output: {out_path}, {err_path})"
         )
     usage = json.loads(usage_path.read_text(encoding="utf-8"))
+    cpu = usage["user"] + usage["system"]
     sample = Sample(
         seconds=usage["seconds"],
-        cpu_seconds=usage["user"] + usage["system"],
+        cpu_seconds=cpu,
         peak_kib=usage["maxrss_kib"],
         tree_kib=tree,
+        background_cores=max(0.0, busy - cpu) / usage["seconds"] if usage["seconds"] else 0.0,
     )
     return sample, out_path.read_text(encoding="utf-8", errors="replace")

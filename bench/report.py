@@ -57,6 +57,10 @@ class Timing:
     def cpu_seconds(self) -> float:
         return statistics.median(s.cpu_seconds for s in self.samples)
 
+    @property
+    def background_cores(self) -> float:
+        return statistics.median(s.background_cores for s in self.samples)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "label": self.label,
@@ -67,6 +71,7 @@ class Timing:
             "peak_mib": round(self.peak_mib, 1),
             "tree_mib": round(self.tree_mib, 1),
             "median_cpu_seconds": round(self.cpu_seconds, 3),
+            "median_background_cores": round(self.background_cores, 2),
             "samples": [asdict(s) for s in self.samples],
         }
 
@@ -206,14 +211,19 @@ def table(
         f"Python {m['python']}; {facts['date']}; commit {code['commit'][:10]}"
         + (" (uncommitted changes)" if code["dirty"] else ""),
         "",
-        f"{'command':<34}{'seconds':>10}{'files/s':>10}{'peak MiB':>10}{'tree MiB':>10}{'CPU s':>9}",
+        f"{'command':<34}{'seconds':>10}{'files/s':>10}{'peak MiB':>10}{'tree MiB':>10}"
+        f"{'CPU s':>9}{'others':>8}",
     ]
     for t in timings.values():
         tree = f"{t.tree_mib:.0f}" if t.tree_mib else "-"
         lines.append(
             f"{t.label:<34}{t.seconds:>10.2f}{t.files_per_second:>10.1f}"
-            f"{t.peak_mib:>10.0f}{tree:>10}{t.cpu_seconds:>9.2f}"
+            f"{t.peak_mib:>10.0f}{tree:>10}{t.cpu_seconds:>9.2f}{t.background_cores:>8.2f}"
         )
+    lines.append(
+        "(median of the repetitions; peak: largest process, from wait4; tree: sampled sum "
+        "over the process and its workers; others: CPU cores other processes used meanwhile)"
+    )
     lines += ["", f"{'target':<48}{'measured':>12}  {'goal':<26}result"]
     for g in goals:
         note = f"  ({g.note})" if g.note else ""

@@ -29,6 +29,7 @@ from bench.measure import CommandFailed, run_timed
 from bench.report import Timing
 
 HERE = Path(__file__).resolve().parent
+BUSY_CORES = 0.25  # other processes' CPU use, in cores, worth a note beside the figures
 _SUMMARY = re.compile(r"文件 (\d+) 个：接收 (\d+)，退回 (\d+)")
 
 
@@ -356,12 +357,21 @@ def bench(
             "bench_seconds": round(elapsed, 1),
         },
     )
+    busy = {t.key: round(t.background_cores, 2) for t in timings.values()}
+    busy = {k: v for k, v in busy.items() if v > BUSY_CORES}
+    doc["busy_machine"] = busy
     path = results / f"bench-{n}.json"
     report.write_json(path, doc)
     echo("")
     echo(report.table(n, repeat, facts, timings, goals))
     for w in warnings:
         echo(f"\nWARNING: {w}")
+    if busy:
+        echo(
+            "\nNOTE: other processes used the CPUs while these were timed (cores, median): "
+            + ", ".join(f"{k} {v}" for k, v in busy.items())
+            + "; on a quiet machine they would be faster."
+        )
     echo(f"\nbench took {elapsed:.0f} s (corpus {'reused' if corpus.reused else 'made'}); {path}")
     return doc
 
