@@ -7,9 +7,11 @@ PERIOD ?=
 PERIOD_OPT := $(if $(PERIOD),--period $(PERIOD),)
 SEND ?=
 SEND_OPT := $(if $(filter 1 yes true,$(SEND)),--send,)
+N ?= 2000
+REPEAT ?= 3
 
 .DEFAULT_GOAL := run
-.PHONY: help run templates mail remind demo test lint format clean
+.PHONY: help run templates mail remind demo test lint format clean bench
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,13 +40,16 @@ demo: $(VENV)/.installed  ## Whole cycle on the shipped example, in demo_workspa
 test: $(VENV)/.installed  ## Lint, type-check and run the test suite
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy pipeline
+	$(VENV)/bin/mypy pipeline bench
 	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3
+	$(PY) -m bench --n $(N) --repeat $(REPEAT)
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy pipeline
+	$(VENV)/bin/mypy pipeline bench
 
 format:  ## Apply ruff formatting
 	$(VENV)/bin/ruff format .
