@@ -726,24 +726,29 @@ def test_copy_saved_after_the_due_date_does_not_make_a_return_late(tmp_path: Pat
 def test_detail_workbook_lists_each_current_returns_hazard_counts(
     world: World, period: Period
 ) -> None:
-    """汇总明细: one row per institution, topic and measure, with the month as filed."""
+    """汇总明细: one row per institution and topic, each column's month as filed."""
     spec = next(f for f in world.campaign.grid_forms if f.id == FORM)
-    label_of = {m: spec.measure(m).label for m in HAZARD_COUNTS}
     topic_of = {t.label: t.key for t in world.campaign.topics}
     wb = load_workbook(world.out(period, "汇总明细"), read_only=True)
     try:
         rows = list(wb[f"{SHEET}明细"].iter_rows(min_row=3, values_only=True))
     finally:
         wb.close()
-    assert rows[0] == ("机构代码", "机构名称", "专题专项", "栏目", "单位", "当月", "累计总计")
-    month: dict[str, dict[str, dict[str, float]]] = {}
-    for code, _, topic, measure, _, value, _ in rows[1:]:
-        key = next((k for k, label in label_of.items() if label == measure), None)
-        if key is not None and value is not None:
-            month.setdefault(str(code), {}).setdefault(topic_of[str(topic)], {})[key] = value
+    header = [str(h) for h in rows[0]]
+    assert header[:3] == ["机构代码", "机构名称", "专题专项"]
+    col_of = {
+        m: next(i for i, h in enumerate(header) if h.startswith(f"当月：{spec.measure(m).label}"))
+        for m in HAZARD_COUNTS
+    }
+    month = {
+        (str(row[0]), topic_of[str(row[2])]): {m: row[col_of[m]] for m in HAZARD_COUNTS}
+        for row in rows[1:]
+        if row[0] != BUREAU and any(row[col_of[m]] is not None for m in HAZARD_COUNTS)
+    }  # an institution without a return this month is listed for its cumulative only
     expected = {
-        code: {t: {m: grid[t][m] for m in HAZARD_COUNTS} for t in TOPICS}
+        (code, t): {m: grid[t][m] for m in HAZARD_COUNTS}
         for code, grid in world.current[period].items()
         if code != BUREAU
+        for t in TOPICS
     }
-    assert {c: g for c, g in month.items() if c != BUREAU} == expected
+    assert month == expected

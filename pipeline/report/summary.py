@@ -71,7 +71,17 @@ def _name(data: PeriodData, code: str) -> str:
     return inst.name if inst else code
 
 
+def _detail_columns(spec: GridSpec) -> list[str]:
+    heads = ["机构代码", "机构名称", "专题专项"]
+    for m in spec.measures:
+        unit = f"（{m.unit}）" if m.unit else ""
+        heads += [f"当月：{m.label}{unit}", f"累计总计：{m.label}{unit}"]
+    return heads
+
+
 def _detail_rows(data: PeriodData, spec: GridSpec) -> list[list[object]]:
+    """One row per institution and topic, as on the annex: each column's month and
+    cumulative figure; blank where the institution does not report the column."""
     totals = data.totals[spec.id]
     rows: list[list[object]] = []
     for inst in data.roster:
@@ -80,17 +90,25 @@ def _detail_rows(data: PeriodData, spec: GridSpec) -> list[list[object]]:
         if month is None and cum is None:
             continue
         counts = {m.key for m in spec.inputs_for(inst.role)}
+        shown = [
+            m
+            for m in spec.measures
+            if (
+                m.key in counts
+                if m.is_input
+                else (set(m.terms) | {m.numerator, m.denominator}) & counts
+            )
+        ]
         for topic in data.campaign.topics:
+            row: list[object] = [inst.code, inst.name, topic.label]
             for m in spec.measures:
-                if m.is_input and m.key not in counts:
-                    continue
-                if not m.is_input and not (set(m.terms) | {m.numerator, m.denominator}) & counts:
-                    continue
-                mv = month.get((topic.key, m.key)) if month else None
-                cv = cum.get((topic.key, m.key)) if cum else None
-                rows.append(
-                    [inst.code, inst.name, topic.label, m.label, m.unit, _round(mv), _round(cv)]
-                )
+                if m in shown:
+                    key = (topic.key, m.key)
+                    row += [_round(month.get(key)) if month else None]
+                    row += [_round(cum.get(key)) if cum else None]
+                else:
+                    row += [None, None]
+            rows.append(row)
     return rows
 
 
@@ -119,12 +137,14 @@ def write_detail(data: PeriodData, outbox: Path) -> Path:
     def _write(path: Path) -> None:
         with TableBook(path) as book:
             for spec in data.campaign.grid_forms:
+                heads = _detail_columns(spec)
                 book.sheet(f"{spec.sheet}{DETAIL_SHEET}").table(
-                    ["机构代码", "机构名称", "专题专项", "栏目", "单位", "当月", "累计总计"],
+                    heads,
                     _detail_rows(data, spec),
-                    widths=[10, 30, 40, 30, 6, 10, 10],
+                    widths=[10, 30, 40] + [14] * (len(heads) - 3),
                     title=f"{spec.annex} {spec.title}（明细）{data.period.label()}",
                     fit_rows=False,
+                    blank_cells=False,
                 )
 
     return write_atomic(outbox / f"汇总明细_{data.period}.xlsx", _write)

@@ -90,11 +90,13 @@ class TableSheet:
         title: str = "",
         start_row: int = 1,
         fit_rows: bool = True,
+        blank_cells: bool = True,
     ) -> int:
         """Write a titled table from row ``start_row`` (1-based); returns the next free row.
 
-        ``fit_rows`` makes each row tall enough for its wrapped text; long tables of short
-        values (traces, details) leave it off."""
+        ``fit_rows`` makes each row tall enough for its wrapped text, ``blank_cells`` gives
+        empty cells the table's borders; long tables of short values (traces, details)
+        leave them off."""
         ws, body = self.ws, self.book.body
         r = start_row - 1
         if title:
@@ -117,7 +119,8 @@ class TableSheet:
                 if shown:
                     ws.set_row(r, text_height(shown, minimum=15))
             for c, value in enumerate(row):
-                _write(ws, r, c, value, body)
+                if blank_cells or (value is not None and value != ""):
+                    _write(ws, r, c, value, body)
         ws.freeze_panes(header_row + 1, 0)
         ws.repeat_rows(header_row)
         if r > header_row:

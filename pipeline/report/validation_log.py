@@ -22,7 +22,7 @@ from pipeline.validate.findings import SEVERITY_ZH
 if TYPE_CHECKING:
     from pipeline.run import PeriodData
 
-MAX_XLSX_TRACE_ROWS = 200_000  # the JSONL always has every row
+MAX_XLSX_TRACE_ROWS = 20_000  # a district needs a few thousand; the JSONL always has every row
 
 
 def _trace(data: PeriodData):
