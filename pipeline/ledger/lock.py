@@ -9,13 +9,17 @@ who holds it, for the message the second run prints while it waits or gives up.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
+
+if TYPE_CHECKING:
+    from pipeline.config.campaign import Campaign
 
 from pipeline.errors import BusyError
 
@@ -102,3 +106,20 @@ def run_lock(
             _unlock(fh)
     finally:
         fh.close()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def holding_ledger_lock(
+    f: Callable[Concatenate[Campaign, P], R],
+) -> Callable[Concatenate[Campaign, P], R]:
+    """Run ``f(campaign, ...)`` holding the campaign ledger's lock (waiting up to 60 s)."""
+
+    @functools.wraps(f)
+    def locked(campaign: Campaign, *args: P.args, **kwargs: P.kwargs) -> R:
+        with run_lock(campaign.ledger_path, wait=60.0):
+            return f(campaign, *args, **kwargs)
+
+    return locked

@@ -16,7 +16,7 @@ from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.distribute.templates import template_filename, write_template
-from pipeline.ledger.lock import run_lock
+from pipeline.ledger.lock import holding_ledger_lock
 from pipeline.ledger.store import Ledger
 from pipeline.mail.batch import BatchResult, Clock, Mailer
 from pipeline.mail.compose import Attachment
@@ -32,21 +32,8 @@ def _attachment(
     return Attachment(path.name, path.read_bytes())
 
 
+@holding_ledger_lock
 def mail_forms(
-    campaign: Campaign,
-    period: Period,
-    *,
-    send: bool = False,
-    clock: Clock = dt.datetime.now,
-    sleep: Callable[[float], None] = time.sleep,
-) -> BatchResult:
-    """See :func:`_mail_forms`; holds the ledger's lock, so that two mailings (or a mailing
-    and a run) never record or send at once."""
-    with run_lock(campaign.ledger_path, wait=60.0):
-        return _mail_forms(campaign, period, send=send, clock=clock, sleep=sleep)
-
-
-def _mail_forms(
     campaign: Campaign,
     period: Period,
     *,

@@ -28,7 +28,7 @@ from pipeline.config.campaign import Campaign
 from pipeline.distribute.templates import template_bytes, template_filename
 from pipeline.errors import MailError
 from pipeline.intake.sniff import display_name
-from pipeline.ledger.lock import run_lock
+from pipeline.ledger.lock import holding_ledger_lock
 from pipeline.ledger.store import Ledger
 from pipeline.mail.batch import BatchResult, Clock, Mailer
 from pipeline.mail.compose import Attachment, zh_date
@@ -97,22 +97,8 @@ def _check_inbox_judged(campaign: Campaign, ledger: Ledger, period: Period) -> N
         )
 
 
+@holding_ledger_lock
 def send_reminders(
-    campaign: Campaign,
-    period: Period,
-    *,
-    send: bool = False,
-    force: bool = False,
-    clock: Clock = dt.datetime.now,
-    sleep: Callable[[float], None] = time.sleep,
-) -> BatchResult:
-    """See :func:`_send_reminders`; holds the ledger's lock, so that two mailings (or a mailing
-    and a run) never record or send at once."""
-    with run_lock(campaign.ledger_path, wait=60.0):
-        return _send_reminders(campaign, period, send=send, force=force, clock=clock, sleep=sleep)
-
-
-def _send_reminders(
     campaign: Campaign,
     period: Period,
     *,
