@@ -32,7 +32,7 @@ from pipeline.validate.findings import Finding, make
 MAX_LABEL_FINDINGS = 3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GridCell:
     """One figure of a grid form as the file states it."""
 
@@ -45,7 +45,7 @@ class GridCell:
     typed: bool = True  # False: a formula, ``value`` is its cached result
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextCell:
     form: str
     row_key: str

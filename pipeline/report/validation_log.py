@@ -7,6 +7,7 @@ for machines (one object per line, ``type`` says which); the xlsx is the same fo
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -111,7 +112,8 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             "due": data.due.isoformat(),
             "files_seen": len(files),
         }
-        for record in [header, *files, *findings, *anomalies, *_derived_notes(data), *_trace(data)]:
+        records = (header, *files, *findings, *anomalies, *_derived_notes(data))
+        for record in itertools.chain(records, _trace(data)):  # the trace streams
             fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
     def _write(tmp: Path) -> None:
