@@ -312,6 +312,12 @@ def bench(
     echo: Callable[[str], object] = click.echo,
 ) -> dict:
     started = time.perf_counter()
+    # Taken first: the figures belong to the code as it was when the run began.
+    facts = {
+        "date": report.today(),
+        "machine": report.machine(),
+        "code": report.code_version(ROOT),
+    }
     corpus = make_corpus(work, n, share=share, jobs=jobs, regenerate=regenerate, echo=echo)
     run = prepare_run_dir(corpus)
     warm_cache(run.inbox)
@@ -327,11 +333,6 @@ def bench(
         t = cold_memory(other, echo)
         memory[m] = t.memory_mib
         others[str(m)] = t.to_json()
-    facts = {
-        "date": report.today(),
-        "machine": report.machine(),
-        "code": report.code_version(ROOT),
-    }
     r = report.ratios(timings)
     goals = report.targets(n, r, memory)
     elapsed = time.perf_counter() - started
