@@ -335,6 +335,8 @@ def bench(
         others[str(m)] = t.to_json()
     r = report.ratios(timings)
     goals = report.targets(n, r, memory)
+    busy = {k: round(t.background_cores, 2) for k, t in timings.items()}
+    busy = {k: v for k, v in busy.items() if v > BUSY_CORES}
     elapsed = time.perf_counter() - started
     doc = report.document(
         n,
@@ -355,12 +357,10 @@ def bench(
                 "reused": corpus.reused,
             },
             "warnings": warnings,
+            "busy_machine": busy,
             "bench_seconds": round(elapsed, 1),
         },
     )
-    busy = {t.key: round(t.background_cores, 2) for t in timings.values()}
-    busy = {k: v for k, v in busy.items() if v > BUSY_CORES}
-    doc["busy_machine"] = busy
     path = results / f"bench-{n}.json"
     report.write_json(path, doc)
     echo("")
@@ -377,8 +377,14 @@ def bench(
     return doc
 
 
-def _sizes(value: str) -> list[int]:
-    return [int(v) for v in value.split(",") if v.strip() and int(v) > 0]
+def _sizes(_ctx: click.Context, _param: click.Parameter, value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        sizes = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r}: sizes separated by commas, e.g. 2000") from exc
+    return [v for v in sizes if v > 0]
 
 
 @click.command()
@@ -416,6 +422,7 @@ def _sizes(value: str) -> list[int]:
     "memory_also",
     default=None,
     metavar="N[,N…]",
+    callback=_sizes,
     help="Also one cold run at these sizes, for memory growth; default 2000 "
     "when N > 2000, none otherwise ('0' for none).",
 )
@@ -439,13 +446,13 @@ def main(
     repeat: int,
     share: float,
     jobs: int | None,
-    memory_also: str | None,
+    memory_also: list[int] | None,
     work: Path,
     results: Path,
     regenerate: bool,
 ) -> None:
     """Time the pipeline against a pandas script and the zip floor (issue 4)."""
-    also = _sizes(memory_also) if memory_also is not None else ([2000] if n > 2000 else [])
+    also = memory_also if memory_also is not None else ([2000] if n > 2000 else [])
     try:
         bench(
             n,
