@@ -11,6 +11,7 @@ rerun.
 Filling 10,000 returns takes minutes, so the corpus is made by a process pool and kept
 under ``<work>/<N>/``; it is reused while its key (N, the findings' share, the seed, this
 module's version and the source of the forms, the template writer and the filler) holds.
+An interrupted making resumes: the files already written are kept.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.config.roster import BUREAU_LEVEL, Roster
 from pipeline.demo.filler import HABITS, MonthData, Overwrites, fill_return, random_month
+from pipeline.distribute.templates import template_filename
 
 VERSION = "1"
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,20 +190,23 @@ def fill_one(task: tuple[int, str, str, str]) -> str:
     campaign = _campaign
     inst = _roster.get(code)
     assert inst is not None
-    rng = random.Random(f"{SEED}:{code}")
-    data = random_month(campaign, inst, PERIOD, rng)
-    habits = frozenset(HABITS) if kind == "habits" else frozenset()
-    overwrite = _overwrite(campaign, data) if kind == "formula" else None
-    if kind == "blank":
-        data = MonthData()
-    path = fill_return(
-        campaign, inst, PERIOD, Path(folder), data, habits=habits, overwrite_formula=overwrite
-    )
+    path = Path(folder) / template_filename(PERIOD, inst)
     due, _ = campaign.due.due_date(PERIOD)
     when = _received(index, due)
     if kind == "corrected":
-        path = path.rename(path.with_name(f"{path.stem}（更正）{path.suffix}"))
+        path = path.with_name(f"{path.stem}（更正）{path.suffix}")
         when = dt.datetime.combine(due - dt.timedelta(days=1), dt.time(16, 0)).timestamp()
+    if not path.exists():  # else made before an interruption (files are written atomically)
+        rng = random.Random(f"{SEED}:{code}")
+        data = random_month(campaign, inst, PERIOD, rng)
+        habits = frozenset(HABITS) if kind == "habits" else frozenset()
+        overwrite = _overwrite(campaign, data) if kind == "formula" else None
+        if kind == "blank":
+            data = MonthData()
+        made = fill_return(
+            campaign, inst, PERIOD, Path(folder), data, habits=habits, overwrite_formula=overwrite
+        )
+        made.rename(path)
     os.utime(path, (when, when))
     return path.name
 
@@ -217,6 +222,18 @@ def _write_roster(path: Path, n: int) -> None:
 
 def _stamp_path(root: Path) -> Path:
     return root / "corpus.json"
+
+
+def _partial_path(root: Path) -> Path:
+    """Present while a corpus is being made; holds its key."""
+    return root / "corpus.partial"
+
+
+def _partial_key(root: Path) -> str:
+    try:
+        return _partial_path(root).read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
 
 
 def _cached(root: Path, n: int, key: str) -> Corpus | None:
@@ -268,16 +285,25 @@ def make_corpus(
             echo(f"corpus N={n}: reused {root} (key {key})")
             return cached
     start = time.perf_counter()
-    for part in ("returns", "extra", "run"):
-        shutil.rmtree(root / part, ignore_errors=True)
+    corpus = _corpus(root, n, key, {}, 0.0, False)
+    resume = not regenerate and _partial_key(root) == key
+    if resume:  # an interrupted making of this very corpus: keep the files it finished
+        for folder in (corpus.returns, corpus.extra):
+            for cut in folder.glob(".*.part"):  # a write cut short
+                cut.unlink()
+    else:
+        for part in ("returns", "extra", "run"):
+            shutil.rmtree(root / part, ignore_errors=True)
     _stamp_path(root).unlink(missing_ok=True)
     root.mkdir(parents=True, exist_ok=True)
+    _partial_path(root).write_text(key + "\n", encoding="utf-8")
+    if resume:
+        echo(f"corpus N={n}: resuming, {sum(1 for _ in corpus.returns.iterdir())} returns kept")
     (root / "campaign.toml").write_text(CAMPAIGN_TOML, encoding="utf-8")
     _write_roster(root / "roster.csv", n)
     plan = plan_findings(n, share)
-    corpus = _corpus(root, n, key, {}, 0.0, False)
-    corpus.returns.mkdir()
-    corpus.extra.mkdir()
+    corpus.returns.mkdir(exist_ok=True)
+    corpus.extra.mkdir(exist_ok=True)
     codes = [row["机构代码"] for row in roster_rows(n)]
     tasks = [(i, code, plan.get(i, ""), str(corpus.returns)) for i, code in enumerate(codes)]
     first_formula = min(i for i, kind in plan.items() if kind == "formula")
@@ -293,5 +319,6 @@ def make_corpus(
     planted = {kind: sum(1 for k in plan.values() if k == kind) for kind in KINDS}
     stamp = {"key": key, "n": n, "share": share, "planted": planted, "seconds": seconds}
     _stamp_path(root).write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    _partial_path(root).unlink()
     echo(f"corpus N={n}: made in {seconds:.1f} s (not part of the measured figures)")
     return _corpus(root, n, key, planted, seconds, False)

@@ -60,3 +60,19 @@ def test_corpus_is_made_once_and_reused(tmp_path: Path) -> None:
     assert again.reused and again.key == first.key
     next(again.returns.iterdir()).unlink()  # a damaged cache is made again
     assert not make_corpus(tmp_path, 5, jobs=1, echo=lambda _: None).reused
+
+
+def test_an_interrupted_corpus_resumes(tmp_path: Path) -> None:
+    first = make_corpus(tmp_path, 5, jobs=1, echo=lambda _: None)
+    files = sorted(first.returns.iterdir())
+    (first.root / "corpus.json").rename(first.root / "corpus.partial")  # never finished
+    (first.root / "corpus.partial").write_text(first.key)
+    files[0].unlink()
+    (first.returns / f".{files[1].name}.x.part").write_bytes(b"half")
+    kept = files[2].stat().st_ino
+    echoed: list[str] = []
+    again = make_corpus(tmp_path, 5, jobs=1, echo=echoed.append)
+    assert any("resuming, 4 returns kept" in line for line in echoed)
+    assert sorted(again.returns.iterdir()) == files  # the missing one made, the cut one gone
+    assert files[2].stat().st_ino == kept
+    assert make_corpus(tmp_path, 5, jobs=1, echo=lambda _: None).reused
