@@ -11,13 +11,16 @@ benchmark; a missed target does not (it is a figure to report).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import sqlite3
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,7 @@ from bench.report import Timing
 
 HERE = Path(__file__).resolve().parent
 BUSY_CORES = 0.25  # other processes' CPU use, in cores, worth a note beside the figures
+LOCK = Path(tempfile.gettempdir()) / "health-returns-bench.lock"
 _SUMMARY = re.compile(r"文件 (\d+) 个：接收 (\d+)，退回 (\d+)")
 
 
@@ -290,6 +294,30 @@ def time_step(step: Step, repeat: int, logs: Path, echo: Callable[[str], object]
     return timing
 
 
+@contextlib.contextmanager
+def machine_lock(what: str, echo: Callable[[str], object], path: Path = LOCK) -> Iterator[None]:
+    """One benchmark at a time on this machine: two would slow each other's figures.
+
+    A second benchmark, from any checkout, waits for the first to finish.
+    """
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "holder unknown"
+            echo(f"another benchmark is running ({holder}); waiting for it to finish")
+            fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        f.truncate()
+        f.write(f"{what}, pid {os.getpid()}\n")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)  # the lock itself goes with the file's closing
+
+
 def cold_memory(corpus: Corpus, echo: Callable[[str], object]) -> Timing:
     """One cold run over another corpus, for the peak memory at another N."""
     run = prepare_run_dir(corpus)
@@ -440,6 +468,12 @@ def _sizes(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
     show_default=True,
     help="Where bench-N.json is written.",
 )
+@click.option(
+    "--lock/--no-lock",
+    default=True,
+    show_default=True,
+    help=f"Wait for any other benchmark on this machine to finish ({LOCK}).",
+)
 @click.option("--regenerate", is_flag=True, help="Make the corpus again even if cached.")
 def main(
     n: int,
@@ -450,20 +484,23 @@ def main(
     work: Path,
     results: Path,
     regenerate: bool,
+    lock: bool,
 ) -> None:
     """Time the pipeline against a pandas script and the zip floor (issue 4)."""
     also = memory_also if memory_also is not None else ([2000] if n > 2000 else [])
+    what = f"N={n} in {ROOT}"
     try:
-        bench(
-            n,
-            repeat,
-            work,
-            results,
-            share=share,
-            jobs=jobs,
-            memory_also=also,
-            regenerate=regenerate,
-        )
+        with machine_lock(what, click.echo) if lock else contextlib.nullcontext():
+            bench(
+                n,
+                repeat,
+                work,
+                results,
+                share=share,
+                jobs=jobs,
+                memory_also=also,
+                regenerate=regenerate,
+            )
     except BenchFailed as exc:
         click.echo(f"\nBENCHMARK FAILED: {exc}", err=True)
         sys.exit(1)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from bench.measure import CommandFailed, run_timed
 from bench.report import targets
+from bench.run import machine_lock
 
 MIB = 1024
 
@@ -85,3 +89,31 @@ def test_memory_is_judged_at_province_scale_and_by_growth() -> None:
     goals = targets(10_000, RATIOS, {10_000: 420.0, 2000: 200.0})
     assert goals[-1].status == "PASS"
     assert targets(2000, RATIOS, {2000: 600.0})[-1].status == "MISS"  # over already
+
+
+HOLD_LOCK = """
+import fcntl, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.flock(f, fcntl.LOCK_EX)
+f.write("N=10000 in /elsewhere, pid 1\\n"); f.flush()
+print("held", flush=True)
+time.sleep(1.0)
+"""
+
+
+def test_a_second_benchmark_waits_for_the_first(tmp_path: Path) -> None:
+    lock = tmp_path / "bench.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    said: list[str] = []
+    start = time.monotonic()
+    with machine_lock("N=20 here", said.append, lock):
+        assert time.monotonic() - start > 0.5  # got the lock only once the first let go
+        assert lock.read_text() == f"N=20 here, pid {os.getpid()}\n"
+    holder.wait()
+    assert said == [
+        "another benchmark is running (N=10000 in /elsewhere, pid 1); waiting for it to finish"
+    ]
+    assert lock.read_text() == ""
