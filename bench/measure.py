@@ -20,8 +20,10 @@ cores, so a figure taken on a busy machine says so.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -144,8 +146,14 @@ def run_timed(argv: Sequence[str], *, cwd: Path, log: Path) -> tuple[Sample, str
         tree = sampler.stop()
     if status != 0 or not usage_path.exists():
         tail = err_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
+        how = f"exit status {status}"
+        if status < 0:  # the wrapper itself was killed, from outside the harness
+            how = f"killed by {signal.Signals(-status).name} from outside"
+        elif status > 128:  # the wrapper's report of a command killed by a signal
+            with contextlib.suppress(ValueError):
+                how = f"killed by {signal.Signals(status - 128).name}"
         raise CommandFailed(
-            f"exit status {status}: {' '.join(argv)}\n"
+            f"{how}: {' '.join(argv)}\n"
             + "\n".join(f"    {line}" for line in tail)
             + f"\n  (full output: {out_path}, {err_path})"
         )
