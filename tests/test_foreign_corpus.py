@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
 import shutil
 from pathlib import Path
@@ -19,7 +20,14 @@ import pytest
 from e2e_support import ROOT, read_jsonl
 from hostile import PERIOD, Case, Corpus, cli_argv, hostile_campaign, run_measured
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "foreign"
+# The shared/ folder beside the checkout; FOREIGN_CORPUS names another place, and the
+# team machines keep it at /work/shared wherever the clone is.
+_PLACES = [
+    Path(os.environ["FOREIGN_CORPUS"]) if os.environ.get("FOREIGN_CORPUS") else None,
+    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "foreign",
+    Path("/work/shared/corpus/foreign"),
+]
+CORPUS = next((p for p in _PLACES if p is not None and p.is_dir()), _PLACES[1])
 CJK = re.compile(r"[\u4e00-\u9fff]")
 GiB = 1 << 30
 
