@@ -10,15 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
-import os
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from pipeline import parallel
 from pipeline.aggregate.anomalies import ledger_anomalies
 from pipeline.aggregate.totals import CumulativeLookup, GridTotals, grid_totals
 from pipeline.config.calendar import Period
@@ -266,7 +264,6 @@ def _by_receipt(inbox: Path) -> list[Path]:
 
 _Job = tuple[Path, str, str, int]  # path, display name, sha256, size
 PARALLEL_FROM = 24  # new files; fewer are judged in-process (a pool costs ~0.1 s to start)
-MAX_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -319,26 +316,16 @@ def _judge_all(jobs: list[_Job], context: _Context, progress: Progress | None) -
     shared among worker processes, one per core. Should a worker die, the files it had
     are refused for now (judged again next run) and the others keep their judgement.
     """
-    cores = os.cpu_count() or 1
     done: list[_Pending] = []
-    if len(jobs) < PARALLEL_FROM or cores < 2:
-        for job in jobs:
-            done.append(_judge_safely(context, job))
+    try:
+        for pending in parallel.each(
+            _judge_in_worker, jobs, _start_worker, (context,), parallel_from=PARALLEL_FROM
+        ):
+            done.append(pending)
             if progress:
                 progress("读取", len(done), len(jobs))
-        return done
-    methods = multiprocessing.get_all_start_methods()
-    start = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    workers = min(cores, MAX_WORKERS)
-    chunk = max(1, min(32, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(workers, start, _start_worker, (context,)) as pool:
-        try:
-            for pending in pool.map(_judge_in_worker, jobs, chunksize=chunk):
-                done.append(pending)
-                if progress:
-                    progress("读取", len(done), len(jobs))
-        except BrokenProcessPool:
-            done += [_fault(job, "读取进程意外终止") for job in jobs[len(done) :]]
+    except BrokenProcessPool:
+        done += [_fault(job, "读取进程意外终止") for job in jobs[len(done) :]]
     return done
 
 

@@ -13,6 +13,7 @@ from e2e_support import campaign_in, ledger_counts, outbox_snapshot, read_jsonl
 from test_crash import PERIOD, _returns
 
 import pipeline.run as run_module
+from pipeline import parallel
 from pipeline.config.calendar import Period
 from pipeline.run import run_period
 
@@ -61,7 +62,7 @@ def test_the_pool_judges_exactly_as_one_process_does(
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(run_module, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountedPool)
     pooled = _run(tmp_path / "pooled", returns)
     assert len(pools) == 1
     assert pooled == serial

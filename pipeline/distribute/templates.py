@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import multiprocessing
-import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from openpyxl import Workbook
 
+from pipeline import parallel
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
@@ -71,7 +69,6 @@ def template_bytes(
 
 
 PARALLEL_FROM = 24  # templates; fewer are written in-process
-MAX_WORKERS = 8
 _Job = tuple[Institution, dict[str, dict[str, float]]]
 _worker: tuple[Campaign, Period, Path] | None = None
 _built: dict[str, Workbook] = {}  # role -> the last template built in this process
@@ -112,22 +109,11 @@ def write_templates(
     roster = list(campaign.roster())
     out = folder or campaign.templates_dir / str(period)
     jobs = [(inst, _previous(campaign, inst, period, cumulative)) for inst in roster]
-    cores = os.cpu_count() or 1
     paths: list[Path] = []
-    if len(jobs) < PARALLEL_FROM or cores < 2:
-        _start_worker(campaign, period, out)
-        for job in jobs:
-            paths.append(_write_one(job))
-            if progress:
-                progress(len(paths), len(jobs))
-        return paths
-    methods = multiprocessing.get_all_start_methods()
-    start = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    workers = min(cores, MAX_WORKERS)
-    chunk = max(1, min(32, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(workers, start, _start_worker, (campaign, period, out)) as pool:
-        for path in pool.map(_write_one, jobs, chunksize=chunk):
-            paths.append(path)
-            if progress:
-                progress(len(paths), len(jobs))
+    for path in parallel.each(
+        _write_one, jobs, _start_worker, (campaign, period, out), parallel_from=PARALLEL_FROM
+    ):
+        paths.append(path)
+        if progress:
+            progress(len(paths), len(jobs))
     return paths
