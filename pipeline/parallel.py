@@ -3,12 +3,24 @@
 Used where each item costs milliseconds and needs nothing from the others: judging new
 inbox files, writing templates. Few items, or one core, and the work is done here, in
 order, without the cost of starting a pool (~0.1 s).
+
+Workers end with the process that started them. A run killed by SIGKILL (the kernel's
+out-of-memory killer, ``kill -9``) runs no cleanup, and a forked worker waiting for its
+next job would otherwise live on, orphaned: on Linux each worker asks the kernel to kill
+it when its parent dies (``PR_SET_PDEATHSIG``), and elsewhere it leaves as soon as it
+finds its parent gone. Workers never hold the ledger's lock either
+(:mod:`pipeline.ledger.lock` closes it in every forked child).
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -39,5 +51,36 @@ def each(
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     workers = min(cores, MAX_WORKERS)
     chunk = max(1, min(32, len(jobs) // (workers * 8)))
-    with ProcessPoolExecutor(workers, context, start, start_args) as pool:
+    init_args = (os.getpid(), start, start_args)
+    with ProcessPoolExecutor(workers, context, _start_worker, init_args) as pool:
         yield from pool.map(func, jobs, chunksize=chunk)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this process when ``parent`` ends (Linux), and leave now if
+    it already has (the parent may die before the request is made)."""
+    asked = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            asked = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+    if not asked:  # no kernel to ask: look for the parent every second
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _start_worker(parent: int, start: Callable[..., None], args: tuple[Any, ...]) -> None:
+    _die_with(parent)
+    start(*args)

@@ -322,6 +322,7 @@ def _judge_all(jobs: list[_Job], context: _Context, progress: Progress | None) -
             _judge_in_worker, jobs, _start_worker, (context,), parallel_from=PARALLEL_FROM
         ):
             done.append(pending)
+            checkpoint("judging")  # a crash here leaves workers mid-batch
             if progress:
                 progress("读取", len(done), len(jobs))
     except BrokenProcessPool:

@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -248,3 +249,129 @@ def test_an_unusable_ledger_is_reported_and_never_touched(tmp_path: Path, damage
     assert "未作任何修改" in result.output
     assert _digest(ledger) == before
     assert not (campaign.outbox / PERIOD).exists()
+
+
+def _many_returns(folder: Path, count: int) -> Path:
+    """``count`` returns of as many institutions (the roster grown to hold them)."""
+    roster = (ROOT / "examples" / "roster.csv").read_text(encoding="utf-8").splitlines()
+    lines = roster + [
+        f"QX{n:03d},测试卫生院{n},卫生院,公立,x{n}@example.org,联系人{n},0432-1"
+        for n in range(count)
+    ]
+    make = folder / "make"
+    make.mkdir(parents=True)
+    text = (EXAMPLE.read_text(encoding="utf-8")).replace(
+        'roster = "roster.csv"', f'roster = "{make / "roster.csv"}"'
+    )
+    (make / "roster.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (make / "campaign.toml").write_text(text, encoding="utf-8")
+    campaign = campaign_in(make, make / "campaign.toml")
+    inbox = folder / "returns"
+    inbox.mkdir()
+    for n in range(count):
+        inst = campaign.roster().get(f"QX{n:03d}")
+        assert inst is not None
+        data = random_month(campaign, inst, JUL, random.Random(n))
+        fill_return(campaign, inst, JUL, inbox, data)
+    return make / "campaign.toml"
+
+
+def _processes_naming(text: str) -> list[int]:
+    """PIDs of live processes whose command line mentions ``text`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode("utf-8", "replace")
+            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+        except OSError:
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2 or not Path("/proc/self/cmdline").exists(),
+    reason="needs the worker pool (two cores) and /proc to see the workers",
+)
+def test_a_run_killed_while_its_workers_judge_leaves_no_worker_and_no_lock(
+    tmp_path: Path,
+) -> None:
+    campaign_file = _many_returns(tmp_path, 40)
+
+    def run(base: Path, crash_at: str = "", wait: float = 60) -> tuple[int, str]:
+        env = {k: v for k, v in os.environ.items() if k != "PIPELINE_CRASH_AT"}
+        if crash_at:
+            env["PIPELINE_CRASH_AT"] = crash_at
+        argv = [sys.executable, "-m", "pipeline", "--campaign", str(campaign_file)]
+        argv += ["--inbox", str(tmp_path / "returns"), "--outbox", str(base / "outbox")]
+        argv += ["--ledger", str(base / "ledger.sqlite"), "run", "--period", PERIOD]
+        argv += ["--wait", str(wait)]
+        # Output to a file, not a pipe: an orphaned worker would hold a pipe open.
+        base.mkdir(parents=True, exist_ok=True)
+        with open(base / "console.txt", "w+", encoding="utf-8") as out:
+            code = subprocess.run(argv, cwd=ROOT, env=env, stdout=out, stderr=out, timeout=300)
+            out.seek(0)
+            return code.returncode, out.read()
+
+    code, console = run(tmp_path / "uninterrupted")
+    assert code == 0, console
+    killed_base = tmp_path / "killed"
+    code, console = run(killed_base, "judging:5")
+    assert code == -signal.SIGKILL, console
+    # The workers end with the run (the kernel kills them, or they see their parent gone).
+    for _ in range(50):
+        if not _processes_naming(str(killed_base / "ledger.sqlite")):
+            break
+        time.sleep(0.1)
+    assert not _processes_naming(str(killed_base / "ledger.sqlite"))
+    # Nothing holds the lock: a run that will not wait at all goes ahead at once.
+    code, console = run(killed_base, wait=0)
+    assert code == 0, console
+    assert outbox_snapshot(killed_base / "outbox" / PERIOD) == outbox_snapshot(
+        tmp_path / "uninterrupted" / "outbox" / PERIOD
+    )
+
+
+def test_the_busy_message_says_the_holder_is_gone_when_it_is(tmp_path: Path) -> None:
+    """A lock file naming a dead process, while something else holds the lock."""
+    campaign = campaign_in(tmp_path)
+    campaign.inbox.mkdir(parents=True)
+    with run_lock(campaign.ledger_path, wait=0):
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        lock_file = campaign.ledger_path.with_name(campaign.ledger_path.name + ".lock")
+        host = __import__("socket").gethostname()
+        lock_file.write_text(
+            f"PID {dead.stdout.strip()}，{host}，开始于 2026-08-01T09:00:00\n", encoding="utf-8"
+        )
+        result = invoke(
+            "run",
+            "--period",
+            PERIOD,
+            "--wait",
+            "0",
+            inbox=campaign.inbox,
+            outbox=campaign.outbox,
+            ledger=campaign.ledger_path,
+        )
+    assert result.exit_code == 1
+    assert "该进程已不存在" in result.output, result.output
+    with run_lock(campaign.ledger_path, wait=0):
+        result = invoke(
+            "run",
+            "--period",
+            PERIOD,
+            "--wait",
+            "0",
+            inbox=campaign.inbox,
+            outbox=campaign.outbox,
+            ledger=campaign.ledger_path,
+        )
+    assert "该进程仍在运行" in result.output, result.output
