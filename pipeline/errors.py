@@ -1,6 +1,6 @@
 """Failures of the tool itself, as opposed to findings about a returned form.
 
-A bad return is data (a :class:`~pipeline.validate.findings.Finding`); these exceptions
+A bad return is data (a :class:`~pipeline.findings.Finding`); these exceptions
 are for the cases where the pipeline cannot run at all. The CLI turns each into a
 one-line message and a non-zero exit status.
 """

@@ -25,12 +25,12 @@ from pipeline.config.roster import Institution, Roster
 from pipeline.extract.reader import Refused, read_workbook
 from pipeline.extract.returns import Extracted, extract, identify, layouts_for, read_bounds
 from pipeline.faults import checkpoint
+from pipeline.findings import Finding, is_blocking, make
 from pipeline.forms.layout import Layout
 from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason, sniff
 from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger, Submission, damaged
 from pipeline.validate import rules
-from pipeline.validate.findings import Finding, is_blocking, make
 
 Progress = Callable[[str, int, int], None]
 

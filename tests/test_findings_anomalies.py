@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pipeline.aggregate.anomalies import modified_zscore
-from pipeline.validate.findings import RULES, SEVERITY_ZH, Finding, is_blocking, make
+from pipeline.findings import RULES, SEVERITY_ZH, Finding, is_blocking, make
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.extract.normalise import Normalised, normalise_number, normalise_text
+from pipeline.forms.values import Normalised, normalise_number, normalise_text
 
 OK = [
     # (raw, value, changed)

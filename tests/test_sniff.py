@@ -12,8 +12,8 @@ from openpyxl import Workbook
 
 from pipeline.config.limits import Limits
 from pipeline.extract.reader import Refused, read_workbook
+from pipeline.findings import RULES
 from pipeline.intake.sniff import Sniffed, sha256_of, skip_reason, sniff
-from pipeline.validate.findings import RULES
 
 CFB = bytes.fromhex("D0CF11E0A1B11AE1")
 

@@ -16,8 +16,8 @@ from pipeline.aggregate.totals import GridTotals
 from pipeline.config.calendar import Period, period_range
 from pipeline.config.campaign import AnomalyConfig
 from pipeline.config.roster import Roster
+from pipeline.findings import Finding, as_text, make
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout
-from pipeline.validate.findings import Finding, as_text, make
 from pipeline.validate.rules import rate_words
 
 MIN_ABS_DEVIATION = 3  # a jump smaller than this is never flagged, whatever the z-score

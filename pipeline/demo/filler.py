@@ -23,10 +23,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
-from pipeline.distribute.styles import set_text
 from pipeline.distribute.templates import CumulativeLookup, template_filename, write_template
 from pipeline.forms.layout import Layout, build_layout
 from pipeline.forms.spec import GridSpec, ListSpec
+from pipeline.forms.styles import set_text
 from pipeline.report.atomic import write_atomic
 
 Overwrites = dict[str, dict[tuple[str, str], float]]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import jinja2
 from openpyxl.worksheet.worksheet import Worksheet
 
-from pipeline.distribute.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
+from pipeline.forms.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
 
 if TYPE_CHECKING:
     from pipeline.config.calendar import Period

@@ -20,7 +20,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.distribute import instructions, metadata
-from pipeline.distribute.styles import (
+from pipeline.forms.layout import (
+    CUMULATIVE_ROW,
+    FOOTER_ROW,
+    MONTH_ROW,
+    Layout,
+    build_layout,
+    footer_key,
+)
+from pipeline.forms.spec import GridSpec, ListSpec, Measure
+from pipeline.forms.styles import (
     BODY_FONT,
     CENTER,
     DERIVED_FILL,
@@ -34,15 +43,6 @@ from pipeline.distribute.styles import (
     style,
     text_height,
 )
-from pipeline.forms.layout import (
-    CUMULATIVE_ROW,
-    FOOTER_ROW,
-    MONTH_ROW,
-    Layout,
-    build_layout,
-    footer_key,
-)
-from pipeline.forms.spec import GridSpec, ListSpec, Measure
 
 UNLOCKED = Protection(locked=False)
 RATE_FORMAT = "0.0"

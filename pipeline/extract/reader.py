@@ -22,13 +22,14 @@ import re
 import zipfile
 import zlib
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.distribute.metadata import META_SHEET, parse_rows
 from pipeline.forms.cells import column_index, column_letter
+from pipeline.forms.sheet import Formula, RawSheet, RawWorkbook
 
 MARGIN_ROWS = 20
 MARGIN_COLS = 5
@@ -56,29 +57,6 @@ class Refused(Exception):
         self.detail = detail
         self.sheet = sheet
         self.cell = cell
-
-
-class Formula(str):
-    """A cell's formula text (``=A1+B1``), as opposed to a string that starts with '='."""
-
-
-@dataclass
-class RawSheet:
-    name: str
-    state: str
-    cells: dict[tuple[int, int], object] = field(default_factory=dict)
-    cached: dict[tuple[int, int], object] = field(default_factory=dict)
-    hidden_rows: set[int] = field(default_factory=set)
-
-    def text(self, row: int, col: int) -> str:
-        value = self.cells.get((row, col))
-        return "" if value is None else str(value).strip()
-
-
-@dataclass
-class RawWorkbook:
-    sheets: dict[str, RawSheet]
-    meta: dict[str, str] | None
 
 
 _LOCAL: dict[str, str] = {}

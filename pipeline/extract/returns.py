@@ -15,8 +15,7 @@ from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.metadata import FORMAT, form_key
-from pipeline.extract.normalise import normalise_number, normalise_text
-from pipeline.extract.reader import Formula, RawSheet, RawWorkbook
+from pipeline.findings import Finding, make
 from pipeline.forms.cells import column_letter
 from pipeline.forms.layout import (
     CUMULATIVE_ROW,
@@ -26,8 +25,9 @@ from pipeline.forms.layout import (
     build_layout,
     footer_key,
 )
+from pipeline.forms.sheet import Formula, RawSheet, RawWorkbook
 from pipeline.forms.spec import GridSpec, ListSpec
-from pipeline.validate.findings import Finding, make
+from pipeline.forms.values import normalise_number, normalise_text
 
 MAX_LABEL_FINDINGS = 3
 

@@ -16,8 +16,8 @@ from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
 from pipeline.errors import ConfigError, InputError, RosterError
-from pipeline.extract.normalise import normalise_number
 from pipeline.forms.cells import column_letter
+from pipeline.forms.values import normalise_number
 from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline.errors import LedgerError
 from pipeline.extract.returns import GridCell, TextCell
 from pipeline.faults import checkpoint
-from pipeline.validate.findings import Finding
+from pipeline.findings import Finding
 
 SCHEMA_VERSION = 1
 SCHEMA = """

@@ -10,9 +10,9 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.findings import SEVERITY_ZH, Finding
 from pipeline.report.atomic import write_atomic, write_text_atomic
 from pipeline.report.tables import TableBook
-from pipeline.validate.findings import SEVERITY_ZH, Finding
 
 if TYPE_CHECKING:
     from pipeline.config.roster import Roster

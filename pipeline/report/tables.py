@@ -19,7 +19,7 @@ from typing import Any
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from pipeline.distribute.styles import FONT, text_height
+from pipeline.forms.styles import FONT, text_height
 
 A4 = 9
 _OPTIONS = {

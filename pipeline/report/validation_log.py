@@ -12,13 +12,13 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.findings import SEVERITY_ZH
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
 from pipeline.forms.spec import GridSpec, Measure
 from pipeline.report import summary
 from pipeline.report.atomic import open_atomic, write_atomic
 from pipeline.report.tables import TableBook
 from pipeline.run import OUTCOME_ZH
-from pipeline.validate.findings import SEVERITY_ZH
 
 if TYPE_CHECKING:
     from pipeline.run import PeriodData

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pipeline.extract.returns import GridCell
+from pipeline.findings import Finding, make
 from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
 from pipeline.forms.spec import GridSpec, Measure
-from pipeline.validate.findings import Finding, make
 
 RATE_TOLERANCE = 0.05 + 1e-9  # a rate shown to one decimal, with float slack
 Figures = dict[tuple[str, str], float | None]  # (row key, measure key) -> value

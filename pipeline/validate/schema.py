@@ -17,7 +17,7 @@ from pandera.errors import SchemaErrors
 from pipeline.extract.returns import GridCell
 from pipeline.forms.spec import GridSpec
 
-# Check names are rule codes of :mod:`pipeline.validate.findings`.
+# Check names are rule codes of :mod:`pipeline.findings`.
 NEGATIVE, INTEGER, MAX = "V-NEGATIVE", "V-INTEGER", "V-MAX"
 EXPECTED = {NEGATIVE: "0或正整数", INTEGER: "整数", MAX: "{max}"}  # the findings' 应为
 
