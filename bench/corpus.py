@@ -171,8 +171,8 @@ def _received(index: int, due: dt.date) -> float:
 
 def _overwrite(campaign: Campaign, data: MonthData) -> Overwrites:
     """排查隐患总数 of the first topic typed over its formula, one more than its parts."""
-    spec = campaign.grid_forms[0]
-    topic = campaign.topics[0].key
+    spec = campaign.form("fujian2")
+    topic = campaign.rows_for(spec)[0].key
     row = data.grid.get(spec.id, {}).get(topic, {})
     wrong = row.get("general_found", 0) + row.get("major_found", 0) + 1
     return {spec.id: {(topic, "hazards_total"): wrong}}

@@ -146,17 +146,16 @@ def _progress(stage: str, done: int, total: int) -> None:
 @handle_errors
 def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
     """Write a pre-filled, protected form for every institution of the roster."""
-    from pipeline.aggregate.totals import CumulativeLookup
-    from pipeline.distribute.templates import write_templates
+    from pipeline.distribute.templates import Prefills, write_templates
     from pipeline.ledger.store import Ledger
 
     campaign = _campaign(ctx)
     p = _period(period)
     ledger = Ledger(campaign.ledger_path)
     try:
-        cumulative = CumulativeLookup(ledger, campaign)
+        prefills = Prefills(campaign, p, ledger)
         paths = write_templates(
-            campaign, p, cumulative, out, progress=lambda d, t: _progress("模板", d, t)
+            campaign, p, prefills, out, progress=lambda d, t: _progress("模板", d, t)
         )
     finally:
         ledger.close()

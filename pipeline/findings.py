@@ -126,8 +126,8 @@ RULES: dict[str, Rule] = {
     "V-MAX": Rule("error", "数值{value}超过上限{expected}", "请核对是否多输入了数字。"),
     "V-NOT-YOURS": Rule(
         "warning",
-        "本栏由卫生健康行政部门填写，本单位填写的{value}不计入汇总",
-        "各医疗机构只填写“排查整治隐患”一栏。",
+        "本栏不由本单位填写，填写的{value}不计入汇总",
+        "本单位只填写{fills}栏目。",
     ),
     "V-TEXT-LONG": Rule(
         "warning", "文字长度{value}字，超过{expected}字", "已完整保存；请提醒精简。"
@@ -142,6 +142,29 @@ RULES: dict[str, Rule] = {
         "新增任务行填写了内容但没有写明任务名称",
         "已按新增任务汇总；请报送单位补充任务名称。",
     ),
+    "V-REQUIRED": Rule("error", "必填项未填写", "请报送单位补填后重新发送。"),
+    "V-CHOICE": Rule(
+        "error",
+        "“{value}”不是可选的内容（可选：{expected}）",
+        "请报送单位从下拉列表中选择后重新发送。",
+    ),
+    "V-RANGE": Rule("error", "数值{value}超出范围（{expected}）", "请核对后更正。"),
+    "V-DATE": Rule("error", "“{value}”不是日期", "请填写日期，如 2026-07-03，更正后重新发送。"),
+    "V-DATE-AMBIGUOUS": Rule(
+        "error",
+        "“{value}”无法确定是哪一天（年月日顺序不明或缺少日）",
+        "请按“年-月-日”填写完整日期，如 2026-07-03，更正后重新发送。",
+    ),
+    "V-DATE-LATE": Rule(
+        "error", "日期{value}晚于本期截止日{expected}", "请核对日期，未发生的事项不应填报。"
+    ),
+    "V-DATE-ORDER": Rule(
+        "error", "日期{value}早于{expected}", "请核对两个日期的先后，更正后重新发送。"
+    ),
+    "V-DATE-AFTER": Rule(
+        "error", "日期{value}晚于{expected}", "请核对两个日期的先后，更正后重新发送。"
+    ),
+    "V-INST": Rule("error", "“{value}”不是名册中的单位", "请填写名册中的单位名称或机构代码。"),
     "V-BLANK-RESEND": Rule(
         "error",
         "报表全部为空，而本单位本期已有填写了数据的报表",

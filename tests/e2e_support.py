@@ -15,7 +15,7 @@ import io
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -24,7 +24,10 @@ from openpyxl import load_workbook
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign, load_campaign
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
+from pipeline.config.roster import Institution
+from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.layout import Layout
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "campaign.toml"
@@ -74,7 +77,7 @@ def campaign_in(base: Path, campaign_file: Path = EXAMPLE) -> Campaign:
 
 
 def grid_layout(campaign: Campaign) -> Layout:
-    spec = next(f for f in campaign.grid_forms if f.id == FORM)
+    spec = campaign.form(FORM)
     return build_layout(spec, campaign.rows_for(spec))
 
 
@@ -257,3 +260,16 @@ def status_rows(path: Path) -> tuple[list[str], dict[str, dict[str, object]]]:
         return summary, rows
     finally:
         wb.close()
+
+
+class ModelPrefills:
+    """A template's pre-filled 累计总计 from a test's own model instead of the ledger:
+    ``lookup(code, form, through)`` gives the cumulative counts through last period.
+    Stands in for :class:`pipeline.distribute.templates.Prefills`."""
+
+    def __init__(self, lookup: Callable[[str, str, Period], dict[str, float]], period: Period):
+        self.lookup = lookup
+        self.period = period
+
+    def of(self, inst: Institution) -> dict[str, object]:
+        return {FORM: self.lookup(inst.code, FORM, self.period.shift(-1))}

@@ -66,8 +66,10 @@ from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.config.roster import Institution
 from pipeline.demo.filler import MonthData, fill_return
 from pipeline.distribute.templates import write_template
-from pipeline.forms.layout import Layout, build_layout
-from pipeline.forms.spec import GridSpec, ListSpec
+from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.grid.spec import GridSpec
+from pipeline.forms.kinds.tasklist.spec import ListSpec
+from pipeline.forms.layout import Layout
 
 PERIOD = Period(2026, 8)
 GRID_SHEET = "附件2"
@@ -138,7 +140,7 @@ def standard_counts(campaign: Campaign, k: int) -> Counts:
             "major_found": (k + i) % 2,
             "major_fixed": (k + i) % 2,
         }
-        for i, t in enumerate(campaign.topics)
+        for i, t in enumerate(campaign.rows_for(campaign.form("fujian2")))
     }
 
 
@@ -150,7 +152,7 @@ def standard_month(campaign: Campaign, k: int) -> MonthData:
     }
     texts = {
         t.key: {"progress": f"{t.key}：第{k}号单位已按计划推进。", "outcome": "工作台账"}
-        for t in campaign.tasks
+        for t in campaign.rows_for(campaign.form("fujian1"))
     }
     return MonthData(grid={grid.id: counts}, texts={tasks.id: texts})
 
@@ -399,7 +401,7 @@ def _size_cases(c: Corpus, base: bytes) -> None:
         Expect("F-TOO-LARGE", GRID_SHEET, ANY, "单元格超过"),
     )
     huge = noise(5 * MB)
-    cell = c.tasks.cell(c.campaign.tasks[0].key, "progress")
+    cell = c.tasks.cell(c.campaign.rows_for(c.campaign.form("fujian1"))[0].key, "progress")
     in_form = rezip(base, {list_part: lambda b: set_cells(b, {cell: huge})})
     c.rejected(
         "huge-text-inline", "超长文字.xlsx", in_form, Expect("F-TOO-LARGE", LIST_SHEET, cell)
@@ -452,7 +454,7 @@ def _layout_cases(c: Corpus, base: bytes) -> None:
         Expect("L-SHEET-HIDDEN", GRID_SHEET),
     )
     grid = c.grid
-    topics = [grid.row_of[t.key] for t in c.campaign.topics]
+    topics = [grid.row_of[t.key] for t in c.campaign.rows_for(c.campaign.form("fujian2"))]
     found = grid.col_of["general_found"]
     for about, name, axis, at, delta in (
         ("row-inserted", "插入一行.xlsx", "row", topics[0], 1),
@@ -506,7 +508,7 @@ def _layout_cases(c: Corpus, base: bytes) -> None:
 
 def _derived_cases(c: Corpus, base: bytes) -> None:
     grid_part = sheet_part(base, GRID_SHEET)
-    t2 = c.campaign.topics[1].key
+    t2 = c.campaign.rows_for(c.campaign.form("fujian2"))[1].key
     total = c.grid.cell(t2, "hazards_total")
     inst = c.institution()
     counts = c.counts(inst)[t2]
@@ -560,7 +562,7 @@ def cached_as_excel(xml: bytes, grid: Layout) -> bytes:
 def _value_cases(c: Corpus, base: bytes) -> None:
     grid_part = sheet_part(base, GRID_SHEET)
     list_part = sheet_part(base, LIST_SHEET)
-    t1 = c.campaign.topics[0].key
+    t1 = c.campaign.rows_for(c.campaign.form("fujian2"))[0].key
     found, fixed = c.grid.cell(t1, "general_found"), c.grid.cell(t1, "general_fixed")
     major, major_fixed = c.grid.cell(t1, "major_found"), c.grid.cell(t1, "major_fixed")
 
@@ -614,7 +616,7 @@ def _value_cases(c: Corpus, base: bytes) -> None:
     assert case.counts is not None
     case.counts[t1].update(general_found=1200, general_fixed=12, major_found=1, major_fixed=1)
 
-    progress = c.tasks.cell(c.campaign.tasks[0].key, "progress")
+    progress = c.tasks.cell(c.campaign.rows_for(c.campaign.form("fujian1"))[0].key, "progress")
 
     def date1904(data: bytes) -> bytes:
         members = read_members(data)
@@ -693,7 +695,9 @@ def _text_cases(c: Corpus) -> None:
     inst = c.institution()
     data = standard_month(c.campaign, int(inst.code[1:]))
     texts = data.texts[c.tasks.spec.id]
-    for task, text in zip(c.campaign.tasks, INJECTIONS, strict=False):
+    for task, text in zip(
+        c.campaign.rows_for(c.campaign.form("fujian1")), INJECTIONS, strict=False
+    ):
         texts[task.key]["progress"] = text
     data.new_tasks[c.tasks.spec.id] = [dict(NEW_TASK)]
     case = Case("formula-like-text", "公式样文字.xlsx", "accepted", (), inst.code, c.counts(inst))
@@ -702,14 +706,14 @@ def _text_cases(c: Corpus) -> None:
     # Excel writes a carriage return inside text as _x000D_ (XML would turn it into \n).
     def crlf(data: bytes) -> bytes:
         part = sheet_part(data, LIST_SHEET)
-        cell = c.tasks.cell(c.campaign.tasks[0].key, "progress")
+        cell = c.tasks.cell(c.campaign.rows_for(c.campaign.form("fujian1"))[0].key, "progress")
         return shared_strings(rezip(data, {part: lambda b: set_cells(b, {cell: CRLF_TEXT})}))
 
     c.accepted("excel-escaped-cr", "回车换行.xlsx", crlf)
 
     inst = c.institution()
     grid_part = sheet_part(c.filled(inst), GRID_SHEET)
-    topics = c.campaign.topics
+    topics = c.campaign.rows_for(c.campaign.form("fujian2"))
     cells = {
         c.grid.cell(topics[0].key, "general_found"): "=1+1",
         c.grid.cell(topics[0].key, "general_fixed"): "+1+1",

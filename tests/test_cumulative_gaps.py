@@ -19,7 +19,8 @@ from pipeline.config.calendar import DueRule, Period
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
 from pipeline.distribute.templates import template_filename
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, build_layout
+from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "campaign.toml"
 JUL, AUG, SEP = Period(2026, 7), Period(2026, 8), Period(2026, 9)
@@ -104,8 +105,8 @@ def test_baseline_before_the_first_month_reaches_the_first_templates(
     assert result.exit_code == 0, result.output
     inst = campaign.roster().get("QW001")
     assert inst is not None
-    spec = campaign.grid_forms[0]
-    lay = build_layout(spec, campaign.topics)
+    spec = campaign.form("fujian2")
+    lay = build_layout(spec, campaign.rows_for(campaign.form("fujian2")))
     ws = load_workbook(out / template_filename(JUL, inst))[spec.sheet]
     month_found = lay.cell(MONTH_ROW, "general_found")
     assert ws[lay.cell(CUMULATIVE_ROW, "general_found")].value == f"=11+{month_found}"
@@ -146,8 +147,8 @@ def test_fixed_date_holidays_move_the_due_date_where_the_calendar_ends() -> None
 
 def test_names_beside_the_footer_reach_the_status_report(campaign: Campaign) -> None:
     path = _submit(campaign, "QW001", AUG, campaign.inbox, seed=4)
-    spec = campaign.grid_forms[0]
-    lay = build_layout(spec, campaign.topics)
+    spec = campaign.form("fujian2")
+    lay = build_layout(spec, campaign.rows_for(campaign.form("fujian2")))
     wb = load_workbook(path)
     ws = wb[spec.sheet]
     cells = {

@@ -45,19 +45,20 @@ from e2e_support import (
 )
 from openpyxl import Workbook, load_workbook
 
-from pipeline.aggregate.totals import CumulativeLookup, grid_totals
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
-from pipeline.config.roster import Institution
+from pipeline.config.roster import Institution, Reporter
 from pipeline.demo.filler import MonthData, fill_return, fill_template, random_month
-from pipeline.distribute.templates import template_filename, write_template
-from pipeline.distribute.workbook import Filling, Reporter, build_workbook
+from pipeline.distribute.templates import Prefills, template_filename, write_template
+from pipeline.distribute.workbook import build_workbook
 from pipeline.extract.reader import read_workbook
-from pipeline.extract.returns import GridCell, extract, layouts_for, read_bounds
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.extract.returns import Identity, extract, layouts_for, read_bounds
+from pipeline.forms.kinds.grid.checks import check_return
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.kinds.grid.totals import grid_totals
+from pipeline.forms.records import GridCell
 from pipeline.ledger.store import Ledger
 from pipeline.run import RunResult, run_period
-from pipeline.validate.rules import check_return
 
 JUL, AUG, SEP = Period(2026, 7), Period(2026, 8), Period(2026, 9)
 BUREAU = "QW000"
@@ -308,7 +309,7 @@ def test_foreign_figure_included_by_the_files_own_formulas_is_not_a_tampered_for
     tmp_path: Path,
 ) -> None:
     campaign = campaign_in(tmp_path)
-    spec = next(s for s in campaign.grid_forms if s.id == FORM)
+    spec = campaign.form(FORM)
     lay = grid_layout(campaign)
     labels = {k: lay.labels[(r, 1)] for k, r in lay.row_of.items()}
     counts = {
@@ -582,7 +583,7 @@ def test_cumulative_lookup_agrees_with_the_totals_and_prefills_the_template(
     tmp_path: Path,
 ) -> None:
     campaign = campaign_in(tmp_path)
-    spec = next(s for s in campaign.grid_forms if s.id == FORM)
+    spec = campaign.form(FORM)
     counts = [m.key for m in spec.inputs]
     model: dict[str, dict[str, float]] = {}  # institution -> measure -> cumulative
 
@@ -610,8 +611,14 @@ def test_cumulative_lookup_agrees_with_the_totals_and_prefills_the_template(
 
     ledger = Ledger(campaign.ledger_path)
     try:
-        lookup = CumulativeLookup(ledger, campaign)
-        totals = grid_totals(ledger, campaign, spec, AUG)
+        prefills = Prefills(campaign, SEP, ledger)
+
+        def lookup(code: str, form: str, through: Period) -> object:
+            assert through == AUG
+            return prefills.of(campaign.roster().get(code)).get(form, {})  # type: ignore[arg-type]
+
+        rows = campaign.rows_for(spec)
+        totals = grid_totals(spec, rows, ledger, campaign.start, AUG)  # type: ignore[arg-type]
         assert set(totals.cumulative_by_inst) == set(model)
         for code in model:
             by_totals = {
@@ -659,15 +666,12 @@ def test_fifteen_added_tasks_are_all_read_and_the_footer_is_below_them(tmp_path:
         }
         for n in range(1, 16)
     ]
-    filling = Filling(
-        lists={"fujian1": {"1.1": {"progress": "已学习", "outcome": "会议记录"}}},
-        extra_rows={"fujian1": added},
-    )
+    contents = {"fujian1": ({"1.1": {"progress": "已学习", "outcome": "会议记录"}}, added)}
     wb = build_workbook(
         campaign,
         Reporter(code=BUREAU, name=name, role="bureau"),
         AUG,
-        filling=filling,
+        contents=contents,
         kind="aggregate",
     )
     path = tmp_path / "附件1.xlsx"
@@ -688,9 +692,9 @@ def test_fifteen_added_tasks_are_all_read_and_the_footer_is_below_them(tmp_path:
     ]
     assert footer == [rows[-1] + 2]
 
-    raw = read_workbook(path, read_bounds(layouts))
+    raw = read_workbook(path, read_bounds(campaign, layouts))
     admin = Institution(code=BUREAU, name=name, level="卫生健康行政部门", role="administration")
-    ext = extract(raw, campaign, admin, AUG, layouts, {"file": path.name})
+    ext = extract(raw, campaign, Identity(admin, AUG, []), layouts, {"file": path.name})
     texts = [t for t in ext.texts if t.form == "fujian1"]
     items = [(t.row_key, t.cell, t.text) for t in texts if t.field == "item"]
     assert items == [

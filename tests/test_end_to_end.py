@@ -40,6 +40,7 @@ from e2e_support import (
     SHEET,
     TOPICS,
     Grid,
+    ModelPrefills,
     campaign_in,
     counted,
     due_moment,
@@ -64,7 +65,8 @@ from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.demo.filler import HABITS, MonthData, fill_return, random_month
 from pipeline.distribute.templates import template_filename
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.layout import Layout
 
 JUL, AUG, SEP = Period(2026, 7), Period(2026, 8), Period(2026, 9)
 PERIODS = (JUL, AUG, SEP)
@@ -129,7 +131,7 @@ class World:
 def _build(base: Path, campaign: Campaign) -> World:
     roster = campaign.roster()
     assert roster.get(BUREAU).role == "bureau" and len(roster) == 13  # type: ignore[union-attr]
-    assert tuple(t.key for t in campaign.topics) == TOPICS
+    assert tuple(t.key for t in campaign.rows_for(campaign.form("fujian2"))) == TOPICS
     world = World(campaign, grid_layout(campaign), base, base / "ledger.sqlite", {}, {}, {})
 
     def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
@@ -180,7 +182,7 @@ def _build(base: Path, campaign: Campaign) -> World:
                 data,
                 habits=habits,
                 overwrite_formula=overwrite,
-                cumulative=cumulative,
+                prefills=ModelPrefills(cumulative, period),
             )
             if key == RESUBMIT:
                 # The first version, then a corrected one received later, saved by the mail
@@ -192,7 +194,8 @@ def _build(base: Path, campaign: Campaign) -> World:
                 data = random_month(campaign, inst, period, random.Random(f"{period}/fix"))
                 assert data.grid[FORM] != grid
                 scratch = base / "scratch"
-                first = fill_return(campaign, inst, period, scratch, data, cumulative=cumulative)
+                prefills = ModelPrefills(cumulative, period)
+                first = fill_return(campaign, inst, period, scratch, data, prefills=prefills)
                 path = inbox / f"{path.stem}(1).xlsx"
                 shutil.move(first, path)
                 assert sorted([path.name, template_filename(period, inst)])[0] == path.name
@@ -675,7 +678,7 @@ def test_cumulative_is_baseline_plus_later_months(
 
 def test_baseline_columns_parse(world: World) -> None:
     """The test's own column names are the form's full headers (排查整治隐患/一般隐患/排查)."""
-    spec = world.campaign.grid_forms[0]
+    spec = world.campaign.form("fujian2")
     labels = {m.label: m.key for m in spec.measures if m.kind == "count"}
     assert labels == BASELINE_COLUMNS
     assert column_index_from_string(world.lay.cell("T1", "general_found")[0]) == 7
@@ -727,8 +730,8 @@ def test_detail_workbook_lists_each_current_returns_hazard_counts(
     world: World, period: Period
 ) -> None:
     """汇总明细: one row per institution and topic, each column's month as filed."""
-    spec = next(f for f in world.campaign.grid_forms if f.id == FORM)
-    topic_of = {t.label: t.key for t in world.campaign.topics}
+    spec = world.campaign.form(FORM)
+    topic_of = {t.label: t.key for t in world.campaign.rows_for(world.campaign.form("fujian2"))}
     wb = load_workbook(world.out(period, "汇总明细"), read_only=True)
     try:
         rows = list(wb[f"{SHEET}明细"].iter_rows(min_row=3, values_only=True))

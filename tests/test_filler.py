@@ -20,7 +20,8 @@ from pipeline.demo.filler import (
     random_month,
 )
 from pipeline.distribute.templates import write_template
-from pipeline.forms.layout import MONTH_ROW, build_layout
+from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.grid.spec import MONTH_ROW
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "campaign.toml"
 PERIOD = Period(2026, 10)
@@ -47,12 +48,12 @@ def template(campaign: Campaign, hospital: Institution, tmp_path: Path) -> Path:
 
 
 def grid(campaign: Campaign):
-    spec = campaign.grid_forms[0]
+    spec = campaign.form("fujian2")
     return spec, build_layout(spec, campaign.rows_for(spec))
 
 
 def tasks(campaign: Campaign):
-    spec = campaign.list_forms[0]
+    spec = campaign.form("fujian1")
     return spec, build_layout(spec, campaign.rows_for(spec))
 
 
@@ -70,7 +71,7 @@ def test_random_month_of_an_institution_respects_role_and_invariants(
     spec, _ = grid(campaign)
     expected = {m.key for m in spec.inputs_for(hospital.role)}
     assert expected == {"general_found", "general_fixed", "major_found", "major_fixed"}
-    topics = {t.key for t in campaign.topics}
+    topics = {t.key for t in campaign.rows_for(campaign.form("fujian2"))}
     over_fixed = majors = 0
     for seed in range(60):
         data = random_month(campaign, hospital, PERIOD, random.Random(seed), scale=1.5)
@@ -107,7 +108,7 @@ def test_random_month_texts_and_new_tasks(campaign: Campaign, hospital: Institut
     for seed in range(30):
         data = random_month(campaign, hospital, PERIOD, random.Random(seed))
         texts = data.texts[spec.id]
-        assert set(texts) == {t.key for t in campaign.tasks}
+        assert set(texts) == {t.key for t in campaign.rows_for(campaign.form("fujian1"))}
         for row in texts.values():
             assert set(row) <= inputs and row["progress"] and row["outcome"]
         for new in data.new_tasks.get(spec.id, []):

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from pipeline.aggregate.anomalies import modified_zscore
 from pipeline.findings import RULES, SEVERITY_ZH, Finding, is_blocking, make
+from pipeline.forms.kinds.grid.anomalies import modified_zscore
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -18,6 +18,7 @@ def test_every_rule_formats_in_chinese(code: str) -> None:
     rule = RULES[code]
     assert rule.severity in SEVERITY_ZH
     words = {"num": "已整改", "den": "排查", "unit": "处", "fixed": "3", "found": "2"}
+    words["fills"] = "“排查整治隐患”"
     f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code
     assert f.severity == rule.severity

@@ -27,7 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.config.calendar import Period
 from pipeline.demo.filler import MonthData, fill_return, random_month
-from pipeline.forms.layout import build_layout
+from pipeline.forms.kinds import build_layout
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "summary_layout.json"
 PERIOD = Period(2026, 7)
@@ -51,15 +51,15 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
         texts = {
             spec.id: {
                 t.key: {"progress": f"{inst.code}第{n}项进展", "outcome": "工作记录"}
-                for n, t in enumerate(campaign.tasks, start=1)
+                for n, t in enumerate(campaign.rows_for(campaign.form("fujian1")), start=1)
             }
-            for spec in campaign.list_forms
+            for spec in [campaign.form("fujian1")]
         }
         path = fill_return(campaign, inst, PERIOD, inbox, MonthData(grid=grid, texts=texts))
         set_received(path, received)
     run_cli(str(PERIOD), inbox=inbox, outbox=base / "outbox", ledger=base / "ledger.sqlite")
     data_cells: dict[str, set[str]] = {}
-    for spec in campaign.list_forms:
+    for spec in [campaign.form("fujian1")]:
         lay = build_layout(spec, campaign.rows_for(spec))
         data_cells[spec.sheet] = {
             f"{get_column_letter(lay.col_of[f.key])}{r}"

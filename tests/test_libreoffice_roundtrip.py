@@ -22,18 +22,20 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 # `tests/` is not a package, so pytest (and mypy) put it on sys.path: `support` is top level.
+from e2e_support import ModelPrefills
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 from support import libreoffice as lo
 
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.distribute import metadata
 from pipeline.distribute.templates import write_templates
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout, build_layout
-from pipeline.forms.spec import GridSpec
+from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW, GridSpec
+from pipeline.forms.layout import Layout
 
 pytestmark = pytest.mark.libreoffice
 
@@ -121,7 +123,8 @@ def layouts(campaign: Campaign) -> dict[str, Layout]:
 @pytest.fixture(scope="module")
 def templates(campaign: Campaign, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("templates")
-    paths = write_templates(campaign, PERIOD, cumulative=previous_cumulative, folder=folder)
+    prefills = ModelPrefills(previous_cumulative, PERIOD)
+    paths = write_templates(campaign, PERIOD, prefills, folder=folder)  # type: ignore[arg-type]
     picked = {code: [p for p in paths if p.stem.endswith(f"_{code}")] for code in INSTITUTIONS}
     for code, found in picked.items():
         assert len(found) == 1, f"expected one template for {code} among {paths}"
@@ -200,7 +203,8 @@ def meta_of(wb: Workbook) -> dict[str, str]:
 
 
 def grid(campaign: Campaign) -> GridSpec:
-    (spec,) = campaign.grid_forms
+    spec = campaign.form("fujian2")
+    assert isinstance(spec, GridSpec)
     return spec
 
 

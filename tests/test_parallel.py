@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import campaign_in, ledger_counts, outbox_snapshot, read_jsonl
+from e2e_support import ModelPrefills, campaign_in, ledger_counts, outbox_snapshot, read_jsonl
 from test_crash import PERIOD, _returns
 
-import pipeline.run as run_module
+import pipeline.intake.judge as run_module
 from pipeline import parallel
 from pipeline.config.calendar import Period
 from pipeline.run import run_period
@@ -105,9 +105,13 @@ def test_templates_written_by_the_pool_are_those_written_one_by_one(
     def cumulative(code: str, form: str, through: Period) -> dict[str, float]:
         return {"general_found": float(len(code)), "major_found": 1.0} if code != "QW003" else {}
 
-    serial = write_templates(campaign, period, cumulative, tmp_path / "serial")
+    serial = write_templates(
+        campaign, period, ModelPrefills(cumulative, period), tmp_path / "serial"
+    )
     monkeypatch.setattr(templates_module, "PARALLEL_FROM", 2)
-    pooled = write_templates(campaign, period, cumulative, tmp_path / "pooled")
+    pooled = write_templates(
+        campaign, period, ModelPrefills(cumulative, period), tmp_path / "pooled"
+    )
     assert [p.name for p in pooled] == [p.name for p in serial]
     assert len(serial) == len(campaign.roster())
     for a, b in zip(serial, pooled, strict=True):
@@ -128,11 +132,17 @@ def test_a_restamped_template_is_the_template_built_afresh(tmp_path: Path) -> No
         n = int(code[2:])
         return {"general_found": n * 1.5, "major_fixed": float(n % 3)} if n % 4 else {}
 
-    batch = write_templates(campaign, period, cumulative, tmp_path / "batch")
+    batch = write_templates(campaign, period, ModelPrefills(cumulative, period), tmp_path / "batch")
     roles = [i.role for i in campaign.roster()]
     assert len(set(roles)) == 2 and len(roles) > 3  # so most files were restamped
     for inst, made in zip(campaign.roster(), batch, strict=True):
-        fresh = write_template(campaign, inst, period, tmp_path / "fresh" / inst.code, cumulative)
+        fresh = write_template(
+            campaign,
+            inst,
+            period,
+            tmp_path / "fresh" / inst.code,
+            ModelPrefills(cumulative, period),
+        )
         assert workbook_values(made) == workbook_values(fresh), inst.code
         a, b = load_workbook(made), load_workbook(fresh)
         for ws in a.worksheets:

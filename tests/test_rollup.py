@@ -41,7 +41,7 @@ from openpyxl import load_workbook
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 
 PERIOD = Period(2026, 7)
 ROSTER_HEADER = "机构代码,机构名称,机构级别,经济类型,电子邮箱,联系人,联系电话\n"

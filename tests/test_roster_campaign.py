@@ -11,7 +11,9 @@ from pipeline.config.calendar import DueRule, Period
 from pipeline.config.campaign import load_campaign
 from pipeline.config.roster import Institution, load_roster
 from pipeline.errors import ConfigError, RosterError
-from pipeline.forms.spec import SCHEMAS_DIR, GridSpec, ListSpec
+from pipeline.forms.kinds.grid.spec import GridSpec
+from pipeline.forms.kinds.tasklist.spec import ListSpec
+from pipeline.forms.spec import SCHEMAS_DIR
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ROSTER = EXAMPLES / "roster.csv"
@@ -166,13 +168,12 @@ def test_shipped_campaign_loads() -> None:
     assert camp.due == DueRule(day=1, months_after=1, roll_to_working_day=True)
     assert [f.id for f in camp.forms] == ["fujian1", "fujian2"]
     assert [type(f) for f in camp.forms] == [ListSpec, GridSpec]
-    assert [g.id for g in camp.grid_forms] == ["fujian2"]
-    assert [t.key for t in camp.topics] == ["T1", "T2", "T3", "T4", "T5"]
-    assert camp.topics[2].aliases == ("3.危险化品安全整治",)
-    assert len(camp.tasks) == 13
-    assert camp.tasks[0].key == "1.1"
-    assert camp.rows_for(camp.grid_forms[0]) == camp.topics
-    assert camp.rows_for(camp.list_forms[0]) == camp.tasks
+    topics = camp.rows_for(camp.form("fujian2"))
+    tasks = camp.rows_for(camp.form("fujian1"))
+    assert [t.key for t in topics] == ["T1", "T2", "T3", "T4", "T5"]
+    assert topics[2].aliases == ("3.危险化品安全整治",)
+    assert len(tasks) == 13
+    assert tasks[0].key == "1.1"
     # Paths are relative to the campaign file, not the working directory.
     base = CAMPAIGN.resolve().parent
     assert camp.roster_path.resolve() == base / "roster.csv"
@@ -218,7 +219,7 @@ def test_minimal_campaign_defaults(tmp_path: Path) -> None:
     assert camp.roster_path == tmp_path / "roster.csv"
     assert camp.ledger_path == tmp_path / "ledger.sqlite"
     assert camp.inbox == tmp_path / "inbox"
-    assert [t.key for t in camp.topics] == ["T1", "T2", "T3", "T4", "T5"]
+    assert [t.key for t in camp.rows_for(camp.form("fujian2"))] == ["T1", "T2", "T3", "T4", "T5"]
     override = tmp_path / "elsewhere" / "inbox"
     assert load_campaign(camp.path, {"inbox": override}).inbox == override
 
@@ -229,14 +230,22 @@ def test_local_topics_are_appended(tmp_path: Path) -> None:
         '\n[[local_topics]]\nkey = "L2"\nlabel = "7.电动自行车安全隐患整治"\n'
     )
     camp = load_campaign(_campaign(tmp_path, text))
-    assert [t.key for t in camp.topics] == ["T1", "T2", "T3", "T4", "T5", "L1", "L2"]
-    assert camp.topics[5].label == "6.城镇燃气安全专项整治"
+    assert [t.key for t in camp.rows_for(camp.form("fujian2"))] == [
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+        "T5",
+        "L1",
+        "L2",
+    ]
+    assert camp.rows_for(camp.form("fujian2"))[5].label == "6.城镇燃气安全专项整治"
 
 
 def test_topics_replace_the_defaults(tmp_path: Path) -> None:
     text = MINIMAL + '\n[[topics]]\nkey = "X"\nlabel = "1.唯一专题"\n'
     camp = load_campaign(_campaign(tmp_path, text))
-    assert [(t.key, t.label) for t in camp.topics] == [("X", "1.唯一专题")]
+    assert [(t.key, t.label) for t in camp.rows_for(camp.form("fujian2"))] == [("X", "1.唯一专题")]
 
 
 def test_local_topic_repeating_a_default_key(tmp_path: Path) -> None:
@@ -248,7 +257,7 @@ def test_local_topic_repeating_a_default_key(tmp_path: Path) -> None:
 
 def test_local_topics_repeating_each_other(tmp_path: Path) -> None:
     text = MINIMAL + '\n[[local_topics]]\nkey = "L1"\nlabel = "a"\n' * 2
-    with pytest.raises(ConfigError, match="duplicate topic keys"):
+    with pytest.raises(ConfigError, match="duplicate row keys"):
         load_campaign(_campaign(tmp_path, text))
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.extract.returns import GridCell
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, build_layout
-from pipeline.forms.spec import SCHEMAS_DIR, GridSpec, load_form
-from pipeline.validate.rules import check_return, derive_row, derive_table, rate
-from pipeline.validate.schema import failures
+from pipeline.forms.kinds import build_layout, load_form
+from pipeline.forms.kinds.grid.arithmetic import derive_row, derive_table, rate
+from pipeline.forms.kinds.grid.checks import check_return, failures
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW, GridSpec
+from pipeline.forms.records import GridCell
+from pipeline.forms.spec import SCHEMAS_DIR
 
 TOPICS = ["T1", "T2", "T3", "T4", "T5"]
 WHERE = {"institution": "QW001", "institution_name": "示例区人民医院", "period": "2026-10"}

@@ -7,8 +7,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, build_layout
-from pipeline.forms.spec import SCHEMAS_DIR, GridSpec, ListSpec, Topic, load_form, load_forms
+from pipeline.forms.kinds import build_layout, load_form, load_forms
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW, GridSpec
+from pipeline.forms.kinds.tasklist.spec import ListSpec
+from pipeline.forms.rows import Row as Topic
+from pipeline.forms.spec import SCHEMAS_DIR
 
 FUJIAN1 = SCHEMAS_DIR / "fujian1_tasks.toml"
 FUJIAN2 = SCHEMAS_DIR / "fujian2_progress.toml"
@@ -275,7 +278,7 @@ def test_small_valid_grid(tmp_path: Path) -> None:
             '\n[[measures]]\nkey = "x"\nkind = "count"\nrole = "bureau"\n',
             "missing required key 'header'",
         ),
-        ('\n[[default_rows]]\nkey = "T1"\nlabel = "一"\n' * 2, "duplicate topic keys"),
+        ('\n[[default_rows]]\nkey = "T1"\nlabel = "一"\n' * 2, "duplicate row keys"),
     ],
 )
 def test_malformed_grid_names_the_file(tmp_path: Path, extra: str, match: str) -> None:
@@ -298,7 +301,7 @@ def test_a_sum_of_a_sum_is_refused(tmp_path: Path) -> None:
     [
         (
             GRID_HEAD.replace('kind = "grid"', 'kind = "table"') + COUNT_A,
-            "kind must be 'grid' or 'list'",
+            "kind must be one of grid, list",
         ),
         (GRID_HEAD.replace('title = "测试表"\n', "") + COUNT_A, "missing required key 'title'"),
         (GRID_HEAD, "missing required key 'measures'"),

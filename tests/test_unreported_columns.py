@@ -10,7 +10,8 @@ from openpyxl import load_workbook
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import load_campaign
 from pipeline.demo.filler import fill_return, random_month
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, build_layout
+from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 from pipeline.run import run_period
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "campaign.toml"
@@ -33,10 +34,10 @@ def test_bureau_columns_blank_until_the_bureau_reports(tmp_path: Path) -> None:
     result = run_period(campaign, PERIOD)
     assert result.count("accepted") == 1
 
-    spec = campaign.grid_forms[0]
-    lay = build_layout(spec, campaign.topics)
+    spec = campaign.form("fujian2")
+    lay = build_layout(spec, campaign.rows_for(campaign.form("fujian2")))
     ws = load_workbook(result.outbox / f"汇总表_{PERIOD}.xlsx")[spec.sheet]
-    for row in [*(t.key for t in campaign.topics), MONTH_ROW]:
+    for row in [*(t.key for t in campaign.rows_for(campaign.form("fujian2"))), MONTH_ROW]:
         for key in ("problems_total", "problems_county", "inspections", "interviews"):
             assert ws[lay.cell(row, key)].value is None, (row, key)
         assert ws[lay.cell(row, "hazards_total")].value is not None

@@ -46,6 +46,9 @@ class Period:
     def first_day(self) -> dt.date:
         return dt.date(self.year, self.month, 1)
 
+    def last_day(self) -> dt.date:
+        return self.shift(1).first_day() - dt.timedelta(days=1)
+
     def label(self) -> str:
         """Chinese form used on sheets: ``2026年10月``."""
         return f"{self.year}年{self.month}月"

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.config.anomalies import AnomalyConfig
 from pipeline.config.calendar import DueRule, Period
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.mail import MailConfig, load_mail
 from pipeline.config.roster import Roster, load_roster
 from pipeline.errors import ConfigError
-from pipeline.forms.spec import (
-    SCHEMAS_DIR,
-    FormSpec,
-    GridSpec,
-    ListSpec,
-    Task,
-    Topic,
-    load_forms,
-    tasks_from,
-    topics_from,
-)
+from pipeline.forms.kinds import load_forms
+from pipeline.forms.rows import Row, rows_from
+from pipeline.forms.spec import SCHEMAS_DIR, FormSpec
 
 
 @dataclass(frozen=True)
@@ -40,12 +34,6 @@ class Bureau:
 
 
 @dataclass(frozen=True)
-class AnomalyConfig:
-    zscore_threshold: float = 3.5
-    zscore_min_months: int = 4
-
-
-@dataclass(frozen=True)
 class Campaign:
     path: Path
     name: str
@@ -54,8 +42,7 @@ class Campaign:
     bureau: Bureau
     due: DueRule
     forms: tuple[FormSpec, ...]
-    topics: tuple[Topic, ...]
-    tasks: tuple[Task, ...]
+    rows: Mapping[str, tuple[Row, ...]]  # each form's rows, by form id
     roster_path: Path
     ledger_path: Path
     inbox: Path
@@ -70,16 +57,14 @@ class Campaign:
         the mail commands, which refuse such a row alone (see ``pipeline.mail.recipients``)."""
         return load_roster(self.roster_path, self.bureau.code, strict_text=strict_text)
 
-    @property
-    def grid_forms(self) -> tuple[GridSpec, ...]:
-        return tuple(f for f in self.forms if isinstance(f, GridSpec))
+    def rows_for(self, spec: FormSpec) -> tuple[Row, ...]:
+        return self.rows[spec.id]
 
-    @property
-    def list_forms(self) -> tuple[ListSpec, ...]:
-        return tuple(f for f in self.forms if isinstance(f, ListSpec))
-
-    def rows_for(self, spec: FormSpec) -> tuple[Topic, ...] | tuple[Task, ...]:
-        return self.topics if isinstance(spec, GridSpec) else self.tasks
+    def form(self, form_id: str) -> FormSpec:
+        for spec in self.forms:
+            if spec.id == form_id:
+                return spec
+        raise KeyError(form_id)
 
 
 def _section(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
@@ -138,21 +123,8 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
             f'{where} [campaign]: forms must be a list of names, e.g. ["fujian2_progress"]'
         )
     forms = tuple(load_forms(form_names, schemas_dir))
-    grids = [f for f in forms if isinstance(f, GridSpec)]
-    lists = [f for f in forms if isinstance(f, ListSpec)]
-
-    if "topics" in data:
-        topics = topics_from(data["topics"], f"{where} [[topics]]")
-    else:
-        topics = grids[0].default_rows if grids else ()
-    topics = topics + topics_from(data.get("local_topics", []), f"{where} [[local_topics]]")
-    if len({t.key for t in topics}) != len(topics):
-        raise ConfigError(f"{where}: local topic keys repeat the default topics' keys")
-    if "tasks" in data:
-        defaults = lists[0].defaults if lists else {}
-        tasks = tasks_from(data["tasks"], defaults, f"{where} [[tasks]]")
-    else:
-        tasks = lists[0].default_rows if lists else ()
+    rows = _rows(data, forms, where)
+    forms = tuple(_with_choices(spec, rows, where) for spec in forms)
 
     resolved = {
         key: (base / paths.get(key, default)).resolve()
@@ -194,8 +166,7 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         ),
         due=due_rule,
         forms=forms,
-        topics=topics,
-        tasks=tasks,
+        rows=rows,
         roster_path=resolved["roster"],
         ledger_path=resolved["ledger"],
         inbox=resolved["inbox"],
@@ -205,3 +176,57 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         limits=limits,
         mail=load_mail(data, base, where),
     )
+
+
+def _rows(
+    data: dict[str, Any], forms: tuple[FormSpec, ...], where: str
+) -> dict[str, tuple[Row, ...]]:
+    """Each form's rows: its definition's, unless the campaign replaces them, plus the
+    campaign's local ones. ``[[forms.<id>.rows]]`` and ``[[forms.<id>.local_rows]]``
+    address one form; ``[[<rows>]]`` and ``[[local_<rows>]]`` (e.g. ``[[topics]]``,
+    ``[[local_topics]]``, ``[[tasks]]``) every form whose rows are named so."""
+    per_form = _section(data, "forms", where)
+    ids = {spec.id for spec in forms}
+    unknown = sorted(set(per_form) - ids)
+    if unknown:
+        raise ConfigError(f"{where} [forms]: no form with id {unknown}; forms: {sorted(ids)}")
+    out: dict[str, tuple[Row, ...]] = {}
+    for spec in forms:
+        table = per_form.get(spec.id, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where} [forms.{spec.id}]: must be a table")
+        rows = spec.default_rows
+        local: tuple[Row, ...] = ()
+        named = spec.row_set
+        if named and named in data:
+            rows = rows_from(data[named], f"{where} [[{named}]]", spec.defaults)
+        if named and f"local_{named}" in data:
+            local += rows_from(data[f"local_{named}"], f"{where} [[local_{named}]]", spec.defaults)
+        if "rows" in table:
+            rows = rows_from(table["rows"], f"{where} [[forms.{spec.id}.rows]]", spec.defaults)
+        if "local_rows" in table:
+            w = f"{where} [[forms.{spec.id}.local_rows]]"
+            local += rows_from(table["local_rows"], w, spec.defaults)
+        rows = rows + local
+        if len({r.key for r in rows}) != len(rows):
+            raise ConfigError(f"{where}: local rows of {spec.id} repeat the keys of its rows")
+        out[spec.id] = rows
+    return out
+
+
+def _with_choices(spec: FormSpec, rows: Mapping[str, tuple[Row, ...]], where: str) -> FormSpec:
+    """A field whose choices are another form's rows (所属专题: the campaign's topics)
+    gets their labels, local rows included."""
+    if not any(f.choices_from for f in spec.fields):
+        return spec
+    fields = []
+    for f in spec.fields:
+        if f.choices_from:
+            if f.choices_from not in rows:
+                raise ConfigError(
+                    f"{where}: form {spec.id} field {f.key}: choices_from names no form of "
+                    f"the campaign ({f.choices_from!r})"
+                )
+            f = replace(f, choices=tuple(r.label for r in rows[f.choices_from]))
+        fields.append(f)
+    return replace(spec, fields=tuple(fields))

@@ -41,6 +41,20 @@ class Institution:
     line: int = field(default=0, compare=False)  # line (row) of the roster file, for messages
 
 
+@dataclass(frozen=True)
+class Reporter:
+    """Who a workbook is for: an institution of the roster, or the bureau itself (its
+    aggregated return). ``role`` as :class:`Institution`'s."""
+
+    code: str
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, inst: Institution) -> Reporter:
+        return cls(code=inst.code, name=inst.name, role=inst.role)
+
+
 def role_of(code: str, level: str, bureau_code: str | None) -> str:
     if code == bureau_code:
         return "bureau"

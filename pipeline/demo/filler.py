@@ -23,9 +23,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
-from pipeline.distribute.templates import CumulativeLookup, template_filename, write_template
-from pipeline.forms.layout import Layout, build_layout
-from pipeline.forms.spec import GridSpec, ListSpec
+from pipeline.distribute.templates import Prefills, template_filename, write_template
+from pipeline.forms.kinds import kind_of
+from pipeline.forms.kinds.grid.spec import GridSpec
+from pipeline.forms.kinds.tasklist.spec import ListSpec
+from pipeline.forms.layout import Layout
 from pipeline.forms.styles import set_text
 from pipeline.report.atomic import write_atomic
 
@@ -171,7 +173,7 @@ def random_month(
         keys = [row.key for row in campaign.rows_for(spec)]
         if isinstance(spec, GridSpec):
             data.grid[spec.id] = _grid_month(spec, keys, inst.role, rng, scale)
-        else:
+        elif isinstance(spec, ListSpec):
             texts, new = _list_month(spec, keys, inst, period, rng)
             data.texts[spec.id] = texts
             if new:
@@ -262,12 +264,12 @@ def fill_template(
     wb = load_workbook(template)
     try:
         for spec in campaign.forms:
-            lay = build_layout(spec, campaign.rows_for(spec))
+            lay = kind_of(spec).layout(spec, campaign.rows_for(spec))
             ws = wb[lay.sheet]
             if isinstance(spec, GridSpec):
                 overwrite = (overwrite_formula or {}).get(spec.id, {})
                 _fill_grid(ws, spec, lay, data.grid.get(spec.id, {}), habit_turns, overwrite)
-            else:
+            elif isinstance(spec, ListSpec):
                 texts, new = data.texts.get(spec.id, {}), data.new_tasks.get(spec.id, [])
                 _fill_list(ws, spec, lay, texts, new)
         write_atomic(out, wb.save)
@@ -285,15 +287,15 @@ def fill_return(
     *,
     habits: frozenset[str] = frozenset(),
     overwrite_formula: Overwrites | None = None,
-    cumulative: CumulativeLookup | None = None,
+    prefills: Prefills | None = None,
 ) -> Path:
     """The filled return of ``inst`` for ``period`` at ``folder/<template file name>``.
 
     The blank template is written to a scratch folder first, so ``folder`` never holds a
-    half-filled file; ``cumulative`` is passed to the template writer (last month's 累计).
+    half-filled file; ``prefills`` is passed to the template writer (last month's 累计).
     """
     with tempfile.TemporaryDirectory(prefix="filler-") as scratch:
-        blank = write_template(campaign, inst, period, Path(scratch), cumulative)
+        blank = write_template(campaign, inst, period, Path(scratch), prefills)
         out = folder / template_filename(period, inst)
         return fill_template(
             campaign, blank, out, data, habits=habits, overwrite_formula=overwrite_formula

@@ -16,7 +16,6 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.aggregate.totals import CumulativeLookup
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_return, random_month
@@ -62,10 +61,11 @@ def _stamp(path: Path, when: dt.datetime) -> None:
 
 def _planted_error(campaign: Campaign, data: MonthData) -> dict:
     """排查隐患总数 typed over its formula, one more than 一般 + 重大 of topic 1."""
-    spec = campaign.grid_forms[0]
-    row = data.grid.get(spec.id, {}).get(campaign.topics[0].key, {})
+    spec = campaign.form("fujian2")
+    topic = campaign.rows_for(spec)[0].key
+    row = data.grid.get(spec.id, {}).get(topic, {})
     wrong = row.get("general_found", 0) + row.get("major_found", 0) + 1
-    return {spec.id: {(campaign.topics[0].key, "hazards_total"): wrong}}
+    return {spec.id: {(topic, "hazards_total"): wrong}}
 
 
 def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Campaign:
@@ -98,12 +98,12 @@ def _month(
     plan: dict[str, dict[int, str]],
     echo: Callable[[str], object],
 ) -> None:
-    from pipeline.distribute.templates import write_templates
+    from pipeline.distribute.templates import Prefills, write_templates
 
     ledger = Ledger(campaign.ledger_path)
     try:
-        cumulative = CumulativeLookup(ledger, campaign)
-        write_templates(campaign, period, cumulative)
+        prefills = Prefills(campaign, period, ledger)
+        write_templates(campaign, period, prefills)
         due, _ = campaign.due.due_date(period)
         on_time = dt.datetime.combine(due - dt.timedelta(days=3), dt.time(9, 30))
         for n, inst in enumerate(roster):
@@ -126,7 +126,7 @@ def _month(
                 data,
                 habits=habits,
                 overwrite_formula=overwrite,
-                cumulative=cumulative,
+                prefills=prefills,
             )
             late = plan["late"].get(index) == inst.code
             received = due + dt.timedelta(days=4) if late else None
@@ -141,7 +141,7 @@ def _month(
                 path.rename(first)
                 corrected = random_month(campaign, inst, period, rng)
                 again = fill_return(
-                    campaign, inst, period, campaign.inbox, corrected, cumulative=cumulative
+                    campaign, inst, period, campaign.inbox, corrected, prefills=prefills
                 )
                 again = again.rename(again.with_name(again.stem + "（更正）.xlsx"))
                 _stamp(again, on_time + dt.timedelta(days=1))

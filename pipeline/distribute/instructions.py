@@ -14,7 +14,7 @@ from pipeline.forms.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_
 if TYPE_CHECKING:
     from pipeline.config.calendar import Period
     from pipeline.config.campaign import Campaign
-    from pipeline.distribute.workbook import Reporter
+    from pipeline.config.roster import Reporter
 
 
 @cache

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from pipeline.config.calendar import Period
     from pipeline.config.campaign import Campaign
-    from pipeline.distribute.workbook import Reporter
+    from pipeline.config.roster import Reporter
     from pipeline.forms.layout import Layout
 
 META_SHEET = "_meta"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -11,38 +11,42 @@ from openpyxl import Workbook
 from pipeline import parallel
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
-from pipeline.config.roster import Institution
-from pipeline.distribute.workbook import Reporter, build_workbook, restamp_template
+from pipeline.config.roster import Institution, Reporter
+from pipeline.distribute.workbook import build_workbook, restamp_template
+from pipeline.forms.kinds import kind_of
+from pipeline.forms.kinds.base import PrefillContext, Records
 from pipeline.report.atomic import safe_filename, write_atomic
 
-# (institution code, form id, through period) -> {measure: cumulative value}; the
-# pipeline's is pipeline.aggregate.totals.CumulativeLookup
-CumulativeLookup = Callable[[str, str, Period], dict[str, float]]
-
-
-def reporter_for(inst: Institution) -> Reporter:
-    return Reporter(code=inst.code, name=inst.name, role=inst.role)
+Contents = dict[str, object]  # form id -> what its kind pre-fills
 
 
 def template_filename(period: Period, inst: Institution) -> str:
     return f"{period}_{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}.xlsx"
 
 
-def _previous(
-    campaign: Campaign, inst: Institution, period: Period, cumulative: CumulativeLookup | None
-) -> dict[str, dict[str, float]]:
-    """Form id -> measure -> the institution's cumulative through last month."""
-    return {
-        spec.id: cumulative(inst.code, spec.id, period.shift(-1)) if cumulative else {}
-        for spec in campaign.grid_forms
-    }
+class Prefills:
+    """What every institution's template is pre-filled with, asked of each form's kind
+    once for all institutions (a grid's cumulative, a register's open items)."""
 
+    def __init__(self, campaign: Campaign, period: Period, records: Records | None) -> None:
+        self.campaign = campaign
+        self.ctx = PrefillContext(period=period, start=campaign.start, records=records)
+        self._by_form: dict[str, Mapping[str, object]] = {}
+        self._roster: list[Institution] | None = None
 
-def _template(
-    campaign: Campaign, inst: Institution, period: Period, cumulative: CumulativeLookup | None
-) -> Workbook:
-    prev = _previous(campaign, inst, period, cumulative)
-    return build_workbook(campaign, reporter_for(inst), period, prev_cumulative=prev)
+    def of(self, inst: Institution) -> Contents:
+        out: Contents = {}
+        for spec in self.campaign.forms:
+            if spec.id not in self._by_form:
+                if self._roster is None:
+                    self._roster = list(self.campaign.roster(strict_text=False))
+                rows = self.campaign.rows_for(spec)
+                found = kind_of(spec).prefills(spec, rows, self.ctx, self._roster)
+                self._by_form[spec.id] = found
+            content = self._by_form[spec.id].get(inst.code)
+            if content is not None:
+                out[spec.id] = content
+        return out
 
 
 def write_template(
@@ -50,28 +54,28 @@ def write_template(
     inst: Institution,
     period: Period,
     folder: Path,
-    cumulative: CumulativeLookup | None = None,
+    prefills: Prefills | None = None,
 ) -> Path:
-    wb = _template(campaign, inst, period, cumulative)
+    """``prefills``: the period's (from the ledger); none: a blank template."""
+    contents = prefills.of(inst) if prefills else {}
+    wb = build_workbook(campaign, Reporter.of(inst), period, contents=contents)
     return write_atomic(folder / template_filename(period, inst), wb.save)
 
 
 def template_bytes(
-    campaign: Campaign,
-    inst: Institution,
-    period: Period,
-    cumulative: CumulativeLookup | None = None,
+    campaign: Campaign, inst: Institution, period: Period, prefills: Prefills | None = None
 ) -> bytes:
     """A fresh template as the bytes of an xlsx file (a reminder's attachment)."""
     buffer = io.BytesIO()
-    _template(campaign, inst, period, cumulative).save(buffer)
+    contents = prefills.of(inst) if prefills else {}
+    build_workbook(campaign, Reporter.of(inst), period, contents=contents).save(buffer)
     return buffer.getvalue()
 
 
 PARALLEL_FROM = 24  # templates; fewer are written in-process
-_Job = tuple[Institution, dict[str, dict[str, float]]]
+_Job = tuple[Institution, Contents]
 _worker: tuple[Campaign, Period, Path] | None = None
-_built: dict[str, Workbook] = {}  # role -> the last template built in this process
+_built: dict[object, Workbook] = {}  # (role, sheet shapes) -> the last template built here
 
 
 def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
@@ -81,34 +85,36 @@ def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
 
 
 def _write_one(job: _Job) -> Path:
-    """One institution's template: the role's workbook restamped, or built afresh."""
+    """One institution's template: a workbook of the same role and shape restamped, or
+    one built afresh."""
     assert _worker is not None, "worker started without its campaign"
     campaign, period, out = _worker
-    inst, prev = job
-    reporter = reporter_for(inst)
-    wb = _built.get(inst.role)
-    if wb is None or not restamp_template(wb, campaign, reporter, period, prev):
-        wb = build_workbook(campaign, reporter, period, prev_cumulative=prev)
-        _built[inst.role] = wb
+    inst, contents = job
+    reporter = Reporter.of(inst)
+    shape = (inst.role, *(kind_of(s).shape(contents.get(s.id)) for s in campaign.forms))
+    wb = _built.get(shape)
+    if wb is None or not restamp_template(wb, campaign, reporter, period, contents):
+        wb = build_workbook(campaign, reporter, period, contents=contents)
+        _built[shape] = wb
     return write_atomic(out / template_filename(period, inst), wb.save)
 
 
 def write_templates(
     campaign: Campaign,
     period: Period,
-    cumulative: CumulativeLookup | None = None,
+    prefills: Prefills | None = None,
     folder: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Templates for every roster institution under ``<templates>/<period>/``.
 
-    Last month's cumulative figures are looked up here, once; building and saving the
-    workbooks, independent of each other, is shared among worker processes, one per
+    What each is pre-filled with is looked up here, once for all; building and saving
+    the workbooks, independent of each other, is shared among worker processes, one per
     core, when there are many.
     """
     roster = list(campaign.roster())
     out = folder or campaign.templates_dir / str(period)
-    jobs = [(inst, _previous(campaign, inst, period, cumulative)) for inst in roster]
+    jobs = [(inst, prefills.of(inst) if prefills else {}) for inst in roster]
     paths: list[Path] = []
     for path in parallel.each(
         _write_one, jobs, _start_worker, (campaign, period, out), parallel_from=PARALLEL_FROM

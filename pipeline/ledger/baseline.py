@@ -1,5 +1,5 @@
-"""Baseline import: cumulative figures through a month, for a district adopting the tool
-mid-campaign, so that 累计总计 is right from the first run.
+"""Baseline import: a grid's cumulative figures through a month, for a district adopting
+the tool mid-campaign, so that 累计总计 is right from the first run.
 
 One row per institution and topic: 机构代码, 截至月份 (YYYY-MM), 专题专项 (the row label
 or its key), then one column per count named by its full header (排查整治隐患/一般隐患/排查),
@@ -17,6 +17,7 @@ from pipeline.config.campaign import Campaign
 from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
 from pipeline.errors import ConfigError, InputError, RosterError
 from pipeline.forms.cells import column_letter
+from pipeline.forms.kinds.grid.spec import GridSpec
 from pipeline.forms.values import normalise_number
 from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger
@@ -33,9 +34,10 @@ def _read_rows(path: Path) -> list[list[str]]:
 
 def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
     """Store the file's figures in the ledger; returns (values, institutions)."""
-    if not campaign.grid_forms:
+    grids = [s for s in campaign.forms if isinstance(s, GridSpec)]
+    if not grids:
         raise InputError("the campaign has no grid form to take a baseline for")
-    spec = campaign.grid_forms[0]
+    spec = grids[0]
     rows = _read_rows(path)
     if not rows:
         raise InputError(f"{path}: empty file")
@@ -53,8 +55,9 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
     if not measure_cols:
         raise InputError(f"{path}: line 1: no column names a count of {spec.annex}")
     roster = campaign.roster()
-    topics = {t.label: t.key for t in campaign.topics} | {t.key: t.key for t in campaign.topics}
-    for t in campaign.topics:
+    topic_rows = campaign.rows_for(spec)
+    topics = {t.label: t.key for t in topic_rows} | {t.key: t.key for t in topic_rows}
+    for t in topic_rows:
         topics.update({a: t.key for a in t.aliases})
     col = {h: i for i, h in enumerate(header)}
     out = []

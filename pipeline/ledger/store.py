@@ -6,23 +6,30 @@ every submission carries its findings. Every e-mail sent (or tried) is a row of 
 Cumulative totals are always computed from here
 (plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
 earlier one, which stays on record; a file seen again changes nothing.
+
+A register's items (a hazard, a measure) live across periods: each is a row of *items*
+with the ID the pipeline gave it (``QW003-0007``) when the return that first brought it
+was accepted; its state in each period is the fields of that period's current return,
+in *text_values* under its ID. The bureau's own decisions on items (挂牌督办) are rows of
+*decisions*.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.errors import LedgerError
-from pipeline.extract.returns import GridCell, TextCell
 from pipeline.faults import checkpoint
 from pipeline.findings import Finding
+from pipeline.forms.records import GridCell, NewItem, TextCell
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # tables added since (sends, items, decisions) are created on open
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,6 +73,14 @@ CREATE TABLE IF NOT EXISTS sends (
     result TEXT NOT NULL CHECK (result IN ('pending', 'delivered', 'failed')),
     error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sends_by_message ON sends (period, institution, kind);
+CREATE TABLE IF NOT EXISTS items (
+    institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
+    seq INTEGER, submission_id INTEGER NOT NULL REFERENCES submissions(id),
+    identity TEXT NOT NULL DEFAULT '', PRIMARY KEY (institution, form, item_id));
+CREATE TABLE IF NOT EXISTS decisions (
+    institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
+    field TEXT NOT NULL, value TEXT NOT NULL, decided_at TEXT NOT NULL, note TEXT NOT NULL,
+    PRIMARY KEY (institution, form, item_id, field));
 """
 
 
@@ -117,6 +132,10 @@ class Send:
     @property
     def attempted(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.attempted_at)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def now() -> str:
@@ -264,9 +283,11 @@ class Ledger:
         accepted: bool,
         values: Iterable[GridCell] = (),
         texts: Iterable[TextCell] = (),
+        new_items: Iterable[NewItem] = (),
         findings: Iterable[Finding] = (),
     ) -> Submission:
-        """Store one judged file in a single transaction, superseding as needed."""
+        """Store one judged file in a single transaction, superseding as needed; an
+        accepted return's new register items get their IDs here."""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO submissions (sha256, file_name, size, received_at, first_seen_run,"
@@ -284,6 +305,10 @@ class Ledger:
             )
             sub_id = int(cur.lastrowid or 0)
             checkpoint("ledger")  # a crash here must leave no trace of this return
+            texts = list(texts)
+            if accepted and institution:
+                ids = self._assign_ids(db, sub_id, institution, period or "", list(new_items))
+                texts = [replace(t, row_key=ids.get((t.form, t.row_key), t.row_key)) for t in texts]
             db.executemany(
                 "INSERT INTO grid_values VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -325,6 +350,82 @@ class Ledger:
             if accepted and institution and period:
                 self._supersede(db, sub_id, institution, period, received_at)
         return self.submission(sub_id)
+
+    def _assign_ids(
+        self,
+        db: sqlite3.Connection,
+        sub_id: int,
+        institution: str,
+        period: str,
+        new_items: list[NewItem],
+    ) -> dict[tuple[str, str], str]:
+        """(form, row key) -> the ID of each new item: ``<institution>-<prefix><n>``, n
+        running per institution and form. An item that a return of the same period
+        (being superseded now) already brought, with the same description, keeps the ID
+        it was given then, so a corrected resubmission does not renumber the register."""
+        ids: dict[tuple[str, str], str] = {}
+        for item in new_items:
+            row = db.execute(
+                "SELECT i.item_id FROM items i JOIN submissions s ON s.id = i.submission_id"
+                " WHERE i.institution = ? AND i.form = ? AND i.identity = ? AND s.period = ?"
+                " AND s.status = 'accepted' AND i.item_id NOT IN (SELECT value FROM json_each(?))"
+                " ORDER BY i.seq LIMIT 1",
+                (institution, item.form, item.identity, period, _json(list(ids.values()))),
+            ).fetchone()
+            if row is not None and item.identity:
+                ids[(item.form, item.row_key)] = str(row[0])
+                continue
+            (last,) = db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM items WHERE institution = ? AND form = ?",
+                (institution, item.form),
+            ).fetchone()
+            item_id = f"{institution}-{item.prefix}{int(last) + 1:04d}"
+            db.execute(
+                "INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)",
+                (institution, item.form, item_id, int(last) + 1, sub_id, item.identity),
+            )
+            ids[(item.form, item.row_key)] = item_id
+        return ids
+
+    def adopt_items(
+        self, institution: str, form: str, item_ids: Iterable[str], sub_id: int
+    ) -> None:
+        """Record IDs an aggregated return of the level below brought as they are."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, NULL, ?, '')",
+                ((institution, form, i, sub_id) for i in item_ids),
+            )
+
+    def item_ids(self, form: str) -> dict[str, set[str]]:
+        """Institution -> every item ID it was given (or brought, one level up)."""
+        out: dict[str, set[str]] = {}
+        for inst, item in self.db.execute(
+            "SELECT institution, item_id FROM items WHERE form = ?", (form,)
+        ):
+            out.setdefault(inst, set()).add(item)
+        return out
+
+    def decide(
+        self, institution: str, form: str, item_id: str, field: str, value: str, note: str
+    ) -> None:
+        """The bureau's decision on an item (挂牌督办), replacing an earlier one."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (institution, form, item_id, field, value, now(), note),
+            )
+
+    def decisions(self, form: str) -> dict[tuple[str, str], tuple[str, str, str]]:
+        """(institution, item ID) -> (field, value, decided at)."""
+        return {
+            (inst, item): (fld, value, at)
+            for inst, item, fld, value, at in self.db.execute(
+                "SELECT institution, item_id, field, value, decided_at FROM decisions"
+                " WHERE form = ?",
+                (form,),
+            )
+        }
 
     def _supersede(
         self, db: sqlite3.Connection, new_id: int, institution: str, period: str, received_at: str
@@ -386,14 +487,17 @@ class Ledger:
             (form, first, last),
         ).fetchall()
 
-    def accepted_texts(self, form: str, period: str) -> list[tuple[str, str, str, str, str, str]]:
-        """(institution, row key, field, text, cell, file) of the period's current returns."""
+    def accepted_texts(
+        self, form: str, first: str, last: str
+    ) -> list[tuple[str, str, str, str, str, str, str, str]]:
+        """(institution, period, row key, field, text, cell, file, sha256) of the current
+        returns of the periods ``first``..``last``."""
         return self.db.execute(
-            "SELECT s.institution, t.row_key, t.field, t.text, t.cell, s.file_name"
-            " FROM text_values t JOIN submissions s ON s.id = t.submission_id"
-            " WHERE s.status = 'accepted' AND t.form = ? AND s.period = ?"
-            " ORDER BY s.institution, t.row_key, t.field",
-            (form, period),
+            "SELECT s.institution, s.period, t.row_key, t.field, t.text, t.cell, s.file_name,"
+            " s.sha256 FROM text_values t JOIN submissions s ON s.id = t.submission_id"
+            " WHERE s.status = 'accepted' AND t.form = ? AND s.period BETWEEN ? AND ?"
+            " ORDER BY s.institution, s.period, t.row_key, t.field",
+            (form, first, last),
         ).fetchall()
 
     def baselines(self, form: str) -> list[tuple[str, str, str, str, float, str, str]]:

@@ -27,7 +27,7 @@ from pipeline.config.campaign import Campaign
 from pipeline.config.mail import CONTROL
 from pipeline.config.roster import Institution
 from pipeline.errors import MailError
-from pipeline.forms.spec import GridSpec
+from pipeline.forms.kinds import kind_of
 from pipeline.ledger.store import Ledger, Send
 from pipeline.mail.compose import Attachment, build_message, message_id, render_letter
 from pipeline.mail.postman import Postman, Unreachable
@@ -50,17 +50,12 @@ class FormToFill:
 
 
 def forms_to_fill(campaign: Campaign, inst: Institution, period: Period) -> list[FormToFill]:
-    """From the form definitions: a grid's input column groups for the institution's
-    role (annex note 5), a list's input fields."""
-    out = []
-    for spec in campaign.forms:
-        if isinstance(spec, GridSpec):
-            groups = dict.fromkeys(m.header[0] for m in spec.inputs_for(inst.role))
-            fill = tuple(groups)
-        else:
-            fill = tuple(f.header for f in spec.inputs)
-        out.append(FormToFill(spec.annex, spec.title.format(year=period.year), fill))
-    return out
+    """From the form definitions, each asked of its kind: a grid's input column groups
+    for the institution's role (annex note 5), a list's input fields."""
+    return [
+        FormToFill(spec.annex, spec.title_for(period.year), kind_of(spec).to_fill(spec, inst.role))
+        for spec in campaign.forms
+    ]
 
 
 @dataclass

@@ -11,11 +11,10 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
-from pipeline.aggregate.totals import CumulativeLookup
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
-from pipeline.distribute.templates import template_filename, write_template
+from pipeline.distribute.templates import Prefills, template_filename, write_template
 from pipeline.ledger.lock import holding_ledger_lock
 from pipeline.ledger.store import Ledger
 from pipeline.mail.batch import BatchResult, Clock, Mailer
@@ -23,12 +22,12 @@ from pipeline.mail.compose import Attachment
 
 
 def _attachment(
-    campaign: Campaign, inst: Institution, period: Period, cumulative: CumulativeLookup
+    campaign: Campaign, inst: Institution, period: Period, prefills: Prefills
 ) -> Attachment:
     folder = campaign.templates_dir / str(period)
     path = folder / template_filename(period, inst)
     if not path.is_file():
-        path = write_template(campaign, inst, period, folder, cumulative)
+        path = write_template(campaign, inst, period, folder, prefills)
     return Attachment(path.name, path.read_bytes())
 
 
@@ -47,7 +46,7 @@ def mail_forms(
     try:
         mailer = Mailer(campaign, ledger, period, "monthly", send=send, clock=clock, sleep=sleep)
         try:
-            cumulative = CumulativeLookup(ledger, campaign)
+            prefills = Prefills(campaign, period, ledger)
             for inst, to in mailer.screen(list(roster)):
                 earlier = mailer.last_delivered(inst.code)
                 if earlier is not None:
@@ -55,7 +54,7 @@ def mail_forms(
                     continue
                 if mailer.halted(inst):
                     continue
-                attachment = _attachment(campaign, inst, period, cumulative)
+                attachment = _attachment(campaign, inst, period, prefills)
                 mailer.dispatch(inst, to, mailer.base_context(inst, attachment), attachment)
         finally:
             result = mailer.close()

@@ -22,10 +22,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pipeline.aggregate.totals import CumulativeLookup
+from pipeline.aggregate.period import collect
 from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
-from pipeline.distribute.templates import template_bytes, template_filename
+from pipeline.distribute.templates import Prefills, template_bytes, template_filename
 from pipeline.errors import MailError
 from pipeline.intake.sniff import display_name
 from pipeline.ledger.lock import holding_ledger_lock
@@ -34,7 +34,6 @@ from pipeline.mail.batch import BatchResult, Clock, Mailer
 from pipeline.mail.compose import Attachment, zh_date
 from pipeline.report import status
 from pipeline.report.status import MISSING, REJECTED, Standing
-from pipeline.run import collect
 
 MAX_PROBLEMS = 30  # errors listed in one reminder; the rest are counted
 
@@ -130,7 +129,7 @@ def send_reminders(
                     owing[inst.code] = st
                 else:
                     mailer.result.reported.append(inst)
-            cumulative = CumulativeLookup(ledger, campaign)
+            prefills = Prefills(campaign, period, ledger)
             every = campaign.mail.remind_every_days
             midnight = dt.datetime.combine(today, dt.time())
             chased = [inst for inst in roster if inst.code in owing]
@@ -143,7 +142,7 @@ def send_reminders(
                     continue
                 attachment = Attachment(
                     template_filename(period, inst),
-                    template_bytes(campaign, inst, period, cumulative),
+                    template_bytes(campaign, inst, period, prefills),
                 )
                 context = mailer.base_context(inst, attachment)
                 context.update(_why(ledger, owing[inst.code], today, due))

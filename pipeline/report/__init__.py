@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from pipeline.report.atomic import remove_leftovers
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.period import PeriodData
     from pipeline.ledger.store import Ledger
-    from pipeline.run import PeriodData
 
 
 def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
@@ -18,8 +18,9 @@ def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
     outbox.mkdir(parents=True, exist_ok=True)
     remove_leftovers(outbox)
     return [
-        summary.write(data, ledger, outbox),
+        summary.write(data, outbox),
         summary.write_detail(data, outbox),
+        *summary.write_books(data, outbox),
         *anomaly_list.write(data, outbox),
         status.write(data, ledger, outbox),
         *validation_log.write(data, outbox),

@@ -15,8 +15,8 @@ from pipeline.report.atomic import write_atomic, write_text_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.period import PeriodData
     from pipeline.config.roster import Roster
-    from pipeline.run import PeriodData
 
 HEADERS = [
     "序号",

@@ -15,8 +15,8 @@ from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.period import PeriodData
     from pipeline.ledger.store import Ledger, Submission
-    from pipeline.run import PeriodData
 
 HEADERS = [
     "序号",
@@ -112,9 +112,10 @@ def _timeliness(data: PeriodData, received: dt.datetime | None) -> str:
 def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
     """Institution -> names typed beside 填表人/审核人 on its current return."""
     names: dict[str, dict[str, str]] = {}
+    this = str(data.period)
     for spec in data.campaign.forms:
-        for inst, row_key, fld, text, _cell, _file in ledger.accepted_texts(
-            spec.id, str(data.period)
+        for inst, _p, row_key, fld, text, _cell, _file, _sha in ledger.accepted_texts(
+            spec.id, this, this
         ):
             if row_key == FOOTER_ROW:
                 names.setdefault(inst, {}).setdefault(fld, text)

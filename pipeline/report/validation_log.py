@@ -9,79 +9,35 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.findings import SEVERITY_ZH
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW
-from pipeline.forms.spec import GridSpec, Measure
+from pipeline.forms.kinds import kind_of
+from pipeline.intake.outcome import OUTCOME_ZH
 from pipeline.report import summary
 from pipeline.report.atomic import open_atomic, write_atomic
 from pipeline.report.tables import TableBook
-from pipeline.run import OUTCOME_ZH
 
 if TYPE_CHECKING:
-    from pipeline.run import PeriodData
+    from pipeline.aggregate.period import PeriodData
 
 MAX_XLSX_TRACE_ROWS = 20_000  # a district needs a few thousand; the JSONL always has every row
 
 
-def _trace(data: PeriodData):
-    """(output cell, figure, contribution) for every summed figure of the return."""
+def _trace(data: PeriodData) -> Iterator[dict[str, object]]:
+    """(output cell, figure, contribution) for every summed figure of the outputs."""
     target = summary.filename(data.period)
-    for spec in data.campaign.grid_forms:
-        totals = data.totals[spec.id]
-        lay = data.layouts[spec.id]
-        for (row_key, measure), sources in sorted(totals.sources.items()):
-            cell = lay.cell(row_key, measure)
-            figure = totals.table.get((row_key, measure))
-            for c in sources:
-                yield {
-                    "type": "trace",
-                    "output": target,
-                    "sheet": spec.sheet,
-                    "cell": cell,
-                    "row": lay.labels.get((lay.row_of[row_key], 1), row_key),
-                    "measure": spec.measure(measure).label,
-                    "figure": figure,
-                    "source_file": c.file,
-                    "source_sha256": c.sha256,
-                    "source_sheet": c.sheet,
-                    "source_cell": c.cell,
-                    "source_period": c.period,
-                    "institution": c.institution,
-                    "value": c.value,
-                }
+    for spec in data.campaign.forms:
+        yield from kind_of(spec).trace(data.totals[spec.id], data.layouts[spec.id], target)
 
 
-def _computed_as(spec: GridSpec, m: Measure) -> str:
-    if m.kind == "sum":
-        return " + ".join(spec.measure(t).label for t in m.terms)
-    num, den = spec.measure(m.numerator or ""), spec.measure(m.denominator or "")
-    return f"{num.label} ÷ {den.label} × 100（{den.header[-1]}为0时不计）"
-
-
-def _derived_notes(data: PeriodData):
+def _derived_notes(data: PeriodData) -> Iterator[dict[str, object]]:
     """How each derived figure is computed from the traced ones."""
-    for spec in data.campaign.grid_forms:
-        lay = data.layouts[spec.id]
-        for m in spec.measures:
-            if m.is_input:
-                continue
-            formula = _computed_as(spec, m)
-            for row_key in lay.row_of:
-                yield {
-                    "type": "derived",
-                    "output": summary.filename(data.period),
-                    "sheet": spec.sheet,
-                    "cell": lay.cell(row_key, m.key),
-                    "measure": m.label,
-                    "figure": data.totals[spec.id].table.get((row_key, m.key)),
-                    "computed_as": formula,
-                    "note": "按汇总后的数量重新计算"
-                    if row_key in (MONTH_ROW, CUMULATIVE_ROW)
-                    else "",
-                }
+    target = summary.filename(data.period)
+    for spec in data.campaign.forms:
+        yield from kind_of(spec).derivations(data.totals[spec.id], data.layouts[spec.id], target)
 
 
 def write(data: PeriodData, outbox: Path) -> list[Path]:

@@ -1,4 +1,5 @@
-"""Anomalies over the ledger: what no single return shows, but the months together do.
+"""A grid's anomalies over the ledger: what no single return shows, but the periods
+together do.
 
 - cumulative 已整改 above cumulative 排查 (a cumulative rate may not pass 100);
 - open items of a rate flagged ``flag_open`` (重大隐患 found and not yet closed);
@@ -10,15 +11,16 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
-from pipeline.aggregate.totals import GridTotals
+from pipeline.config.anomalies import AnomalyConfig
 from pipeline.config.calendar import Period, period_range
-from pipeline.config.campaign import AnomalyConfig
 from pipeline.config.roster import Roster
 from pipeline.findings import Finding, as_text, make
-from pipeline.forms.layout import CUMULATIVE_ROW, MONTH_ROW, Layout
-from pipeline.validate.rules import rate_words
+from pipeline.forms.kinds.grid.arithmetic import rate_words
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
+from pipeline.forms.kinds.grid.totals import GridTotals
+from pipeline.forms.layout import Layout
 
 MIN_ABS_DEVIATION = 3  # a jump smaller than this is never flagged, whatever the z-score
 
@@ -39,7 +41,7 @@ def ledger_anomalies(
     lay: Layout,
     roster: Roster,
     config: AnomalyConfig,
-    files: dict[str, tuple[str, str]],
+    files: Mapping[str, tuple[str, str]],
     campaign_start: Period,
 ) -> list[Finding]:
     """``files``: institution -> (file name, sha256) of its current return this period."""

@@ -1,0 +1,102 @@
+"""A grid's cells on a template or an aggregated return.
+
+A template has the reporter's counts unlocked (yellow) with an in-cell check, a formula
+in every derived cell (grey): sums, rates blank on a zero denominator, 当月累计 the sum of
+the topic rows, 累计总计 last period's cumulative (a number, from the ledger) plus this
+period. An aggregated return carries the figures as plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from pipeline.config.roster import Reporter
+from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW, TOTAL_ROWS, GridSpec, Measure
+from pipeline.forms.kinds.writing import RATE_FORMAT, UNLOCKED, input_check, literal
+from pipeline.forms.layout import Layout
+from pipeline.forms.styles import BODY_FONT, DERIVED_FILL, HEADER_FONT, INPUT_FILL, LEFT, style
+
+Figures = Mapping[tuple[str, str], float | None]
+
+
+def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
+    """The Excel formula of a derived cell (sum of terms, or a rate blank on zero)."""
+    if m.kind == "sum":
+        return "=" + "+".join(lay.cell(row_key, t) for t in m.terms)
+    num = lay.cell(row_key, m.numerator or "")
+    den = lay.cell(row_key, m.denominator or "")
+    return f'=IF(N({den})=0,"",{num}/{den}*100)'
+
+
+def cumulative_formula(lay: Layout, measure: str, prev: Mapping[str, float]) -> str:
+    """累计总计 of a template: last period's cumulative, a number, plus this period."""
+    return f"={literal(prev.get(measure, 0))}+{lay.cell(MONTH_ROW, measure)}"
+
+
+def write_grid(
+    ws: Worksheet,
+    spec: GridSpec,
+    lay: Layout,
+    reporter: Reporter,
+    values: Figures | None,
+    prev_cumulative: Mapping[str, float],
+) -> int:
+    """``values``: the aggregated figures, or None for a template."""
+    topics = [k for k in lay.row_of if k not in TOTAL_ROWS]
+    inputs = {m.key for m in spec.inputs_for(reporter.role)}
+    dv = input_check(
+        "whole",
+        "between",
+        (0, spec.max_count),
+        "数值不正确",
+        f"请填写0到{spec.max_count}之间的整数（单位已在表头注明，不要再写“处”“个”等字）。",
+        "请填写本月数字（整数）；没有请填0。",
+    )
+    first, last = lay.row_of[topics[0]], lay.row_of[topics[-1]]
+    template = values is None
+    for row_key in [*topics, *TOTAL_ROWS]:
+        r = lay.row_of[row_key]
+        total_row = row_key in TOTAL_ROWS
+        style(ws.cell(r, 1), align=LEFT, font=HEADER_FONT if total_row else BODY_FONT)
+        for m in spec.measures:
+            c = lay.col_of[m.key]
+            cell = ws.cell(r, c)
+            is_input = template and not total_row and m.key in inputs
+            computed = m.kind != "count" or total_row
+            if values is not None:
+                cell.value = values.get((row_key, m.key))
+            elif m.kind != "count":
+                cell.value = derived_formula(lay, m, row_key)
+            elif row_key == MONTH_ROW:
+                col = get_column_letter(c)
+                cell.value = f"=SUM({col}{first}:{col}{last})"
+            elif row_key == CUMULATIVE_ROW:
+                cell.value = cumulative_formula(lay, m.key, prev_cumulative)
+            # Yellow: to fill; grey: computed, or locked for this reporter.
+            fill = INPUT_FILL if is_input else DERIVED_FILL if computed or template else None
+            style(cell, fill=fill)
+            if m.kind == "rate":
+                cell.number_format = RATE_FORMAT
+            if is_input:
+                cell.protection = UNLOCKED
+                dv.add(cell)
+    if dv.sqref:
+        ws.add_data_validation(dv)
+    ws.column_dimensions["A"].width = 36
+    for m in spec.measures:
+        ws.column_dimensions[get_column_letter(lay.col_of[m.key])].width = 9
+    for r in lay.header_rows:
+        ws.row_dimensions[r].height = 36
+    for r in range(lay.first_data_row, lay.last_data_row + 1):
+        ws.row_dimensions[r].height = 30
+    return lay.last_data_row
+
+
+def restamp_grid(ws: Worksheet, spec: GridSpec, lay: Layout, prev: Mapping[str, float]) -> None:
+    """Only 累计总计 depends on the reporter: last period's cumulative is its own."""
+    r = lay.row_of[CUMULATIVE_ROW]
+    for m in spec.inputs:
+        ws.cell(r, lay.col_of[m.key]).value = cumulative_formula(lay, m.key, prev)
