@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 from pipeline.config.mail import SmtpConfig
 
 
+def tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """Verifies the server's certificate and its name, always: against the bureau's CA
+    when ``ca_file`` is set (instead of the system's trust store), else the system's."""
+    return ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
+
+
 class Unreachable(Exception):
     """The server cannot be reached or refuses us: no message of the batch can go."""
 
@@ -56,7 +62,7 @@ class Postman:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
-        context = ssl.create_default_context()
+        context = tls_context(cfg)
         try:
             smtp: smtplib.SMTP
             if cfg.security == "ssl":
