@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from support.smtp import (
     parse,
     password_checker,
     running,
+    sends,
     template_meta,
 )
 
@@ -44,15 +44,6 @@ NO_EMAIL = "QW011"
 
 def mail(campaign: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--campaign", str(campaign), "mail", "--period", PERIOD, *args])
-
-
-def sends(campaign: Path) -> list[dict]:
-    db = sqlite3.connect(campaign.parent.parent / "ledger.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM sends ORDER BY id")]
-    finally:
-        db.close()
 
 
 def eml_files(campaign: Path) -> list[Path]:

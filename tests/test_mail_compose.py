@@ -8,7 +8,8 @@ from email.headerregistry import Address
 from pathlib import Path
 
 import pytest
-from support.smtp import attachment, body_text, campaign_folder, parse
+import trustme
+from support.smtp import attachment, body_text, campaign_folder, parse, write_ca
 
 from pipeline.config.campaign import load_campaign
 from pipeline.config.roster import Institution
@@ -24,17 +25,19 @@ def test_mail_settings_default_to_a_dry_run_from_the_bureau(tmp_path: Path) -> N
     assert mail.templates is None and mail.pause_seconds == 0 and mail.remind_every_days == 1
     assert mail.smtp.host == "" and mail.smtp.password_env == "PIPELINE_SMTP_PASSWORD"
     assert mail.smtp.security == "starttls" and mail.smtp.effective_port == 587
+    assert mail.smtp.ca_file is None  # the system's trust store
 
 
 def test_mail_settings_read(tmp_path: Path) -> None:
     (tmp_path / "campaign" / "邮件模板").mkdir(parents=True)
+    ca_file = write_ca(trustme.CA(), tmp_path / "campaign", "证书/本局CA.pem")
     path = campaign_folder(
         tmp_path,
         mail='templates = "邮件模板"\npause_seconds = 1.5\nremind_every_days = 3',
     )
     text = path.read_text("utf-8") + (
         '\n[smtp]\nhost = "smtp.example.cn"\nsecurity = "ssl"\nuser = "anquan"\n'
-        'sender = "noreply@example.cn"\npassword_env = "QWJ_MAIL_PASSWORD"\n'
+        f'sender = "noreply@example.cn"\npassword_env = "QWJ_MAIL_PASSWORD"\n{ca_file}\n'
     )
     path.write_text(text, "utf-8")
     mail = load_campaign(path).mail
@@ -46,6 +49,7 @@ def test_mail_settings_read(tmp_path: Path) -> None:
         "anquan",
     )
     assert (mail.smtp.sender, mail.smtp.password_env) == ("noreply@example.cn", "QWJ_MAIL_PASSWORD")
+    assert mail.smtp.ca_file == (tmp_path / "campaign" / "证书" / "本局CA.pem").resolve()
 
 
 @pytest.mark.parametrize(
@@ -56,6 +60,9 @@ def test_mail_settings_read(tmp_path: Path) -> None:
         ("smtp", "port = 70000", "port must be a whole number"),
         ("smtp", 'password_env = "MY PASSWORD"', "environment variable's name"),
         ("smtp", 'host = "smtp.example.cn\\r\\nX: y"', "must not contain line breaks"),
+        ("smtp", 'ca_file = "certs/ca.pem"', "ca_file not found: "),
+        ("smtp", 'ca_file = "roster.csv"', "cannot be read as a PEM certificate"),
+        ("smtp", 'security = "none"\nca_file = "roster.csv"', "ca_file is only used with"),
         ("mail", 'templates = "nowhere"', "templates folder not found"),
         ("mail", "pause_seconds = -1", "pause_seconds must be 0 or more"),
         ("mail", "remind_every_days = 0.5", "remind_every_days must be a whole number"),

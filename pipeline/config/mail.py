@@ -3,11 +3,14 @@
 Both are optional: without them ``mail`` and ``remind`` still write every message as an
 ``.eml`` file (the dry run), from the bureau's address. Sending needs ``[smtp] host``.
 The password is never in the file, only in the environment variable it names.
+``ca_file`` names the bureau's own CA for a server whose certificate it signed; the
+server's certificate and name are always verified, against that CA or the system's.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +38,8 @@ class SmtpConfig:
     sender: str = ""  # the From address; empty: the bureau's email
     password_env: str = DEFAULT_PASSWORD_ENV
     timeout: float = 60.0
+    # The CA (PEM) that signed the server's certificate; None: the system's trust store.
+    ca_file: Path | None = None
 
     @property
     def effective_port(self) -> int:
@@ -67,6 +72,26 @@ def _number(table: dict[str, Any], key: str, default: float, where: str) -> floa
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: {key} must be a number, not {value!r}")
     return float(value)
+
+
+def _ca_file(smtp: dict[str, Any], security: Security, base: Path, where: str) -> Path | None:
+    """The bureau's CA, checked now: a missing or unreadable file would otherwise only
+    show when sending, as a certificate the server cannot prove."""
+    if not smtp.get("ca_file"):
+        return None
+    if security == "none":
+        raise ConfigError(f'{where}: ca_file is only used with security = "ssl" or "starttls"')
+    path = (base / _text(smtp, "ca_file", where)).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{where}: ca_file not found: {path}")
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except OSError as exc:  # ssl.SSLError is one
+        raise ConfigError(
+            f"{where}: ca_file {path} cannot be read as a PEM certificate ({exc}); export the CA as "
+            '"Base-64 encoded X.509", or convert it: openssl x509 -inform der -in CA.cer -out CA.pem'
+        ) from exc
+    return path
 
 
 def load_mail(data: dict[str, Any], base: Path, where: str) -> MailConfig:
@@ -119,5 +144,6 @@ def load_mail(data: dict[str, Any], base: Path, where: str) -> MailConfig:
             sender=_text(smtp, "sender", w_smtp),
             password_env=password_env,
             timeout=timeout,
+            ca_file=_ca_file(smtp, security, base, w_smtp),
         ),
     )

@@ -3,8 +3,8 @@
 Each message is one SMTP transaction whose outcome is reported, never raised: a refused
 recipient or a rejected message fails that message alone and the batch goes on; a
 dropped connection fails the message in flight, and the next message reconnects. Only
-when the server cannot be reached (or refuses the login) does the batch stop, with
-:class:`Unreachable`.
+when the server cannot be reached, cannot prove who it is (its certificate), or refuses
+the login does the batch stop, with :class:`Unreachable`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,17 @@ import ssl
 from dataclasses import dataclass, field
 
 from pipeline.config.mail import SmtpConfig
+
+# OpenSSL's verify codes (X509_V_ERR_*) behind a refused certificate, by what to do.
+_UNTRUSTED = {2, 18, 19, 20, 21}  # issuer unknown, self-signed, chain incomplete
+_WRONG_NAME = {62, 64}  # host name, IP address mismatch
+_OUT_OF_DATE = {9, 10}  # not yet valid, expired
+
+
+def tls_context(config: SmtpConfig) -> ssl.SSLContext:
+    """Verifies the server's certificate and its name, always: against the bureau's CA
+    when ``ca_file`` is set (instead of the system's trust store), else the system's."""
+    return ssl.create_default_context(cafile=str(config.ca_file) if config.ca_file else None)
 
 
 class Unreachable(Exception):
@@ -56,27 +67,8 @@ class Postman:
 
     def _connect(self) -> smtplib.SMTP:
         cfg = self.config
-        context = ssl.create_default_context()
         try:
-            smtp: smtplib.SMTP
-            if cfg.security == "ssl":
-                smtp = smtplib.SMTP_SSL(
-                    cfg.host, cfg.effective_port, timeout=cfg.timeout, context=context
-                )
-            else:
-                smtp = smtplib.SMTP(cfg.host, cfg.effective_port, timeout=cfg.timeout)
-            smtp.ehlo()
-            if cfg.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    smtp.close()
-                    raise Unreachable(
-                        f"邮件服务器 {self.where} 不支持 STARTTLS 加密；"
-                        '请在工作配置文件 [smtp] 中改用 security = "ssl"（通常端口465）'
-                    )
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if cfg.user:
-                smtp.login(cfg.user, self.password or "")
+            return self._open()
         except smtplib.SMTPAuthenticationError as exc:
             raise Unreachable(
                 f"邮件服务器 {self.where} 拒绝登录（{_reply(exc.smtp_code, exc.smtp_error)}）；"
@@ -87,9 +79,64 @@ class Postman:
                 f"[smtp] user 或环境变量 {cfg.password_env} 中含有中文等非英文字符，"
                 "无法登录邮件服务器"
             ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise Unreachable(self._refused_certificate(exc)) from exc
         except (OSError, smtplib.SMTPException) as exc:
             raise Unreachable(f"无法连接邮件服务器 {self.where}（{_describe(exc)}）") from exc
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect, encrypt and log in; the connection is closed if any step fails."""
+        cfg = self.config
+        context = tls_context(cfg)
+        smtp: smtplib.SMTP
+        if cfg.security == "ssl":
+            smtp = smtplib.SMTP_SSL(
+                cfg.host, cfg.effective_port, timeout=cfg.timeout, context=context
+            )
+        else:
+            smtp = smtplib.SMTP(cfg.host, cfg.effective_port, timeout=cfg.timeout)
+        try:
+            smtp.ehlo()
+            if cfg.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise Unreachable(
+                        f"邮件服务器 {self.where} 不支持 STARTTLS 加密；"
+                        '请在工作配置文件 [smtp] 中改用 security = "ssl"（通常端口465）'
+                    )
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if cfg.user:
+                smtp.login(cfg.user, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
+
+    def _refused_certificate(self, exc: ssl.SSLCertVerificationError) -> str:
+        """Why the server's certificate was not accepted, and what the bureau can do."""
+        cfg = self.config
+        code, why = exc.verify_code, exc.verify_message
+        head = f"邮件服务器 {self.where} 的证书"
+        if code in _WRONG_NAME:
+            return (
+                f"{head}不是签发给“{cfg.host}”的（{why}），为安全起见未连接；"
+                "请把工作配置文件 [smtp] host 改为证书上的服务器名称（可向邮件服务器管理员询问）"
+            )
+        if code in _OUT_OF_DATE:
+            return (
+                f"{head}已过期或尚未生效（{why}），为安全起见未连接；"
+                "请核对本机的日期时间，并请邮件服务器管理员更换证书"
+            )
+        if code in _UNTRUSTED:
+            if cfg.ca_file:
+                hint = f"请核对 [smtp] ca_file（{cfg.ca_file}）是否为签发该证书的 CA"
+            else:
+                hint = (
+                    "若该服务器使用本单位自建 CA 签发的证书，"
+                    "请在工作配置文件 [smtp] 中用 ca_file 指明该 CA 的证书文件（PEM）"
+                )
+            return f"{head}不受信任（{why}），为安全起见未连接；{hint}"
+        return f"{head}未通过校验（{why}），为安全起见未连接；请联系邮件服务器管理员"
 
     def send(self, sender: str, recipients: list[str], data: bytes) -> Delivery:
         """Deliver ``data``; raises :class:`Unreachable` only when (re)connecting fails."""

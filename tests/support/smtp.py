@@ -5,13 +5,20 @@ arrived.
 recipients in ``refuse`` (``550`` at RCPT, as a provider does for an unknown mailbox),
 and drops the connection, without answering, on the DATA commands numbered in
 ``drop_on`` (counted from 1 over the server's life): the message is not delivered and
-the client sees the connection lost mid-transaction.
+the client sees the connection lost mid-transaction. Each message keeps the TLS version
+it came over and the login it came from.
+
+For TLS, :func:`certificate` issues a server certificate from a CA the test makes
+(``trustme``), and :func:`tls` gives the server implicit TLS or requires STARTTLS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import email
+import sqlite3
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +28,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from openpyxl import load_workbook
@@ -33,6 +41,8 @@ class Arrived:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    tls: str = ""  # the TLS version it came over ("TLSv1.3"); "" in plain text
+    login: str = ""  # the user who logged in; "" without a login
 
     @property
     def message(self) -> EmailMessage:
@@ -62,9 +72,17 @@ class Mailbox:
         if drop:
             server.transport.close()
             return "421 4.4.2 connection dropped by the test"  # never reaches the client
+        tls = server.transport.get_extra_info("ssl_object")
+        auth = session.auth_data
         with self.lock:
             self.arrived.append(
-                Arrived(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+                Arrived(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    envelope.content,
+                    tls=tls.version() if tls else "",
+                    login=auth.login.decode() if isinstance(auth, LoginPassword) else "",
+                )
             )
         return "250 2.0.0 Ok: queued"
 
@@ -92,7 +110,7 @@ def password_checker(user: str, password: str) -> Any:
             user.encode(),
             password.encode(),
         )
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
     return check
 
@@ -105,6 +123,34 @@ def running(mailbox: Mailbox, **kwargs: Any) -> Iterator[LocalServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- TLS -------------------------------------------------------------------------------
+def certificate(ca: trustme.CA, *names: str, expired: bool = False) -> ssl.SSLContext:
+    """A server's TLS context with a certificate for ``names`` signed by ``ca``; an
+    ``expired`` one ran out yesterday."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    not_after = dt.datetime.now(dt.UTC) - dt.timedelta(days=1) if expired else None
+    ca.issue_cert(*names, not_after=not_after).configure_cert(context)
+    return context
+
+
+def tls(security: str, context: ssl.SSLContext) -> dict[str, Any]:
+    """The server's arguments: TLS from the first byte ("ssl"), or STARTTLS required
+    before any mail ("starttls")."""
+    if security == "ssl":
+        return {"ssl_context": context}
+    assert security == "starttls"
+    return {"tls_context": context, "require_starttls": True}
+
+
+def write_ca(ca: trustme.CA, folder: Path, name: str = "certs/bureau-ca.pem") -> str:
+    """The CA's certificate (PEM) under the campaign's ``folder``; the ``[smtp]`` line
+    naming it relative to the campaign file."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ca.cert_pem.write_to_path(str(path))
+    return f'ca_file = "{name}"'
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -147,19 +193,21 @@ def campaign_folder(
     base: Path,
     server: LocalServer | None = None,
     *,
+    security: str = "none",
+    host: str = "127.0.0.1",
     smtp: str = "",
     mail: str = "",
     roster: str | None = None,
 ) -> Path:
     """``base/campaign/campaign.toml``: the example campaign, its paths (ledger, inbox,
-    outbox, form_templates) under ``base``, ``[smtp]`` at ``server`` (plain SMTP) plus the
-    lines ``smtp``, and ``[mail]`` with the lines ``mail``. ``roster`` replaces the
-    example roster's text."""
+    outbox, form_templates) under ``base``, ``[smtp]`` at ``server`` (plain SMTP unless
+    ``security``, by its address unless ``host``) plus the lines ``smtp``, and ``[mail]``
+    with the lines ``mail``. ``roster`` replaces the example roster's text."""
     folder = base / "campaign"
     folder.mkdir(parents=True, exist_ok=True)
     text = (EXAMPLES / "campaign.toml").read_text(encoding="utf-8")
     if server is not None:
-        text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        text += f'\n[smtp]\nhost = "{host}"\nport = {server.port}\nsecurity = "{security}"\n'
         text += f"timeout = 10\n{smtp}\n"
     if mail:
         text += f"\n[mail]\n{mail}\n"
@@ -167,3 +215,13 @@ def campaign_folder(
     roster_text = roster if roster is not None else (EXAMPLES / "roster.csv").read_text("utf-8")
     (folder / "roster.csv").write_text(roster_text, encoding="utf-8")
     return folder / "campaign.toml"
+
+
+def sends(campaign: Path) -> list[dict[str, Any]]:
+    """The ledger's ``sends`` rows of the campaign made by :func:`campaign_folder`."""
+    db = sqlite3.connect(campaign.parent.parent / "ledger.sqlite")
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM sends ORDER BY id")]
+    finally:
+        db.close()
