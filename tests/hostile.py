@@ -81,12 +81,14 @@ Counts = dict[str, dict[str, float]]  # topic -> count measure -> value
 # -- what a case expects ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Expect:
-    """One finding the validation log must hold for a file: its rule and where it points."""
+    """One finding the validation log must hold for a file: its rule, where it points
+    and its severity (stated here, not looked up in the rules it tests)."""
 
     rule: str
     sheet: str = ""
     cell: str = ""
     value: str = ""  # a part of the finding's value, where the value is the point
+    severity: str = "error"
 
 
 @dataclass
@@ -449,7 +451,7 @@ def _layout_cases(c: Corpus, base: bytes) -> None:
         lambda b: rezip(
             b, {"xl/workbook.xml": lambda x: sheet_attr(x, GRID_SHEET, "state", "hidden")}
         ),
-        Expect("L-SHEET-HIDDEN", GRID_SHEET),
+        Expect("L-SHEET-HIDDEN", GRID_SHEET, severity="warning"),
     )
     grid = c.grid
     topics = [grid.row_of[t.key] for t in c.campaign.topics]
@@ -493,14 +495,14 @@ def _layout_cases(c: Corpus, base: bytes) -> None:
         "template-row-hidden",
         "隐藏第三行.xlsx",
         lambda b: rezip(b, {grid_part: lambda x: hide_row(x, topics[2])}),
-        Expect("L-ROW-HIDDEN", GRID_SHEET, f"A{topics[2]}", str(topics[2])),
+        Expect("L-ROW-HIDDEN", GRID_SHEET, f"A{topics[2]}", str(topics[2]), severity="warning"),
     )
     copy_name = f"{GRID_SHEET} Copy"  # what openpyxl, like Excel's "(2)", names a copy
     c.accepted(
         "sheet-copy",
         "附件2副本.xlsx",
         lambda b: edited(b, lambda wb: wb.copy_worksheet(wb[GRID_SHEET])),
-        Expect("L-SHEET-COPY", copy_name),
+        Expect("L-SHEET-COPY", copy_name, severity="warning"),
     )
 
 
@@ -607,9 +609,9 @@ def _value_cases(c: Corpus, base: bytes) -> None:
         "normalised",
         "全角和单位.xlsx",
         normalised,
-        Expect("N-NORMALISED", GRID_SHEET, found, "1,200"),
-        Expect("N-NORMALISED", GRID_SHEET, fixed, "１２"),
-        Expect("N-NORMALISED", GRID_SHEET, major, "1处"),
+        Expect("N-NORMALISED", GRID_SHEET, found, "1,200", severity="info"),
+        Expect("N-NORMALISED", GRID_SHEET, fixed, "１２", severity="info"),
+        Expect("N-NORMALISED", GRID_SHEET, major, "1处", severity="info"),
     )
     assert case.counts is not None
     case.counts[t1].update(general_found=1200, general_fixed=12, major_found=1, major_fixed=1)
@@ -667,7 +669,14 @@ def _identity_cases(c: Corpus, base: bytes) -> None:
     with tempfile.TemporaryDirectory(dir=c.scratch) as folder:
         blank = write_template(c.campaign, inst, PERIOD, Path(folder)).read_bytes()
     c.put(
-        Case("blank", "空白报表.xlsx", "accepted", (Expect("A-BLANK", GRID_SHEET),), inst.code, {}),
+        Case(
+            "blank",
+            "空白报表.xlsx",
+            "accepted",
+            (Expect("A-BLANK", GRID_SHEET, severity="warning"),),
+            inst.code,
+            {},
+        ),
         blank,
     )
 
