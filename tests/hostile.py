@@ -301,6 +301,7 @@ def build_corpus(campaign: Campaign, scratch: Path, received: dt.datetime) -> li
     # The rejected cases share one hospital's return: rejected files never interact.
     base = c.filled(c.institution())
     _container_cases(c, base)
+    _sheet_part_cases(c, base)
     _size_cases(c, base)
     _layout_cases(c, base)
     _derived_cases(c, base)
@@ -315,7 +316,7 @@ def _container_cases(c: Corpus, base: bytes) -> None:
     c.rejected("zero-byte", "空文件.xlsx", b"", Expect("F-EMPTY"))
     c.rejected("truncated", "下载一半.xlsx", base[: len(base) // 2], Expect("F-DAMAGED"))
     damaged = flip_compressed_byte(base, grid_part)
-    c.rejected("crc", "校验和错误.xlsx", damaged, Expect("F-DAMAGED"))
+    c.rejected("crc", "校验和错误.xlsx", damaged, Expect("F-DAMAGED", GRID_SHEET))
     owner = b"\x06\x00clerk" + bytes(150)  # what Excel leaves beside an open workbook
     c.put(Case("litter-owner", "~$正常报表1.xlsx", "skipped"), owner)
     lock = b",clerk,PC01,23.08.2026 09:00,file:///home/clerk/.config/libreoffice/4;\n"
@@ -360,12 +361,35 @@ def _container_cases(c: Corpus, base: bytes) -> None:
         return with_doctype(xml, BILLION_LAUGHS).replace(b"<t>1.", b"<t>&lol9;1.", 1)
 
     bomb = rezip(base, {grid_part: laughs})
-    c.rejected("billion-laughs", "实体炸弹.xlsx", bomb, Expect("F-XML-DTD"))
+    c.rejected("billion-laughs", "实体炸弹.xlsx", bomb, Expect("F-XML-DTD", GRID_SHEET))
     xxe = shared_strings(base, prepend=(b"<t>&xxe;</t>",), doctype=EXTERNAL_ENTITY)
     c.rejected("external-entity", "外部实体.xlsx", xxe, Expect("F-XML-DTD"))
     doctype = b'<!DOCTYPE workbook [<!ENTITY x "y">]>'
     book = rezip(base, {"xl/workbook.xml": lambda b: with_doctype(b, doctype)})
     c.rejected("dtd-workbook", "工作簿声明.xlsx", book, Expect("F-XML-DTD"))
+
+
+def _sheet_part_cases(c: Corpus, base: bytes) -> None:
+    """A refusal inside a sheet's part names the sheet (as workbook.xml names it) in the
+    finding's sheet, not only the part in its message."""
+    list_part = sheet_part(base, LIST_SHEET)
+    grid_part = sheet_part(base, GRID_SHEET)
+
+    def mismatched(xml: bytes) -> bytes:
+        return xml.replace(b"</c>", b"</x>", 1)  # in row 1, where reading starts
+
+    c.rejected(
+        "bad-xml-sheet",
+        "附件1结构损坏.xlsx",
+        rezip(base, {list_part: mismatched}),
+        Expect("F-DAMAGED", LIST_SHEET, value=f"{list_part} 不是正确的 XML"),
+    )
+    c.rejected(
+        "empty-sheet-part",
+        "附件2内容为空.xlsx",
+        rezip(base, {grid_part: b""}),
+        Expect("F-DAMAGED", GRID_SHEET, value="缺少 XML 根元素"),
+    )
 
 
 def _size_cases(c: Corpus, base: bytes) -> None:

@@ -377,6 +377,7 @@ def test_a_part_inflating_past_its_budget_is_refused_naming_it(tmp_path: Path) -
     assert [(f["file"], f["rule"]) for f in found] == [("填充.xlsx", "F-TOO-LARGE")]
     assert part in found[0]["value"] and "1 MB" in found[0]["value"]
     assert part in found[0]["message"]
+    assert (found[0]["sheet"], found[0]["cell"]) == (GRID_SHEET, "")
 
 
 def test_the_compound_files_made_here_are_what_a_real_reader_sees() -> None:

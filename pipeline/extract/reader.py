@@ -81,6 +81,12 @@ class _Archive:
         # "xl\\workbook.xml", as some Windows tools write it, is "xl/workbook.xml"
         self.names = {i.filename.replace("\\", "/"): i for i in zf.infolist()}
         self.drained: set[str] = set()
+        self.sheet_of: dict[str, str] = {}  # part -> the sheet it holds, once known
+
+    def refused(self, rule: str, part: str, detail: str) -> Refused:
+        """A refusal inside ``part``, naming the sheet it holds (if it holds one), so that
+        the clerk is told which sheet, not which file inside the zip."""
+        return Refused(rule, detail, self.sheet_of.get(part, ""))
 
     def chunks(self, name: str) -> Generator[bytes, None, None]:
         """The whole member, chunk by chunk; stops with Refused past the budget."""
@@ -91,13 +97,14 @@ class _Archive:
                 while block := fh.read(CHUNK):
                     seen += len(block)
                     if seen > budget:
-                        raise Refused(
+                        raise self.refused(
                             "F-TOO-LARGE",
+                            name,
                             f"{name} 解压后超过 {self.limits.max_part_mb:g} MB",
                         )
                     yield block
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-            raise Refused("F-DAMAGED", f"{name}：{_reason(exc)}") from exc
+            raise self.refused("F-DAMAGED", name, f"{name}：{_reason(exc)}") from exc
         self.drained.add(name)
 
     def drain(self) -> None:
@@ -124,19 +131,20 @@ def _closed_elements(archive: _Archive, name: str) -> Iterator[Element]:
         for block in source:
             if not prolog_checked:
                 head += block
-                if not _prolog_ok(head, name):
+                if not _prolog_ok(archive, head, name):
                     continue  # the root element has not started yet: read on
                 prolog_checked = True
                 block, head = head, b""
             parser.feed(block)
             yield from _ended(parser)
         if not prolog_checked:
-            _prolog_ok(head, name, final=True)
+            _prolog_ok(archive, head, name, final=True)
             parser.feed(head)
         parser.close()
         yield from _ended(parser)
     except ParseError as exc:
-        raise Refused("F-DAMAGED", f"{name} 不是正确的 XML（{_reason(exc)}）") from exc
+        detail = f"{name} 不是正确的 XML（{_reason(exc)}）"
+        raise archive.refused("F-DAMAGED", name, detail) from exc
     finally:
         source.close()  # abandoned early: the rest is inflated by drain()
 
@@ -148,7 +156,7 @@ def _ended(parser: XMLPullParser[Element]) -> Iterator[Element]:
             yield el
 
 
-def _prolog_ok(head: bytes, name: str, final: bool = False) -> bool:
+def _prolog_ok(archive: _Archive, head: bytes, name: str, final: bool = False) -> bool:
     """True once the root element starts in ``head`` with no DTD before it."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head[:PROLOG_WINDOW].decode("utf-16", "ignore").encode("utf-8")
@@ -157,11 +165,11 @@ def _prolog_ok(head: bytes, name: str, final: bool = False) -> bool:
     root = _ROOT_START.search(text)
     prolog = text if root is None else text[: root.start()]
     if _DOCTYPE.search(prolog):
-        raise Refused("F-XML-DTD", f"{name} 含有 DOCTYPE/ENTITY 声明")
+        raise archive.refused("F-XML-DTD", name, f"{name} 含有 DOCTYPE/ENTITY 声明")
     if root is not None:
         return True
     if final or len(head) >= PROLOG_WINDOW:
-        raise Refused("F-DAMAGED", f"{name} 缺少 XML 根元素")
+        raise archive.refused("F-DAMAGED", name, f"{name} 缺少 XML 根元素")
     return False
 
 
@@ -455,6 +463,8 @@ def _parse(
     archive: _Archive, bounds: dict[str, tuple[int, int]], default: tuple[int, int], limits: Limits
 ) -> tuple[_Book, _Found, dict[int, str], frozenset[int]]:
     book = _book(archive)
+    for name, _, part in book.sheets:
+        archive.sheet_of.setdefault(part, name)
     found: _Found = []
     for name, state, part in book.sheets:
         if name == META_SHEET:
