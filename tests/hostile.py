@@ -54,6 +54,7 @@ from hostile_bytes import (
     sheet_part,
     streaming_bomb,
     with_doctype,
+    with_member_twice,
     with_zeros,
     zip_bytes,
 )
@@ -302,6 +303,7 @@ def build_corpus(campaign: Campaign, scratch: Path, received: dt.datetime) -> li
     base = c.filled(c.institution())
     _container_cases(c, base)
     _sheet_part_cases(c, base)
+    _twice_cases(c, base)
     _size_cases(c, base)
     _layout_cases(c, base)
     _derived_cases(c, base)
@@ -390,6 +392,17 @@ def _sheet_part_cases(c: Corpus, base: bytes) -> None:
         rezip(base, {grid_part: b""}),
         Expect("F-DAMAGED", GRID_SHEET, value="缺少 XML 根元素"),
     )
+
+
+def _twice_cases(c: Corpus, base: bytes) -> None:
+    """A zip holding one member twice, which Excel calls damaged and readers resolve
+    each their own way: refused, naming the member. The second holds another number,
+    so that a reader taking either would count what the clerk does not see."""
+    grid_part = sheet_part(base, GRID_SHEET)
+    found = c.grid.cell(c.campaign.topics[0].key, "general_found")
+    second = set_cells(read_members(base)[grid_part], {found: 30})
+    twice = with_member_twice(base, grid_part, second)
+    c.rejected("member-twice", "同名文件.xlsx", twice, Expect("F-DAMAGED", value=grid_part))
 
 
 def _size_cases(c: Corpus, base: bytes) -> None:

@@ -15,6 +15,7 @@ import os
 import re
 import struct
 import threading
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from html import escape
@@ -57,6 +58,21 @@ def rezip(data: bytes, edits: Mapping[str, Edit]) -> bytes:
         else:
             members[name] = edit
     return zip_bytes(members)
+
+
+def with_member_twice(data: bytes, name: str, second: bytes) -> bytes:
+    """The zip with a second member named ``name``, holding ``second``, after the others
+    (a reader that looks names up in a dict, as Python's zipfile does, finds this one;
+    Excel finds the first)."""
+    buf = io.BytesIO(data)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(name, second)
+    out = buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(out)) as zf:
+        assert [i.filename for i in zf.infolist()].count(name) == 2
+    return out
 
 
 def sheet_part(data: bytes, sheet: str) -> str:

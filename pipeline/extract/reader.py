@@ -9,6 +9,10 @@ DTD (no entity expansion, no external entities); cells and text are counted agai
 campaign's limits. Whatever is wrong is raised as :class:`Refused`, which the run turns
 into a finding naming the part, sheet and cell.
 
+Where Excel would call a file damaged and other readers could read it otherwise than we
+do (a zip holding two members of one name), the file is refused: the clerk who opens it
+must see the numbers we count.
+
 Formulas and their cached results are both kept: the pipeline never trusts a formula
 cell, it recomputes and compares. Every member is inflated to its end, so an archive
 whose checksums do not match is refused even where its damage lies outside our cells.
@@ -79,7 +83,12 @@ class _Archive:
         self.zf = zf
         self.limits = limits
         # "xl\\workbook.xml", as some Windows tools write it, is "xl/workbook.xml"
-        self.names = {i.filename.replace("\\", "/"): i for i in zf.infolist()}
+        self.names: dict[str, zipfile.ZipInfo] = {}
+        for info in zf.infolist():
+            name = info.filename.replace("\\", "/")
+            if name in self.names:  # Excel takes the first, zipfile the last
+                raise Refused("F-DAMAGED", f"压缩包内有两个同名文件“{name[:80]}”")
+            self.names[name] = info
         self.drained: set[str] = set()
         self.sheet_of: dict[str, str] = {}  # part -> the sheet it holds, once known
 
