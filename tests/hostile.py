@@ -34,6 +34,7 @@ from hostile_bytes import (
     MB,
     before,
     biff8_workbook,
+    cell_twice,
     cell_xml,
     cfb,
     date_style,
@@ -46,6 +47,7 @@ from hostile_bytes import (
     number_at,
     read_members,
     rezip,
+    row_twice,
     serial,
     set_cached,
     set_cells,
@@ -395,14 +397,37 @@ def _sheet_part_cases(c: Corpus, base: bytes) -> None:
 
 
 def _twice_cases(c: Corpus, base: bytes) -> None:
-    """A zip holding one member twice, which Excel calls damaged and readers resolve
-    each their own way: refused, naming the member. The second holds another number,
+    """One address held twice, which Excel calls damaged and readers resolve each
+    their own way: refused, naming what is held twice. The second holds another number,
     so that a reader taking either would count what the clerk does not see."""
     grid_part = sheet_part(base, GRID_SHEET)
-    found = c.grid.cell(c.campaign.topics[0].key, "general_found")
-    second = set_cells(read_members(base)[grid_part], {found: 30})
+    topic = c.campaign.topics[0].key
+    found = c.grid.cell(topic, "general_found")
+    row = c.grid.row_of[topic]
+    members = read_members(base)
+    second = set_cells(members[grid_part], {found: 30})
     twice = with_member_twice(base, grid_part, second)
     c.rejected("member-twice", "同名文件.xlsx", twice, Expect("F-DAMAGED", value=grid_part))
+    for about, name, edit, where, what in (
+        ("cell-twice", "单元格重复.xlsx", lambda x: cell_twice(x, found, 30), found, found),
+        (
+            "cell-twice-unreferenced",
+            "无引用单元格重复.xlsx",
+            lambda x: cell_twice(x, found, 30, referenced=False),
+            found,
+            found,
+        ),
+        (
+            "row-twice",
+            "行重复.xlsx",
+            lambda x: row_twice(x, row, lambda r: set_cells(r, {found: 30})),
+            f"A{row}",
+            f"第{row}行",
+        ),
+        ("row-twice-empty", "空行重复.xlsx", lambda x: row_twice(x, row), f"A{row}", f"第{row}行"),
+    ):
+        damaged = rezip(base, {grid_part: edit})
+        c.rejected(about, name, damaged, Expect("F-DAMAGED", GRID_SHEET, where, what))
 
 
 def _size_cases(c: Corpus, base: bytes) -> None:

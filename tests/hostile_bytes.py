@@ -130,6 +130,28 @@ def set_cells(xml: bytes, cells: Mapping[str, object], style: str | None = None)
     return xml
 
 
+def cell_twice(xml: bytes, ref: str, value: object, referenced: bool = True) -> bytes:
+    """A second cell at ``ref`` holding ``value``: right after the first, with its
+    reference, or right before it without one (its place then follows from the cell
+    before it, which must be its left neighbour)."""
+    match = _cell_pattern(ref).search(xml)
+    assert match, f"no cell {ref}"
+    element = cell_xml(ref, value, _style_of(xml, ref)).encode("utf-8")
+    if referenced:
+        return xml[: match.end()] + element + xml[match.end() :]
+    element = element.replace(f' r="{ref}"'.encode(), b"", 1)
+    return xml[: match.start()] + element + xml[match.start() :]
+
+
+def row_twice(xml: bytes, row: int, copy: Callable[[bytes], bytes] | None = None) -> bytes:
+    """The element of ``row`` written again right after itself: ``copy`` makes the
+    second from the first; without it the second is an empty ``<row r=".."/>``."""
+    match = re.search(rb'<row r="%d"[ >].*?</row>' % row, xml, re.DOTALL)
+    assert match, f"no row {row}"
+    second = copy(match.group(0)) if copy else b'<row r="%d"/>' % row
+    return xml[: match.end()] + second + xml[match.end() :]
+
+
 def set_cached(xml: bytes, ref: str, value: str, kind: str = "") -> bytes:
     """Give the formula cell ``ref`` a cached result, as Excel saves one."""
     match = _cell_pattern(ref).search(xml)

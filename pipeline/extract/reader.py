@@ -10,8 +10,8 @@ campaign's limits. Whatever is wrong is raised as :class:`Refused`, which the ru
 into a finding naming the part, sheet and cell.
 
 Where Excel would call a file damaged and other readers could read it otherwise than we
-do (a zip holding two members of one name), the file is refused: the clerk who opens it
-must see the numbers we count.
+do (a zip holding two members of one name, a sheet holding one cell or row twice), the
+file is refused: the clerk who opens it must see the numbers we count.
 
 Formulas and their cached results are both kept: the pipeline never trusts a formula
 cell, it recomputes and compares. Every member is inflated to its end, so an archive
@@ -49,6 +49,7 @@ _ROOT_START = re.compile(rb"<[A-Za-z_]")
 _DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # ST_Xstring: a character Excel escaped
+_COLUMNS = 16_385  # past Excel's last column (XFD): row * _COLUMNS + column is one cell
 _BUILTIN_DATES = frozenset((*range(14, 23), 27, 28, 29, 30, 31, 34, 35, 36, 45, 46, 47, 50, 57))
 
 
@@ -246,10 +247,12 @@ def _sheet_cells(
 
     Parsing stops at the first row past ``max_row``; every cell and row element met on
     the way counts against ``limits.max_cells``, so no sheet can keep the parser busy.
+    A row or a cell met twice refuses the sheet (see :class:`_Addresses`).
     """
     cells: list[_Cell] = []
     unplaced: list[_Cell] = []  # cells without a reference: their row is known at its end
     hidden: set[int] = set()
+    addresses = _Addresses(sheet)
     seen = 0
     row = col = 0
     for el in _closed_elements(archive, part):
@@ -259,6 +262,7 @@ def _sheet_cells(
             if ref is None:
                 col += 1
                 cell_row = 0
+                addresses.unplaced(col)
             else:
                 m = _CELL_REF.match(ref)
                 try:
@@ -270,6 +274,7 @@ def _sheet_cells(
                 cell_row = int(m.group(2))
                 if cell_row > max_row:
                     break
+                addresses.cell(cell_row, col)
             if col <= max_col and len(el):
                 cell = _cell(el, cell_row, col, sheet, limits)
                 (cells if cell_row else unplaced).append(cell)
@@ -279,6 +284,7 @@ def _sheet_cells(
             col = 0
             if row > max_row:
                 break
+            addresses.row(row)
             for cell in unplaced:
                 cell.row = row
             cells.extend(unplaced)
@@ -295,6 +301,47 @@ def _sheet_cells(
             where = f"{column_letter(min(max(col, 1), 16384))}{row + 1}"
             raise Refused("F-TOO-LARGE", f"工作表单元格超过 {limits.max_cells} 个", sheet, where)
     return cells, hidden
+
+
+class _Addresses:
+    """The rows and cells of one sheet met so far, so that none is met twice.
+
+    Excel calls a sheet holding one cell (or one row) twice damaged, and readers that
+    take it anyway keep one of the two values, the first or the last, each its own way:
+    the number a clerk sees there need not be the number we would count. Bounded like
+    the parse itself: a sheet holds at most ``limits.max_cells`` cells before its rows
+    past the form.
+    """
+
+    def __init__(self, sheet: str) -> None:
+        self.sheet = sheet
+        self.rows: set[int] = set()  # rows whose element has ended
+        self.cells: set[int] = set()  # row * _COLUMNS + column
+        self.pending: list[int] = []  # columns of this row's cells written without "r"
+
+    def cell(self, row: int, col: int) -> None:
+        if row in self.rows:  # a second element for a row already read
+            raise self._twice(f"第{row}行", f"A{row}")
+        key = row * _COLUMNS + col
+        if key in self.cells:
+            ref = f"{column_letter(col)}{row}"
+            raise self._twice(f"单元格 {ref} ", ref)
+        self.cells.add(key)
+
+    def unplaced(self, col: int) -> None:
+        self.pending.append(col)
+
+    def row(self, row: int) -> None:
+        """The end of a row's element: its cells without a reference are placed now."""
+        if row in self.rows:
+            raise self._twice(f"第{row}行", f"A{row}")
+        for col in self.pending:
+            self.cell(row, col)
+        self.pending.clear()
+        self.rows.add(row)
+
+    def _twice(self, what: str, cell: str) -> Refused:
+        return Refused("F-DAMAGED", f"{what}在工作表中出现两次", self.sheet, cell)
 
 
 def _int(text: str | None, default: int, sheet: str) -> int:
