@@ -305,6 +305,7 @@ def build_corpus(campaign: Campaign, scratch: Path, received: dt.datetime) -> li
     base = c.filled(c.institution())
     _container_cases(c, base)
     _sheet_part_cases(c, base)
+    _content_types_cases(c, base)
     _twice_cases(c, base)
     _size_cases(c, base)
     _layout_cases(c, base)
@@ -394,6 +395,27 @@ def _sheet_part_cases(c: Corpus, base: bytes) -> None:
         rezip(base, {grid_part: b""}),
         Expect("F-DAMAGED", GRID_SHEET, value="缺少 XML 根元素"),
     )
+
+
+def _content_types_cases(c: Corpus, base: bytes) -> None:
+    """A [Content_Types].xml that Excel needs and we do not, missing or cut short: read,
+    with a warning that the file does not open in Excel. A DTD in it is still refused."""
+    types = "[Content_Types].xml"
+    c.accepted(
+        "content-types-cut",
+        "类型清单不完整.xlsx",
+        lambda b: rezip(b, {types: lambda x: x[: len(x) // 2]}),
+        Expect("F-CONTENT-TYPES", value=f"{types} 不是正确的 XML", severity="warning"),
+    )
+    c.accepted(
+        "content-types-missing",
+        "缺少类型清单.xlsx",
+        lambda b: rezip(b, {types: None}),
+        Expect("F-CONTENT-TYPES", value=f"缺少 {types}", severity="warning"),
+    )
+    doctype = b'<!DOCTYPE Types [<!ENTITY x "y">]>'
+    declared = rezip(base, {types: lambda b: with_doctype(b, doctype)})
+    c.rejected("dtd-content-types", "类型清单声明.xlsx", declared, Expect("F-XML-DTD"))
 
 
 def _twice_cases(c: Corpus, base: bytes) -> None:

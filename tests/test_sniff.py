@@ -163,6 +163,21 @@ def test_a_member_held_twice_is_damaged(tmp_path: Path, other: str) -> None:
     assert (refused.value.sheet, refused.value.cell) == ("", "")
 
 
+def test_a_workbook_without_content_types_is_read_with_a_note(tmp_path: Path) -> None:
+    """Excel cannot open it; we can, and say so. A zip with neither it nor a workbook
+    is still not a workbook."""
+    good = _xlsx(tmp_path / "good.xlsx")
+    assert read_workbook(good, {}).notes == []
+    with zipfile.ZipFile(good) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    del members["[Content_Types].xml"]
+    path = _zip(tmp_path / "untyped.xlsx", members)
+    assert _sniff(path) == Sniffed("xlsx")
+    raw = read_workbook(path, {})
+    assert raw.notes == [("F-CONTENT-TYPES", "缺少 [Content_Types].xml")]
+    assert raw.sheets["附件2"].text(1, 1) == "安全生产专项整治三年行动工作进展情况"
+
+
 def test_word_document(tmp_path: Path) -> None:
     path = _zip(
         tmp_path / "a.xlsx", {"[Content_Types].xml": CONTENT_TYPES, "word/document.xml": b"<w/>"}

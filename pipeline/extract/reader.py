@@ -7,7 +7,9 @@ every XML part is inflated in chunks against a byte budget, parsed incrementally
 abandoned as soon as the rows the layout needs have been read; a part must not declare a
 DTD (no entity expansion, no external entities); cells and text are counted against the
 campaign's limits. Whatever is wrong is raised as :class:`Refused`, which the run turns
-into a finding naming the part, sheet and cell.
+into a finding naming the part, sheet and cell. What is wrong yet harmless to us (a
+``[Content_Types].xml`` that Excel needs and we do not) is kept as a note on the
+:class:`RawWorkbook`.
 
 Where Excel would call a file damaged and other readers could read it otherwise than we
 do (a zip holding two members of one name, a sheet holding one cell or row twice), the
@@ -49,6 +51,7 @@ _ROOT_START = re.compile(rb"<[A-Za-z_]")
 _DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # ST_Xstring: a character Excel escaped
+_CONTENT_TYPES = "[Content_Types].xml"
 _COLUMNS = 16_385  # past Excel's last column (XFD): row * _COLUMNS + column is one cell
 _BUILTIN_DATES = frozenset((*range(14, 23), 27, 28, 29, 30, 31, 34, 35, 36, 45, 46, 47, 50, 57))
 
@@ -62,6 +65,10 @@ class Refused(Exception):
         self.detail = detail
         self.sheet = sheet
         self.cell = cell
+
+
+class _BadXml(Refused):
+    """A part that is not well-formed XML: fatal in a part we read, a note elsewhere."""
 
 
 _LOCAL: dict[str, str] = {}
@@ -93,10 +100,10 @@ class _Archive:
         self.drained: set[str] = set()
         self.sheet_of: dict[str, str] = {}  # part -> the sheet it holds, once known
 
-    def refused(self, rule: str, part: str, detail: str) -> Refused:
+    def refused(self, rule: str, part: str, detail: str, kind: type[Refused] = Refused) -> Refused:
         """A refusal inside ``part``, naming the sheet it holds (if it holds one), so that
         the clerk is told which sheet, not which file inside the zip."""
-        return Refused(rule, detail, self.sheet_of.get(part, ""))
+        return kind(rule, detail, self.sheet_of.get(part, ""))
 
     def chunks(self, name: str) -> Generator[bytes, None, None]:
         """The whole member, chunk by chunk; stops with Refused past the budget."""
@@ -154,7 +161,7 @@ def _closed_elements(archive: _Archive, name: str) -> Iterator[Element]:
         yield from _ended(parser)
     except ParseError as exc:
         detail = f"{name} 不是正确的 XML（{_reason(exc)}）"
-        raise archive.refused("F-DAMAGED", name, detail) from exc
+        raise archive.refused("F-DAMAGED", name, detail, _BadXml) from exc
     finally:
         source.close()  # abandoned early: the rest is inflated by drain()
 
@@ -179,7 +186,7 @@ def _prolog_ok(archive: _Archive, head: bytes, name: str, final: bool = False) -
     if root is not None:
         return True
     if final or len(head) >= PROLOG_WINDOW:
-        raise archive.refused("F-DAMAGED", name, f"{name} 缺少 XML 根元素")
+        raise archive.refused("F-DAMAGED", name, f"{name} 缺少 XML 根元素", _BadXml)
     return False
 
 
@@ -561,6 +568,7 @@ def read_workbook(
         archive = _Archive(zf, limits)
         try:
             book, found, strings, dates = _parse(archive, bounds, default, limits)
+            notes = _content_types(archive)
         except Refused as refused:
             if refused.rule != "F-DAMAGED":
                 archive.drain()  # a damaged archive is the better reason, if it is one
@@ -576,4 +584,19 @@ def read_workbook(
             )
             continue
         sheets[name] = RawSheet(name, state, typed, cached, hidden)
-    return RawWorkbook(sheets=sheets, meta=meta)
+    return RawWorkbook(sheets=sheets, meta=meta, notes=notes)
+
+
+def _content_types(archive: _Archive) -> list[tuple[str, str]]:
+    """Notes on ``[Content_Types].xml``, which says what every part is. We find the
+    parts through their relationships and never need it; Excel does, and refuses to
+    open a workbook where it is missing or cut short. So such a file is read, and the
+    clerk told that the institution's file does not open in Excel."""
+    if _CONTENT_TYPES not in archive.names:
+        return [("F-CONTENT-TYPES", f"缺少 {_CONTENT_TYPES}")]
+    try:
+        for el in _closed_elements(archive, _CONTENT_TYPES):
+            el.clear()
+    except _BadXml as exc:  # a DTD, a damaged zip member or a bomb is still refused
+        return [("F-CONTENT-TYPES", exc.detail)]
+    return []

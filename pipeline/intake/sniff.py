@@ -136,10 +136,12 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
                 return Sniffed("ods", "F-NOT-XLSX", "OpenDocument 表格（.ods）")
             if any(n.lower().endswith("vbaproject.bin") for n in names):
                 return Sniffed("xlsm", "F-MACRO")
-            if "[Content_Types].xml" not in names:
+            types = b""  # missing from a workbook: read, with a note (see extract.reader)
+            if "[Content_Types].xml" in names:
+                with zf.open(by_name["[Content_Types].xml"]) as fh:
+                    types = fh.read(1 << 20)
+            elif not any(n.startswith("xl/") for n in names):
                 return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
-            with zf.open(by_name["[Content_Types].xml"]) as fh:
-                types = fh.read(1 << 20)
             # Before the macro check: every .xlsb is typed "binary.macroEnabled".
             if b"sheet.binary" in types or "xl/workbook.bin" in names:
                 return Sniffed("xlsb", "F-NOT-XLSX", "Excel 二进制工作簿（.xlsb）")
