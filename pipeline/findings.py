@@ -53,6 +53,11 @@ RULES: dict[str, Rule] = {
         "文件内部含有 XML 实体声明（{value}），可能是恶意构造的文件，未读取",
         "请报送单位在下发的模板中填写，用 Excel 或 WPS 保存后重新发送。",
     ),
+    "F-CONTENT-TYPES": Rule(
+        "warning",
+        "报送单位发来的文件在 Excel 中无法打开（{value}），数据已照常读取",
+        "请告知报送单位此文件用 Excel 打不开，请其核对所报数字；今后请用 Excel 或 WPS 保存后再发送。",
+    ),
     "F-UNREADABLE": Rule(
         "error", "工作簿无法读取（{value}）", "请报送单位用 Excel 或 WPS 打开后重新保存为 .xlsx。"
     ),

@@ -34,6 +34,7 @@ from hostile_bytes import (
     MB,
     before,
     biff8_workbook,
+    cell_twice,
     cell_xml,
     cfb,
     date_style,
@@ -46,6 +47,7 @@ from hostile_bytes import (
     number_at,
     read_members,
     rezip,
+    row_twice,
     serial,
     set_cached,
     set_cells,
@@ -54,6 +56,7 @@ from hostile_bytes import (
     sheet_part,
     streaming_bomb,
     with_doctype,
+    with_member_twice,
     with_zeros,
     zip_bytes,
 )
@@ -83,12 +86,14 @@ Counts = dict[str, dict[str, float]]  # topic -> count measure -> value
 # -- what a case expects ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Expect:
-    """One finding the validation log must hold for a file: its rule and where it points."""
+    """One finding the validation log must hold for a file: its rule, where it points
+    and its severity (stated here, not looked up in the rules it tests)."""
 
     rule: str
     sheet: str = ""
     cell: str = ""
     value: str = ""  # a part of the finding's value, where the value is the point
+    severity: str = "error"
 
 
 @dataclass
@@ -301,6 +306,9 @@ def build_corpus(campaign: Campaign, scratch: Path, received: dt.datetime) -> li
     # The rejected cases share one hospital's return: rejected files never interact.
     base = c.filled(c.institution())
     _container_cases(c, base)
+    _sheet_part_cases(c, base)
+    _content_types_cases(c, base)
+    _twice_cases(c, base)
     _size_cases(c, base)
     _layout_cases(c, base)
     _derived_cases(c, base)
@@ -315,7 +323,7 @@ def _container_cases(c: Corpus, base: bytes) -> None:
     c.rejected("zero-byte", "空文件.xlsx", b"", Expect("F-EMPTY"))
     c.rejected("truncated", "下载一半.xlsx", base[: len(base) // 2], Expect("F-DAMAGED"))
     damaged = flip_compressed_byte(base, grid_part)
-    c.rejected("crc", "校验和错误.xlsx", damaged, Expect("F-DAMAGED"))
+    c.rejected("crc", "校验和错误.xlsx", damaged, Expect("F-DAMAGED", GRID_SHEET))
     owner = b"\x06\x00clerk" + bytes(150)  # what Excel leaves beside an open workbook
     c.put(Case("litter-owner", "~$正常报表1.xlsx", "skipped"), owner)
     lock = b",clerk,PC01,23.08.2026 09:00,file:///home/clerk/.config/libreoffice/4;\n"
@@ -360,12 +368,90 @@ def _container_cases(c: Corpus, base: bytes) -> None:
         return with_doctype(xml, BILLION_LAUGHS).replace(b"<t>1.", b"<t>&lol9;1.", 1)
 
     bomb = rezip(base, {grid_part: laughs})
-    c.rejected("billion-laughs", "实体炸弹.xlsx", bomb, Expect("F-XML-DTD"))
+    c.rejected("billion-laughs", "实体炸弹.xlsx", bomb, Expect("F-XML-DTD", GRID_SHEET))
     xxe = shared_strings(base, prepend=(b"<t>&xxe;</t>",), doctype=EXTERNAL_ENTITY)
     c.rejected("external-entity", "外部实体.xlsx", xxe, Expect("F-XML-DTD"))
     doctype = b'<!DOCTYPE workbook [<!ENTITY x "y">]>'
     book = rezip(base, {"xl/workbook.xml": lambda b: with_doctype(b, doctype)})
     c.rejected("dtd-workbook", "工作簿声明.xlsx", book, Expect("F-XML-DTD"))
+
+
+def _sheet_part_cases(c: Corpus, base: bytes) -> None:
+    """A refusal inside a sheet's part names the sheet (as workbook.xml names it) in the
+    finding's sheet, not only the part in its message."""
+    list_part = sheet_part(base, LIST_SHEET)
+    grid_part = sheet_part(base, GRID_SHEET)
+
+    def mismatched(xml: bytes) -> bytes:
+        return xml.replace(b"</c>", b"</x>", 1)  # in row 1, where reading starts
+
+    c.rejected(
+        "bad-xml-sheet",
+        "附件1结构损坏.xlsx",
+        rezip(base, {list_part: mismatched}),
+        Expect("F-DAMAGED", LIST_SHEET, value=f"{list_part} 不是正确的 XML"),
+    )
+    c.rejected(
+        "empty-sheet-part",
+        "附件2内容为空.xlsx",
+        rezip(base, {grid_part: b""}),
+        Expect("F-DAMAGED", GRID_SHEET, value="缺少 XML 根元素"),
+    )
+
+
+def _content_types_cases(c: Corpus, base: bytes) -> None:
+    """A [Content_Types].xml that Excel needs and we do not, missing or cut short: read,
+    with a warning that the file does not open in Excel. A DTD in it is still refused."""
+    types = "[Content_Types].xml"
+    c.accepted(
+        "content-types-cut",
+        "类型清单不完整.xlsx",
+        lambda b: rezip(b, {types: lambda x: x[: len(x) // 2]}),
+        Expect("F-CONTENT-TYPES", value=f"{types} 不是正确的 XML", severity="warning"),
+    )
+    c.accepted(
+        "content-types-missing",
+        "缺少类型清单.xlsx",
+        lambda b: rezip(b, {types: None}),
+        Expect("F-CONTENT-TYPES", value=f"缺少 {types}", severity="warning"),
+    )
+    doctype = b'<!DOCTYPE Types [<!ENTITY x "y">]>'
+    declared = rezip(base, {types: lambda b: with_doctype(b, doctype)})
+    c.rejected("dtd-content-types", "类型清单声明.xlsx", declared, Expect("F-XML-DTD"))
+
+
+def _twice_cases(c: Corpus, base: bytes) -> None:
+    """One address held twice, which Excel calls damaged and readers resolve each
+    their own way: refused, naming what is held twice. The second holds another number,
+    so that a reader taking either would count what the clerk does not see."""
+    grid_part = sheet_part(base, GRID_SHEET)
+    topic = c.campaign.rows_for(c.campaign.form("fujian2"))[0].key
+    found = c.grid.cell(topic, "general_found")
+    row = c.grid.row_of[topic]
+    members = read_members(base)
+    second = set_cells(members[grid_part], {found: 30})
+    twice = with_member_twice(base, grid_part, second)
+    c.rejected("member-twice", "同名文件.xlsx", twice, Expect("F-DAMAGED", value=grid_part))
+    for about, name, edit, where, what in (
+        ("cell-twice", "单元格重复.xlsx", lambda x: cell_twice(x, found, 30), found, found),
+        (
+            "cell-twice-unreferenced",
+            "无引用单元格重复.xlsx",
+            lambda x: cell_twice(x, found, 30, referenced=False),
+            found,
+            found,
+        ),
+        (
+            "row-twice",
+            "行重复.xlsx",
+            lambda x: row_twice(x, row, lambda r: set_cells(r, {found: 30})),
+            f"A{row}",
+            f"第{row}行",
+        ),
+        ("row-twice-empty", "空行重复.xlsx", lambda x: row_twice(x, row), f"A{row}", f"第{row}行"),
+    ):
+        damaged = rezip(base, {grid_part: edit})
+        c.rejected(about, name, damaged, Expect("F-DAMAGED", GRID_SHEET, where, what))
 
 
 def _size_cases(c: Corpus, base: bytes) -> None:
@@ -451,7 +537,7 @@ def _layout_cases(c: Corpus, base: bytes) -> None:
         lambda b: rezip(
             b, {"xl/workbook.xml": lambda x: sheet_attr(x, GRID_SHEET, "state", "hidden")}
         ),
-        Expect("L-SHEET-HIDDEN", GRID_SHEET),
+        Expect("L-SHEET-HIDDEN", GRID_SHEET, severity="warning"),
     )
     grid = c.grid
     topics = [grid.row_of[t.key] for t in c.campaign.rows_for(c.campaign.form("fujian2"))]
@@ -495,14 +581,14 @@ def _layout_cases(c: Corpus, base: bytes) -> None:
         "template-row-hidden",
         "隐藏第三行.xlsx",
         lambda b: rezip(b, {grid_part: lambda x: hide_row(x, topics[2])}),
-        Expect("L-ROW-HIDDEN", GRID_SHEET, f"A{topics[2]}", str(topics[2])),
+        Expect("L-ROW-HIDDEN", GRID_SHEET, f"A{topics[2]}", str(topics[2]), severity="warning"),
     )
     copy_name = f"{GRID_SHEET} Copy"  # what openpyxl, like Excel's "(2)", names a copy
     c.accepted(
         "sheet-copy",
         "附件2副本.xlsx",
         lambda b: edited(b, lambda wb: wb.copy_worksheet(wb[GRID_SHEET])),
-        Expect("L-SHEET-COPY", copy_name),
+        Expect("L-SHEET-COPY", copy_name, severity="warning"),
     )
 
 
@@ -609,9 +695,9 @@ def _value_cases(c: Corpus, base: bytes) -> None:
         "normalised",
         "全角和单位.xlsx",
         normalised,
-        Expect("N-NORMALISED", GRID_SHEET, found, "1,200"),
-        Expect("N-NORMALISED", GRID_SHEET, fixed, "１２"),
-        Expect("N-NORMALISED", GRID_SHEET, major, "1处"),
+        Expect("N-NORMALISED", GRID_SHEET, found, "1,200", severity="info"),
+        Expect("N-NORMALISED", GRID_SHEET, fixed, "１２", severity="info"),
+        Expect("N-NORMALISED", GRID_SHEET, major, "1处", severity="info"),
     )
     assert case.counts is not None
     case.counts[t1].update(general_found=1200, general_fixed=12, major_found=1, major_fixed=1)
@@ -669,7 +755,14 @@ def _identity_cases(c: Corpus, base: bytes) -> None:
     with tempfile.TemporaryDirectory(dir=c.scratch) as folder:
         blank = write_template(c.campaign, inst, PERIOD, Path(folder)).read_bytes()
     c.put(
-        Case("blank", "空白报表.xlsx", "accepted", (Expect("A-BLANK", GRID_SHEET),), inst.code, {}),
+        Case(
+            "blank",
+            "空白报表.xlsx",
+            "accepted",
+            (Expect("A-BLANK", GRID_SHEET, severity="warning"),),
+            inst.code,
+            {},
+        ),
         blank,
     )
 

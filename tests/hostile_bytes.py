@@ -15,6 +15,7 @@ import os
 import re
 import struct
 import threading
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from html import escape
@@ -57,6 +58,21 @@ def rezip(data: bytes, edits: Mapping[str, Edit]) -> bytes:
         else:
             members[name] = edit
     return zip_bytes(members)
+
+
+def with_member_twice(data: bytes, name: str, second: bytes) -> bytes:
+    """The zip with a second member named ``name``, holding ``second``, after the others
+    (a reader that looks names up in a dict, as Python's zipfile does, finds this one;
+    Excel finds the first)."""
+    buf = io.BytesIO(data)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr(name, second)
+    out = buf.getvalue()
+    with zipfile.ZipFile(io.BytesIO(out)) as zf:
+        assert [i.filename for i in zf.infolist()].count(name) == 2
+    return out
 
 
 def sheet_part(data: bytes, sheet: str) -> str:
@@ -112,6 +128,28 @@ def set_cells(xml: bytes, cells: Mapping[str, object], style: str | None = None)
         element = cell_xml(ref, value, style or _style_of(xml, ref)).encode("utf-8")
         xml = _cell_pattern(ref).sub(lambda _m, e=element: e, xml, count=1)  # type: ignore[misc]
     return xml
+
+
+def cell_twice(xml: bytes, ref: str, value: object, referenced: bool = True) -> bytes:
+    """A second cell at ``ref`` holding ``value``: right after the first, with its
+    reference, or right before it without one (its place then follows from the cell
+    before it, which must be its left neighbour)."""
+    match = _cell_pattern(ref).search(xml)
+    assert match, f"no cell {ref}"
+    element = cell_xml(ref, value, _style_of(xml, ref)).encode("utf-8")
+    if referenced:
+        return xml[: match.end()] + element + xml[match.end() :]
+    element = element.replace(f' r="{ref}"'.encode(), b"", 1)
+    return xml[: match.start()] + element + xml[match.start() :]
+
+
+def row_twice(xml: bytes, row: int, copy: Callable[[bytes], bytes] | None = None) -> bytes:
+    """The element of ``row`` written again right after itself: ``copy`` makes the
+    second from the first; without it the second is an empty ``<row r=".."/>``."""
+    match = re.search(rb'<row r="%d"[ >].*?</row>' % row, xml, re.DOTALL)
+    assert match, f"no row {row}"
+    second = copy(match.group(0)) if copy else b'<row r="%d"/>' % row
+    return xml[: match.end()] + second + xml[match.end() :]
 
 
 def set_cached(xml: bytes, ref: str, value: str, kind: str = "") -> bytes:

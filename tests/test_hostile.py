@@ -112,11 +112,16 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> HostileRun:
     return HostileRun(campaign, cases, run, records, findings, log, before, after)
 
 
-def _located(f: dict, expected: list[tuple[str, str, str]]) -> tuple[str, str, str]:
-    """A finding's (rule, sheet, cell); the cell reads ANY where that is what is expected
-    (the finding must name a cell, but which one is the reader's business)."""
-    rule, sheet, cell = f["rule"], f["sheet"], f["cell"]
-    return (rule, sheet, ANY) if cell and (rule, sheet, ANY) in expected else (rule, sheet, cell)
+Located = tuple[str, str, str, str]  # rule, severity, sheet, cell
+
+
+def _located(f: dict, expected: list[Located]) -> Located:
+    """A finding's (rule, severity, sheet, cell); the cell reads ANY where that is what
+    is expected (the finding must name a cell, but which one is the reader's business)."""
+    rule, severity, sheet, cell = f["rule"], f["severity"], f["sheet"], f["cell"]
+    if cell and (rule, severity, sheet, ANY) in expected:
+        return (rule, severity, sheet, ANY)
+    return (rule, severity, sheet, cell)
 
 
 def _mismatch(case: Case, record: dict | None, found: list[dict]) -> str:
@@ -126,7 +131,7 @@ def _mismatch(case: Case, record: dict | None, found: list[dict]) -> str:
     problems = []
     if record["outcome"] != case.outcome:
         problems.append(f"outcome {record['outcome']} (expected {case.outcome})")
-    want = sorted((e.rule, e.sheet, e.cell) for e in case.findings)
+    want = sorted((e.rule, e.severity, e.sheet, e.cell) for e in case.findings)
     got = sorted(_located(f, want) for f in found)
     if got != want:
         problems.append(f"findings {got} (expected {want})")
@@ -372,6 +377,7 @@ def test_a_part_inflating_past_its_budget_is_refused_naming_it(tmp_path: Path) -
     assert [(f["file"], f["rule"]) for f in found] == [("填充.xlsx", "F-TOO-LARGE")]
     assert part in found[0]["value"] and "1 MB" in found[0]["value"]
     assert part in found[0]["message"]
+    assert (found[0]["sheet"], found[0]["cell"]) == (GRID_SHEET, "")
 
 
 def test_the_compound_files_made_here_are_what_a_real_reader_sees() -> None:

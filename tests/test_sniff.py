@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -130,6 +131,51 @@ def test_pdf_and_unknown_bytes(tmp_path: Path) -> None:
 def test_zip_without_workbook(tmp_path: Path) -> None:
     path = _zip(tmp_path / "a.xlsx", {"data.csv": b"1,2,3"})
     assert _sniff(path) == Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
+
+
+def _members_twice(folder: Path, name: str, other: str) -> Path:
+    """A workbook zip holding ``name`` a second time (written as ``other``, which is
+    ``name`` or ``name`` with backslashes), with other bytes."""
+    good = _xlsx(folder / "good.xlsx")
+    path = folder / "twice.xlsx"
+    with zipfile.ZipFile(good) as zf:
+        members = [(i.filename, zf.read(i)) for i in zf.infolist()]
+    with warnings.catch_warnings(), zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        for member, data in members:
+            zf.writestr(member, data)
+        zf.writestr(other, dict(members)[name].replace(b"<v>", b"<v>9"))
+    return path
+
+
+@pytest.mark.parametrize(
+    "other", ["xl/worksheets/sheet1.xml", "xl\\worksheets\\sheet1.xml"], ids=["same", "backslash"]
+)
+def test_a_member_held_twice_is_damaged(tmp_path: Path, other: str) -> None:
+    """Excel reads the first of two members of one name, zipfile the last: refused, by
+    the directory checks and by the reader alike, naming the member."""
+    path = _members_twice(tmp_path, "xl/worksheets/sheet1.xml", other)
+    detail = "压缩包内有两个同名文件“xl/worksheets/sheet1.xml”"
+    assert _sniff(path) == Sniffed("damaged", "F-DAMAGED", detail)
+    with pytest.raises(Refused) as refused:
+        read_workbook(path, {})
+    assert (refused.value.rule, refused.value.detail) == ("F-DAMAGED", detail)
+    assert (refused.value.sheet, refused.value.cell) == ("", "")
+
+
+def test_a_workbook_without_content_types_is_read_with_a_note(tmp_path: Path) -> None:
+    """Excel cannot open it; we can, and say so. A zip with neither it nor a workbook
+    is still not a workbook."""
+    good = _xlsx(tmp_path / "good.xlsx")
+    assert read_workbook(good, {}).notes == []
+    with zipfile.ZipFile(good) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    del members["[Content_Types].xml"]
+    path = _zip(tmp_path / "untyped.xlsx", members)
+    assert _sniff(path) == Sniffed("xlsx")
+    raw = read_workbook(path, {})
+    assert raw.notes == [("F-CONTENT-TYPES", "缺少 [Content_Types].xml")]
+    assert raw.sheets["附件2"].text(1, 1) == "安全生产专项整治三年行动工作进展情况"
 
 
 def test_word_document(tmp_path: Path) -> None:

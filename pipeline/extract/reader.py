@@ -7,7 +7,13 @@ every XML part is inflated in chunks against a byte budget, parsed incrementally
 abandoned as soon as the rows the layout needs have been read; a part must not declare a
 DTD (no entity expansion, no external entities); cells and text are counted against the
 campaign's limits. Whatever is wrong is raised as :class:`Refused`, which the run turns
-into a finding naming the part, sheet and cell.
+into a finding naming the part, sheet and cell. What is wrong yet harmless to us (a
+``[Content_Types].xml`` that Excel needs and we do not) is kept as a note on the
+:class:`RawWorkbook`.
+
+Where Excel would call a file damaged and other readers could read it otherwise than we
+do (a zip holding two members of one name, a sheet holding one cell or row twice), the
+file is refused: the clerk who opens it must see the numbers we count.
 
 Formulas and their cached results are both kept: the pipeline never trusts a formula
 cell, it recomputes and compares. Every member is inflated to its end, so an archive
@@ -45,6 +51,8 @@ _ROOT_START = re.compile(rb"<[A-Za-z_]")
 _DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # ST_Xstring: a character Excel escaped
+_CONTENT_TYPES = "[Content_Types].xml"
+_COLUMNS = 16_385  # past Excel's last column (XFD): row * _COLUMNS + column is one cell
 _BUILTIN_DATES = frozenset((*range(14, 23), 27, 28, 29, 30, 31, 34, 35, 36, 45, 46, 47, 50, 57))
 
 
@@ -57,6 +65,10 @@ class Refused(Exception):
         self.detail = detail
         self.sheet = sheet
         self.cell = cell
+
+
+class _BadXml(Refused):
+    """A part that is not well-formed XML: fatal in a part we read, a note elsewhere."""
 
 
 _LOCAL: dict[str, str] = {}
@@ -79,8 +91,19 @@ class _Archive:
         self.zf = zf
         self.limits = limits
         # "xl\\workbook.xml", as some Windows tools write it, is "xl/workbook.xml"
-        self.names = {i.filename.replace("\\", "/"): i for i in zf.infolist()}
+        self.names: dict[str, zipfile.ZipInfo] = {}
+        for info in zf.infolist():
+            name = info.filename.replace("\\", "/")
+            if name in self.names:  # Excel takes the first, zipfile the last
+                raise Refused("F-DAMAGED", f"压缩包内有两个同名文件“{name[:80]}”")
+            self.names[name] = info
         self.drained: set[str] = set()
+        self.sheet_of: dict[str, str] = {}  # part -> the sheet it holds, once known
+
+    def refused(self, rule: str, part: str, detail: str, kind: type[Refused] = Refused) -> Refused:
+        """A refusal inside ``part``, naming the sheet it holds (if it holds one), so that
+        the clerk is told which sheet, not which file inside the zip."""
+        return kind(rule, detail, self.sheet_of.get(part, ""))
 
     def chunks(self, name: str) -> Generator[bytes, None, None]:
         """The whole member, chunk by chunk; stops with Refused past the budget."""
@@ -91,13 +114,14 @@ class _Archive:
                 while block := fh.read(CHUNK):
                     seen += len(block)
                     if seen > budget:
-                        raise Refused(
+                        raise self.refused(
                             "F-TOO-LARGE",
+                            name,
                             f"{name} 解压后超过 {self.limits.max_part_mb:g} MB",
                         )
                     yield block
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-            raise Refused("F-DAMAGED", f"{name}：{_reason(exc)}") from exc
+            raise self.refused("F-DAMAGED", name, f"{name}：{_reason(exc)}") from exc
         self.drained.add(name)
 
     def drain(self) -> None:
@@ -124,19 +148,20 @@ def _closed_elements(archive: _Archive, name: str) -> Iterator[Element]:
         for block in source:
             if not prolog_checked:
                 head += block
-                if not _prolog_ok(head, name):
+                if not _prolog_ok(archive, head, name):
                     continue  # the root element has not started yet: read on
                 prolog_checked = True
                 block, head = head, b""
             parser.feed(block)
             yield from _ended(parser)
         if not prolog_checked:
-            _prolog_ok(head, name, final=True)
+            _prolog_ok(archive, head, name, final=True)
             parser.feed(head)
         parser.close()
         yield from _ended(parser)
     except ParseError as exc:
-        raise Refused("F-DAMAGED", f"{name} 不是正确的 XML（{_reason(exc)}）") from exc
+        detail = f"{name} 不是正确的 XML（{_reason(exc)}）"
+        raise archive.refused("F-DAMAGED", name, detail, _BadXml) from exc
     finally:
         source.close()  # abandoned early: the rest is inflated by drain()
 
@@ -148,7 +173,7 @@ def _ended(parser: XMLPullParser[Element]) -> Iterator[Element]:
             yield el
 
 
-def _prolog_ok(head: bytes, name: str, final: bool = False) -> bool:
+def _prolog_ok(archive: _Archive, head: bytes, name: str, final: bool = False) -> bool:
     """True once the root element starts in ``head`` with no DTD before it."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = head[:PROLOG_WINDOW].decode("utf-16", "ignore").encode("utf-8")
@@ -157,11 +182,11 @@ def _prolog_ok(head: bytes, name: str, final: bool = False) -> bool:
     root = _ROOT_START.search(text)
     prolog = text if root is None else text[: root.start()]
     if _DOCTYPE.search(prolog):
-        raise Refused("F-XML-DTD", f"{name} 含有 DOCTYPE/ENTITY 声明")
+        raise archive.refused("F-XML-DTD", name, f"{name} 含有 DOCTYPE/ENTITY 声明")
     if root is not None:
         return True
     if final or len(head) >= PROLOG_WINDOW:
-        raise Refused("F-DAMAGED", f"{name} 缺少 XML 根元素")
+        raise archive.refused("F-DAMAGED", name, f"{name} 缺少 XML 根元素", _BadXml)
     return False
 
 
@@ -229,10 +254,12 @@ def _sheet_cells(
 
     Parsing stops at the first row past ``max_row``; every cell and row element met on
     the way counts against ``limits.max_cells``, so no sheet can keep the parser busy.
+    A row or a cell met twice refuses the sheet (see :class:`_Addresses`).
     """
     cells: list[_Cell] = []
     unplaced: list[_Cell] = []  # cells without a reference: their row is known at its end
     hidden: set[int] = set()
+    addresses = _Addresses(sheet)
     seen = 0
     row = col = 0
     for el in _closed_elements(archive, part):
@@ -242,6 +269,7 @@ def _sheet_cells(
             if ref is None:
                 col += 1
                 cell_row = 0
+                addresses.unplaced(col)
             else:
                 m = _CELL_REF.match(ref)
                 try:
@@ -253,6 +281,7 @@ def _sheet_cells(
                 cell_row = int(m.group(2))
                 if cell_row > max_row:
                     break
+                addresses.cell(cell_row, col)
             if col <= max_col and len(el):
                 cell = _cell(el, cell_row, col, sheet, limits)
                 (cells if cell_row else unplaced).append(cell)
@@ -262,6 +291,7 @@ def _sheet_cells(
             col = 0
             if row > max_row:
                 break
+            addresses.row(row)
             for cell in unplaced:
                 cell.row = row
             cells.extend(unplaced)
@@ -278,6 +308,47 @@ def _sheet_cells(
             where = f"{column_letter(min(max(col, 1), 16384))}{row + 1}"
             raise Refused("F-TOO-LARGE", f"工作表单元格超过 {limits.max_cells} 个", sheet, where)
     return cells, hidden
+
+
+class _Addresses:
+    """The rows and cells of one sheet met so far, so that none is met twice.
+
+    Excel calls a sheet holding one cell (or one row) twice damaged, and readers that
+    take it anyway keep one of the two values, the first or the last, each its own way:
+    the number a clerk sees there need not be the number we would count. Bounded like
+    the parse itself: a sheet holds at most ``limits.max_cells`` cells before its rows
+    past the form.
+    """
+
+    def __init__(self, sheet: str) -> None:
+        self.sheet = sheet
+        self.rows: set[int] = set()  # rows whose element has ended
+        self.cells: set[int] = set()  # row * _COLUMNS + column
+        self.pending: list[int] = []  # columns of this row's cells written without "r"
+
+    def cell(self, row: int, col: int) -> None:
+        if row in self.rows:  # a second element for a row already read
+            raise self._twice(f"第{row}行", f"A{row}")
+        key = row * _COLUMNS + col
+        if key in self.cells:
+            ref = f"{column_letter(col)}{row}"
+            raise self._twice(f"单元格 {ref} ", ref)
+        self.cells.add(key)
+
+    def unplaced(self, col: int) -> None:
+        self.pending.append(col)
+
+    def row(self, row: int) -> None:
+        """The end of a row's element: its cells without a reference are placed now."""
+        if row in self.rows:
+            raise self._twice(f"第{row}行", f"A{row}")
+        for col in self.pending:
+            self.cell(row, col)
+        self.pending.clear()
+        self.rows.add(row)
+
+    def _twice(self, what: str, cell: str) -> Refused:
+        return Refused("F-DAMAGED", f"{what}在工作表中出现两次", self.sheet, cell)
 
 
 def _int(text: str | None, default: int, sheet: str) -> int:
@@ -455,6 +526,8 @@ def _parse(
     archive: _Archive, bounds: dict[str, tuple[int, int]], default: tuple[int, int], limits: Limits
 ) -> tuple[_Book, _Found, dict[int, str], frozenset[int]]:
     book = _book(archive)
+    for name, _, part in book.sheets:
+        archive.sheet_of.setdefault(part, name)
     found: _Found = []
     for name, state, part in book.sheets:
         if name == META_SHEET:
@@ -495,6 +568,7 @@ def read_workbook(
         archive = _Archive(zf, limits)
         try:
             book, found, strings, dates = _parse(archive, bounds, default, limits)
+            notes = _content_types(archive)
         except Refused as refused:
             if refused.rule != "F-DAMAGED":
                 archive.drain()  # a damaged archive is the better reason, if it is one
@@ -510,4 +584,19 @@ def read_workbook(
             )
             continue
         sheets[name] = RawSheet(name, state, typed, cached, hidden)
-    return RawWorkbook(sheets=sheets, meta=meta)
+    return RawWorkbook(sheets=sheets, meta=meta, notes=notes)
+
+
+def _content_types(archive: _Archive) -> list[tuple[str, str]]:
+    """Notes on ``[Content_Types].xml``, which says what every part is. We find the
+    parts through their relationships and never need it; Excel does, and refuses to
+    open a workbook where it is missing or cut short. So such a file is read, and the
+    clerk told that the institution's file does not open in Excel."""
+    if _CONTENT_TYPES not in archive.names:
+        return [("F-CONTENT-TYPES", f"缺少 {_CONTENT_TYPES}")]
+    try:
+        for el in _closed_elements(archive, _CONTENT_TYPES):
+            el.clear()
+    except _BadXml as exc:  # a DTD, a damaged zip member or a bomb is still refused
+        return [("F-CONTENT-TYPES", exc.detail)]
+    return []

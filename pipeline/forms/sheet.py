@@ -32,3 +32,5 @@ class RawSheet:
 class RawWorkbook:
     sheets: dict[str, RawSheet]
     meta: dict[str, str] | None
+    # Harmless to reading, yet to be told: (rule, detail), e.g. a file Excel cannot open.
+    notes: list[tuple[str, str]] = field(default_factory=list)

@@ -92,6 +92,7 @@ def _judge_file(
     out.institution = ident.institution.code if ident.institution else ""
     out.period = str(ident.period or "")
     out.findings = [replace(f, **where) for f in ident.findings]
+    out.findings += [make(rule, value=detail, **where) for rule, detail in raw.notes]
     if ident.transient and ident.period is not None and ident.period != period:
         out.mark_transient(f"属于{ident.period}，请运行 make PERIOD={ident.period}")
     elif ident.transient:

@@ -129,15 +129,19 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
                 return Sniffed("encrypted", "F-ENCRYPTED")
             # Some Windows tools write "xl\\workbook.xml": Excel reads it, and so do we.
             by_name = {i.filename.replace("\\", "/"): i for i in infos}
+            if twice := _held_twice(infos):
+                return Sniffed("damaged", "F-DAMAGED", f"压缩包内有两个同名文件“{twice[:80]}”")
             names = set(by_name)
             if "mimetype" in names and zf.read(by_name["mimetype"])[:100].startswith(_ODS_MIME):
                 return Sniffed("ods", "F-NOT-XLSX", "OpenDocument 表格（.ods）")
             if any(n.lower().endswith("vbaproject.bin") for n in names):
                 return Sniffed("xlsm", "F-MACRO")
-            if "[Content_Types].xml" not in names:
+            types = b""  # missing from a workbook: read, with a note (see extract.reader)
+            if "[Content_Types].xml" in names:
+                with zf.open(by_name["[Content_Types].xml"]) as fh:
+                    types = fh.read(1 << 20)
+            elif not any(n.startswith("xl/") for n in names):
                 return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
-            with zf.open(by_name["[Content_Types].xml"]) as fh:
-                types = fh.read(1 << 20)
             # Before the macro check: every .xlsb is typed "binary.macroEnabled".
             if b"sheet.binary" in types or "xl/workbook.bin" in names:
                 return Sniffed("xlsb", "F-NOT-XLSX", "Excel 二进制工作簿（.xlsb）")
@@ -156,6 +160,19 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
     except Exception as exc:  # zlib.error, NotImplementedError (method), BadZipFile, ...
         return Sniffed("damaged", "F-DAMAGED", f"{type(exc).__name__}: {str(exc)[:100]}")
     return Sniffed("xlsx")
+
+
+def _held_twice(infos: list[zipfile.ZipInfo]) -> str | None:
+    """The first member name the zip holds twice, if any. Excel reads the first of the
+    two, Python's zipfile (and so this sniffing) the last: the clerk would see other
+    numbers than those we count, so such a file is refused as damaged."""
+    seen: set[str] = set()
+    for info in infos:
+        name = info.filename.replace("\\", "/")
+        if name in seen:
+            return name
+        seen.add(name)
+    return None
 
 
 def _sniff_cfb(path: Path, size: int) -> Sniffed:
