@@ -2,7 +2,9 @@
 
 Every distinct file (by sha256) the pipeline has judged is a *submission* with its status:
 accepted, rejected or superseded. Accepted submissions carry their figures and texts;
-every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*.
+every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*;
+every message fetched from the bureau's mailbox one of *mail_messages*, and every
+attachment saved from it into the inbox one of *mail_files* (its receipt time and sender).
 Cumulative totals are always computed from here
 (plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
 earlier one, which stays on record; a file seen again changes nothing.
