@@ -154,6 +154,11 @@ class Fetcher:
                 f"与收件服务器 {self.session.where} 的连接中断（{exc}）；"
                 f"已收取的 {kept} 封已保存并记录，请稍后再运行 fetch 收取其余邮件"
             )
+        except MailboxError as exc:
+            if not self.result.seen:
+                raise
+            # The server refused a command halfway: what was done stays done, and listed.
+            self.result.stopped = f"{exc}；已收取的 {len(self.result.seen)} 封已保存并记录"
 
     def _move(self, uids: list[int]) -> None:
         if uids:
@@ -188,7 +193,7 @@ class Fetcher:
             self._move([message.uid])
 
     def _one(self, head: Head) -> None:
-        env = envelope_of(parse(head.header))
+        env = _envelope(head.header)
         earlier = self.ledger.mail_seen(message_id=env.message_id)
         if earlier is not None:
             self._record(self._message(head, env, "duplicate", _earlier(earlier)), [])
@@ -234,6 +239,14 @@ class Fetcher:
             saved, _ = land(self.campaign.inbox, name, part.data, sha)
             files.append(MailFile(saved, part.name, sha, len(part.data), archive_kind(part.data)))
         return files, refusals
+
+
+def _envelope(header: bytes) -> Envelope:
+    """Who sent it and about what; a header no parser reads leaves them blank."""
+    try:
+        return envelope_of(parse(header))
+    except Exception:  # hostile bytes must not stop the fetch
+        return Envelope("", "", "", "")
 
 
 def _size(n: int) -> str:
