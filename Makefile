@@ -11,7 +11,7 @@ N ?= 2000
 REPEAT ?= 3
 
 .DEFAULT_GOAL := run
-.PHONY: help run templates mail remind demo test lint format clean bench
+.PHONY: help run fetch templates mail remind demo test lint format clean bench
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,9 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed  ## Run the latest period due (or PERIOD=YYYY-MM) over inbox/ into outbox/
 	$(PY) -m pipeline --campaign $(CAMPAIGN) run $(PERIOD_OPT)
+
+fetch: $(VENV)/.installed  ## Fetch returns from the mailbox ([imap]) into inbox/
+	$(PY) -m pipeline --campaign $(CAMPAIGN) fetch
 
 templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form_templates/
 	$(PY) -m pipeline --campaign $(CAMPAIGN) templates $(PERIOD_OPT)

@@ -219,6 +219,27 @@ def remind(ctx: click.Context, period: str | None, send: bool, force: bool) -> N
 
 
 @cli.command()
+@click.pass_context
+@handle_errors
+def fetch(ctx: click.Context) -> None:
+    """Fetch returns from the bureau's mailbox ([imap] of the campaign file) into the inbox.
+
+    Each new message is fetched once and recorded in the ledger with its receipt time,
+    sender and subject; its attachments that could be returns are saved into the inbox
+    under names that never replace a file. The mailbox is left unchanged unless
+    [imap] move_to names a folder to move processed messages to.
+    """
+    from pipeline.intake.fetch_summary import summary_lines
+    from pipeline.intake.mailbox import fetch_returns
+
+    result = fetch_returns(_campaign(ctx), progress=lambda d, t: _progress("邮件", d, t))
+    for line in summary_lines(result):
+        click.echo(line)
+    if result.stopped:
+        raise click.ClickException(result.stopped)
+
+
+@cli.command()
 @click.option(
     "--workspace",
     type=click.Path(path_type=Path),

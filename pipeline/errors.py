@@ -32,3 +32,7 @@ class BusyError(PipelineError):
 
 class MailError(PipelineError):
     """Mail cannot be written or sent as asked (no sender, no server, not due yet)."""
+
+
+class MailboxError(PipelineError):
+    """The mailbox cannot be read: unreachable, untrusted, login or folder refused."""

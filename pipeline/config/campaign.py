@@ -15,6 +15,7 @@ from typing import Any
 
 from pipeline.config.anomalies import AnomalyConfig
 from pipeline.config.calendar import DueRule, Period
+from pipeline.config.imap import ImapConfig, load_imap
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.mail import MailConfig, load_mail
 from pipeline.config.roster import Roster, load_roster
@@ -51,6 +52,7 @@ class Campaign:
     anomalies: AnomalyConfig
     limits: Limits = DEFAULT_LIMITS
     mail: MailConfig = field(default_factory=MailConfig)
+    imap: ImapConfig | None = None  # the mailbox ``fetch`` reads returns from
 
     def roster(self, *, strict_text: bool = True) -> Roster:
         """The roster; ``strict_text=False`` keeps rows with line breaks in a field, for
@@ -175,6 +177,7 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         anomalies=AnomalyConfig(threshold, min_months),
         limits=limits,
         mail=load_mail(data, base, where),
+        imap=load_imap(data, base, where),
     )
 
 

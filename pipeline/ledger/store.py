@@ -2,7 +2,9 @@
 
 Every distinct file (by sha256) the pipeline has judged is a *submission* with its status:
 accepted, rejected or superseded. Accepted submissions carry their figures and texts;
-every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*.
+every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*;
+every message fetched from the bureau's mailbox one of *mail_messages*, and every
+attachment saved from it into the inbox one of *mail_files* (its receipt time and sender).
 Cumulative totals are always computed from here
 (plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
 earlier one, which stays on record; a file seen again changes nothing.
@@ -81,6 +83,21 @@ CREATE TABLE IF NOT EXISTS decisions (
     institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
     field TEXT NOT NULL, value TEXT NOT NULL, decided_at TEXT NOT NULL, note TEXT NOT NULL,
     PRIMARY KEY (institution, form, item_id, field));
+CREATE TABLE IF NOT EXISTS mail_messages (
+    id INTEGER PRIMARY KEY, account TEXT NOT NULL, folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL, uid INTEGER NOT NULL, message_id TEXT NOT NULL,
+    raw_sha256 TEXT NOT NULL, internaldate TEXT NOT NULL, sender TEXT NOT NULL,
+    sender_name TEXT NOT NULL, subject TEXT NOT NULL, size INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('saved', 'no_attachment', 'refused', 'duplicate')),
+    note TEXT NOT NULL DEFAULT '', UNIQUE (account, folder, uidvalidity, uid));
+CREATE INDEX IF NOT EXISTS mail_messages_by_id ON mail_messages (message_id);
+CREATE INDEX IF NOT EXISTS mail_messages_by_sha ON mail_messages (raw_sha256);
+CREATE TABLE IF NOT EXISTS mail_files (
+    id INTEGER PRIMARY KEY, message INTEGER NOT NULL REFERENCES mail_messages(id),
+    saved_name TEXT NOT NULL, original_name TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS mail_files_by_sha ON mail_files (sha256);
 """
 
 
@@ -136,6 +153,61 @@ class Send:
 
 def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """One message of the bureau's mailbox as ``fetch`` saw it.
+
+    ``internaldate`` is the server's receipt time (IMAP INTERNALDATE) as ISO local time:
+    the receipt time of every file saved from the message. ``outcome`` is "saved" (at
+    least one attachment saved), "no_attachment", "refused" (attachments or the message
+    itself over the limits, or unreadable; ``note`` says why) or "duplicate" (the same
+    message, by Message-ID, was fetched before under another UID).
+    """
+
+    account: str  # user@host
+    folder: str
+    uidvalidity: int
+    uid: int
+    message_id: str  # the Message-ID header, "" when it has none
+    raw_sha256: str  # of the whole message as fetched ("" when not fetched)
+    internaldate: str
+    sender: str  # the From address
+    sender_name: str
+    subject: str
+    size: int
+    outcome: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """An attachment ``fetch`` saved into the inbox (``saved_name``, as named there)."""
+
+    saved_name: str
+    original_name: str
+    sha256: str
+    size: int
+    kind: str = ""  # "zip" for an archive (its members are judged by the intake)
+
+
+@dataclass(frozen=True)
+class MailOrigin:
+    """Where an inbox file came from by e-mail: its receipt time and its sender."""
+
+    saved_name: str
+    original_name: str
+    sha256: str
+    received_at: str  # the message's INTERNALDATE, ISO local time
+    sender: str
+    sender_name: str
+    subject: str
+    message_id: str
+
+    @property
+    def received(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.received_at)
 
 
 def now() -> str:
@@ -578,3 +650,86 @@ class Ledger:
             sql += " AND kind = ?"
             args += (kind,)
         return [Send(*r) for r in self.db.execute(sql + " ORDER BY attempted_at, id", args)]
+
+    # -- mail fetched --------------------------------------------------------------------
+    def mail_uids(self, account: str, folder: str, uidvalidity: int) -> set[int]:
+        """UIDs of the folder already recorded under this UIDVALIDITY."""
+        rows = self.db.execute(
+            "SELECT uid FROM mail_messages WHERE account = ? AND folder = ? AND uidvalidity = ?",
+            (account, folder, uidvalidity),
+        )
+        return {int(uid) for (uid,) in rows}
+
+    def mail_seen(self, message_id: str = "", raw_sha256: str = "") -> MailMessage | None:
+        """The first record of a message by its Message-ID (or, for a message without
+        one, by its bytes), under whatever folder or UIDVALIDITY it was fetched."""
+        key, value = ("message_id", message_id) if message_id else ("raw_sha256", raw_sha256)
+        if not value:
+            return None
+        row = self.db.execute(
+            f"SELECT {self._MAIL_COLS} FROM mail_messages WHERE {key} = ?"
+            " AND outcome != 'duplicate' ORDER BY id LIMIT 1",
+            (value,),
+        ).fetchone()
+        return MailMessage(*row) if row else None
+
+    _MAIL_COLS = (
+        "account, folder, uidvalidity, uid, message_id, raw_sha256, internaldate, sender,"
+        " sender_name, subject, size, outcome, note"
+    )
+
+    def record_mail(self, message: MailMessage, files: Iterable[MailFile] = ()) -> int:
+        """One message and the files saved from it, in one transaction."""
+        m = message
+        with self.transaction() as db:
+            cur = db.execute(
+                f"INSERT INTO mail_messages ({self._MAIL_COLS}, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    m.account,
+                    m.folder,
+                    m.uidvalidity,
+                    m.uid,
+                    m.message_id,
+                    m.raw_sha256,
+                    m.internaldate,
+                    m.sender,
+                    m.sender_name,
+                    m.subject,
+                    m.size,
+                    m.outcome,
+                    m.note,
+                    now(),
+                ),
+            )
+            row_id = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO mail_files (message, saved_name, original_name, sha256, size,"
+                " kind, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        row_id,
+                        f.saved_name,
+                        f.original_name,
+                        f.sha256,
+                        f.size,
+                        f.kind,
+                        m.internaldate,
+                    )
+                    for f in files
+                ),
+            )
+        return row_id
+
+    def mail_origin(self, sha256: str, file_name: str | None = None) -> MailOrigin | None:
+        """The e-mail an inbox file came from, by its content hash: None when ``fetch``
+        never saved these bytes. Of several messages that carried the same bytes, the one
+        saved under ``file_name`` if any, else the first received."""
+        row = self.db.execute(
+            "SELECT f.saved_name, f.original_name, f.sha256, f.received_at, m.sender,"
+            " m.sender_name, m.subject, m.message_id"
+            " FROM mail_files f JOIN mail_messages m ON m.id = f.message WHERE f.sha256 = ?"
+            " ORDER BY f.saved_name != ?, f.received_at, f.id LIMIT 1",
+            (sha256, file_name or ""),
+        ).fetchone()
+        return MailOrigin(*row) if row else None

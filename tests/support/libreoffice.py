@@ -14,7 +14,6 @@ share (and lock) a profile.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import shutil
@@ -26,7 +25,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-APT_TIMEOUT = 900  # seconds, for `apt-get update` plus the install
+from support.apt import apt_install
+
 SOFFICE_NAMES = ("soffice", "libreoffice")
 # Explicit export filters, so "xlsx" cannot silently pick another xlsx flavour.
 FILTERS = {
@@ -84,41 +84,11 @@ def _which(names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _apt_install(package: str) -> str | None:
-    """Install ``package`` with apt-get; None on success, else what went wrong."""
-    apt = shutil.which("apt-get")
-    if apt is None:
-        return "apt-get is not available on this machine"
-    if os.geteuid() != 0:
-        return f"not running as root, so cannot `apt-get install {package}`"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # One installer at a time (parallel workers would fight over the dpkg lock).
-    lock_path = Path(tempfile.gettempdir()) / "health-returns-apt.lock"
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            for cmd in (
-                [apt, "update"],
-                [apt, "install", "-y", "--no-install-recommends", package],
-            ):
-                done = subprocess.run(
-                    cmd, env=env, capture_output=True, text=True, timeout=APT_TIMEOUT
-                )
-                if done.returncode != 0:
-                    tail = "\n".join((done.stderr or done.stdout).splitlines()[-15:])
-                    return f"`{' '.join(cmd)}` failed with exit code {done.returncode}:\n{tail}"
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"installing {package} failed: {exc}"
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return None
-
-
 def _find_or_install(tool: str, names: tuple[str, ...], package: str) -> str | None:
     found = _which(names)
     if found:
         return found
-    problem = _apt_install(package)
+    problem = apt_install(package)
     found = _which(names)
     if found:
         return found

@@ -1,0 +1,106 @@
+"""The campaign file's ``[imap]`` table: defaults, and every mistake named by file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config.campaign import load_campaign
+from pipeline.errors import ConfigError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def campaign_with(tmp_path: Path, imap: str) -> Path:
+    text = (EXAMPLES / "campaign.toml").read_text(encoding="utf-8") + "\n" + imap + "\n"
+    path = tmp_path / "campaign.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_without_imap_there_is_no_mailbox(tmp_path: Path) -> None:
+    assert load_campaign(campaign_with(tmp_path, "")).imap is None
+
+
+def test_defaults_are_ssl_on_993_inbox_read_only(tmp_path: Path) -> None:
+    imap = load_campaign(
+        campaign_with(tmp_path, '[imap]\nhost = "imap.example.cn"\nuser = "a@example.cn"')
+    ).imap
+    assert imap is not None
+    assert (imap.security, imap.effective_port, imap.folder, imap.move_to) == (
+        "ssl",
+        993,
+        "INBOX",
+        "",
+    )
+    assert imap.password_env == "PIPELINE_IMAP_PASSWORD"
+    assert imap.ca_file is None and imap.timeout == 60
+    assert imap.account == "a@example.cn@imap.example.cn"
+
+
+@pytest.mark.parametrize(("security", "port"), [("starttls", 143), ("none", 143), ("ssl", 993)])
+def test_the_port_follows_security(tmp_path: Path, security: str, port: int) -> None:
+    imap = load_campaign(
+        campaign_with(tmp_path, f'[imap]\nhost = "h"\nuser = "u"\nsecurity = "{security}"')
+    ).imap
+    assert imap is not None and imap.effective_port == port
+
+
+def test_every_key_is_read(tmp_path: Path) -> None:
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "bureau-ca.pem").write_text("pem", encoding="utf-8")
+    imap = load_campaign(
+        campaign_with(
+            tmp_path,
+            '[imap]\nhost = "imap.qwj.gov.cn"\nport = 10993\nsecurity = "ssl"\n'
+            'user = "anquan"\npassword_env = "QWJ_IMAP"\nfolder = "报表"\n'
+            'move_to = "已处理"\nca_file = "certs/bureau-ca.pem"\ntimeout = 15',
+        )
+    ).imap
+    assert imap is not None
+    assert (imap.host, imap.effective_port, imap.user, imap.password_env) == (
+        "imap.qwj.gov.cn",
+        10993,
+        "anquan",
+        "QWJ_IMAP",
+    )
+    assert (imap.folder, imap.move_to, imap.timeout) == ("报表", "已处理", 15.0)
+    assert imap.ca_file == (tmp_path / "certs" / "bureau-ca.pem").resolve()
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            'host = "h"\nuser = "u"\npassword = "x"',
+            "set the environment variable PIPELINE_IMAP_PASSWORD",
+        ),
+        ('host = "h"\nuser = "u"\npassword_env = "X"\npassword = "x"', "environment variable X"),
+        ('user = "u"', "missing required key 'host'"),
+        ('host = "h"', "missing required key 'user'"),
+        ('host = "h"\nuser = "u"\nsecurity = "tls"', "security must be one of ssl, starttls, none"),
+        ('host = "h"\nuser = "u"\nport = 70000', "port must be a whole number"),
+        ('host = "h"\nuser = "u"\nport = "993"', "port must be a number"),
+        ('host = "h"\nuser = "u"\ntimeout = 0', "timeout must be more than 0"),
+        ('host = "h"\nuser = "u"\nmove_to = "inbox"', "move_to must be another folder"),
+        ('host = "h"\nuser = "u"\nca_file = "nope.pem"', "ca_file not found"),
+        ('host = "h"\nuser = "u"\npassword_env = "NOT A NAME"', "password_env must be"),
+        ('host = "h"\nuser = "u"\nfolder = "a\\nb"', "folder must not contain line breaks"),
+        ('host = "h"\nuser = "u"\nmoveto = "x"', "unknown keys ['moveto']"),
+    ],
+)
+def test_mistakes_name_the_file_and_the_key(tmp_path: Path, table: str, expected: str) -> None:
+    path = campaign_with(tmp_path, "[imap]\n" + table)
+    with pytest.raises(ConfigError) as err:
+        load_campaign(path)
+    assert str(path) in str(err.value) and "[imap]" in str(err.value)
+    assert expected in str(err.value)
+
+
+def test_a_non_table_imap_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "campaign.toml"
+    text = (EXAMPLES / "campaign.toml").read_text(encoding="utf-8")
+    path.write_text('imap = "imap.example.cn"\n' + text, encoding="utf-8")  # a top-level key
+    with pytest.raises(ConfigError, match=r"\[imap\] must be a table"):
+        load_campaign(path)
