@@ -179,6 +179,25 @@ def baseline(ctx: click.Context, file: Path) -> None:
     click.echo(f"已导入 {institutions} 家机构的基线累计数（{count} 个数值），来源 {file.name}")
 
 
+@cli.command()
+@click.argument("item_id")
+@click.option("--off", is_flag=True, help="Take the item off the list instead.")
+@click.option("--reason", default="", help="Why (kept in the ledger with the decision).")
+@click.pass_context
+@handle_errors
+def supervise(ctx: click.Context, item_id: str, off: bool, reason: str) -> None:
+    """挂牌督办：把清单中的一条列入（或撤出）本局挂牌督办。
+
+    List a register item (e.g. QW003-0007) for supervision by the bureau, or take it
+    off (--off). The next templates show the decision, locked; the 挂牌督办 list
+    follows it until the item is closed.
+    """
+    from pipeline.ledger.supervise import supervise as decide
+
+    d = decide(_campaign(ctx), item_id, on=not off, note=reason)
+    click.echo(f"{d.form} {d.item_id}（{d.institution}）：挂牌督办 = {d.value}")
+
+
 def _report_mailing(result: BatchResult) -> None:
     from pipeline.mail.summary import summary_lines
 

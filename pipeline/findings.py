@@ -170,6 +170,37 @@ RULES: dict[str, Rule] = {
         "error", "日期{value}晚于{expected}", "请核对两个日期的先后，更正后重新发送。"
     ),
     "V-INST": Rule("error", "“{value}”不是名册中的单位", "请填写名册中的单位名称或机构代码。"),
+    # A register's items across periods.
+    "R-ITEM-MISSING": Rule(
+        "error",
+        "编号{value}（{expected}）未填报：上期尚未整改完成的条目不能删除",
+        "请报送单位在本期模板中保留该条目并更新其状态，更正后重新发送。",
+    ),
+    "R-ITEM-UNKNOWN": Rule(
+        "error",
+        "编号{value}不是本单位的条目（编号由系统生成，不能自行填写或从其他表格复制）",
+        "请报送单位使用本期下发的模板填写，新增条目的编号留空。",
+    ),
+    "R-ITEM-DUPLICATE": Rule(
+        "error",
+        "编号{value}重复出现（{expected}已有）",
+        "同一条目只填一行，请删除重复行后重新发送。",
+    ),
+    "R-ITEM-REOPENED": Rule(
+        "warning",
+        "该条目{expected}已报整改完成，本期又报“{value}”",
+        "请与报送单位核实：确属问题反弹的，已按本期状态记录。",
+    ),
+    "R-BUREAU-FIELD": Rule(
+        "warning",
+        "本栏由本局确定，报送单位改为“{value}”（本局为“{expected}”），未采用",
+        "无需处理；如报送单位有异议，请与其沟通。",
+    ),
+    "X-RECONCILE": Rule(
+        "warning",
+        "“{register}”中{when}、{items}的有{value}条，本表填报{expected}",
+        "请报送单位核对两表，下期更正；两表应一致。",
+    ),
     "V-BLANK-RESEND": Rule(
         "error",
         "报表全部为空，而本单位本期已有填写了数据的报表",
@@ -214,6 +245,11 @@ RULES: dict[str, Rule] = {
         "warning",
         "本月{value}与该单位以往各月（中位数{expected}）差异很大",
         "请与报送单位核实是否填错。",
+    ),
+    "A-ITEM-OVERDUE": Rule(
+        "warning",
+        "“{item}”已过{deadline}（{expected}）{value}天仍未完成",
+        "请督促报送单位按期整改，逾期未改的按要求挂牌督办或约谈。",
     ),
     "A-MAJOR-OPEN": Rule(
         "warning",

@@ -99,6 +99,8 @@ def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path
             "校验日志_2026-08.jsonl",
             "校验日志_2026-08.xlsx",
             "汇总明细_2026-08.xlsx",
+            "问题隐患清单汇总_2026-08.xlsx",
+            "制度措施清单汇总_2026-08.xlsx",
         ]
     )
 
@@ -111,7 +113,7 @@ def test_templates_command_writes_one_protected_form_per_institution(campaign_di
     assert len(files) == 13
     assert files[0].name.startswith("2026-08_")
     wb = load_workbook(files[0])
-    assert wb.sheetnames == ["填报说明", "附件1", "附件2", "_meta"]
+    assert wb.sheetnames == ["填报说明", "附件1", "附件2", "问题隐患清单", "制度措施清单", "_meta"]
     assert wb["附件2"].protection.sheet
     assert wb["_meta"].sheet_state == "veryHidden"
 

@@ -12,6 +12,7 @@ from pipeline.config.campaign import load_campaign
 from pipeline.config.roster import Institution, load_roster
 from pipeline.errors import ConfigError, RosterError
 from pipeline.forms.kinds.grid.spec import GridSpec
+from pipeline.forms.kinds.register.spec import RegisterSpec
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.spec import SCHEMAS_DIR
 
@@ -166,8 +167,14 @@ def test_shipped_campaign_loads() -> None:
     assert camp.bureau.name == "示例区卫生健康局"
     assert camp.bureau.code == "QW000"
     assert camp.due == DueRule(day=1, months_after=1, roll_to_working_day=True)
-    assert [f.id for f in camp.forms] == ["fujian1", "fujian2"]
-    assert [type(f) for f in camp.forms] == [ListSpec, GridSpec]
+    assert [f.id for f in camp.forms] == ["fujian1", "fujian2", "hazards", "measures"]
+    assert [type(f) for f in camp.forms] == [ListSpec, GridSpec, RegisterSpec, RegisterSpec]
+    # 所属专题 of both registers offers the campaign's topics: 附件2's rows.
+    topic_labels = tuple(r.label for r in camp.rows_for(camp.form("fujian2")))
+    for register in ("hazards", "measures"):
+        spec = camp.form(register)
+        assert isinstance(spec, RegisterSpec)
+        assert spec.field("topic").choices == topic_labels
     topics = camp.rows_for(camp.form("fujian2"))
     tasks = camp.rows_for(camp.form("fujian1"))
     assert [t.key for t in topics] == ["T1", "T2", "T3", "T4", "T5"]

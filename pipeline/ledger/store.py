@@ -437,6 +437,13 @@ class Ledger:
         it was given then, so a corrected resubmission does not renumber the register."""
         ids: dict[tuple[str, str], str] = {}
         for item in new_items:
+            if item.given_id:  # brought by an aggregated return: its own ID, as it is
+                db.execute(
+                    "INSERT OR IGNORE INTO items VALUES (?, ?, ?, NULL, ?, ?)",
+                    (institution, item.form, item.given_id, sub_id, item.identity),
+                )
+                ids[(item.form, item.row_key)] = item.given_id
+                continue
             row = db.execute(
                 "SELECT i.item_id FROM items i JOIN submissions s ON s.id = i.submission_id"
                 " WHERE i.institution = ? AND i.form = ? AND i.identity = ? AND s.period = ?"
@@ -459,15 +466,26 @@ class Ledger:
             ids[(item.form, item.row_key)] = item_id
         return ids
 
-    def adopt_items(
-        self, institution: str, form: str, item_ids: Iterable[str], sub_id: int
-    ) -> None:
-        """Record IDs an aggregated return of the level below brought as they are."""
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, NULL, ?, '')",
-                ((institution, form, i, sub_id) for i in item_ids),
-            )
+    def item_states(
+        self, form: str, through: str
+    ) -> list[tuple[str, str, str, str, str, str, str, str, str]]:
+        """(institution, period, first period, item, field, text, cell, file, sha256):
+        each register item's latest state in a current return up to ``through``, and
+        the first period a current return brought it."""
+        return self.db.execute(
+            "WITH cur AS (SELECT id, institution, period, file_name, sha256 FROM submissions"
+            "  WHERE status = 'accepted' AND period <= ?),"
+            " span AS (SELECT c.institution, t.row_key, MIN(c.period) AS first,"
+            "  MAX(c.period) AS last FROM text_values t JOIN cur c ON c.id = t.submission_id"
+            "  WHERE t.form = ? AND t.row_key != '__footer'"
+            "  GROUP BY c.institution, t.row_key)"
+            " SELECT c.institution, c.period, p.first, t.row_key, t.field, t.text, t.cell,"
+            " c.file_name, c.sha256 FROM text_values t JOIN cur c ON c.id = t.submission_id"
+            " JOIN span p ON p.institution = c.institution AND p.row_key = t.row_key"
+            " AND p.last = c.period WHERE t.form = ?"
+            " ORDER BY c.institution, t.row_key, t.field",
+            (through, form, form),
+        ).fetchall()
 
     def item_ids(self, form: str) -> dict[str, set[str]]:
         """Institution -> every item ID it was given (or brought, one level up)."""

@@ -55,6 +55,13 @@ class Records(Protocol):
         """(institution, through, row key, measure, value, source, cell)."""
         ...
 
+    def item_states(
+        self, form: str, through: str
+    ) -> list[tuple[str, str, str, str, str, str, str, str, str]]:
+        """(institution, period, first period, item, field, text, cell, file, sha256):
+        each register item's latest state up to ``through``."""
+        ...
+
     def decisions(self, form: str) -> dict[tuple[str, str], tuple[str, str, str]]:
         """(institution, item ID) -> (field, value, decided at) of the bureau's decisions."""
         ...
