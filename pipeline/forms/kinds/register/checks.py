@@ -18,10 +18,10 @@ from collections.abc import Mapping, Sequence
 from pipeline.findings import make
 from pipeline.forms.cells import column_letter
 from pipeline.forms.kinds.base import CheckContext, Returned
-from pipeline.forms.kinds.register.extract import NEW
+from pipeline.forms.kinds.register.extract import AGAIN, NEW
 from pipeline.forms.kinds.register.items import States, latest_states
 from pipeline.forms.kinds.register.spec import Reconcile, RegisterSpec
-from pipeline.forms.kinds.rowcheck import gather, report
+from pipeline.forms.kinds.rowcheck import UNREADABLE, gather, report
 from pipeline.forms.layout import Layout
 from pipeline.forms.records import Extracted, TextCell
 
@@ -76,8 +76,14 @@ def _items(
         if row_key.startswith(NEW):
             continue
         r = _row_number(next(iter(cells.values())).cell)
-        if row_key in seen:
-            add("R-ITEM-DUPLICATE", f"{letter}{r}", value=row_key, expected=f"第{seen[row_key]}行")
+        if AGAIN in row_key:
+            item = row_key.split(AGAIN)[0]
+            add(
+                "R-ITEM-DUPLICATE",
+                f"{letter}{r}",
+                value=item,
+                expected=f"第{seen.get(item, '?')}行",
+            )
             continue
         seen[row_key] = r
         if ext.aggregate:
@@ -114,6 +120,8 @@ def _reconcile(spec: RegisterSpec, rule: Reconcile, returned: Returned, ctx: Che
     }
     if not figures:
         return  # the return has no such figure (another role's column, or no grid sheet)
+    if any(f.form == spec.id and f.rule in UNREADABLE for f in ext.findings):
+        return  # a register row could not be read: it is refused, not counted wrong
     grid = ctx.forms.get(rule.form)
     if grid is None:
         return

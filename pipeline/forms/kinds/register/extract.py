@@ -15,6 +15,7 @@ from pipeline.forms.records import Extracted, NewItem, TextCell
 from pipeline.forms.sheet import RawSheet
 
 NEW = "new:"  # row key prefix of an item without an ID yet
+AGAIN = "@"  # an ID met again on the sheet is keyed <ID>@<row> (the checks refuse it)
 
 
 def rows_of(sheet: RawSheet, lay: Layout, last: int) -> list[int]:
@@ -38,9 +39,13 @@ def extract_register(
     mine = {f.key for f in spec.inputs_for(role)}
     year = ctx.period.year
     id_col = lay.col_of[spec.id_field]
+    ids: set[str] = set()
     for r in rows_of(sheet, lay, last):
         item_id = sheet.text(r, id_col)
         row_key = item_id or f"{NEW}{r}"
+        if item_id and item_id in ids:
+            row_key = f"{item_id}{AGAIN}{r}"
+        ids.add(item_id)
         cells: list[TextCell] = []
         seen: list[TextCell] = []
         for f in spec.fields:
@@ -57,6 +62,8 @@ def extract_register(
             continue  # an ID alone, the rest cleared: the item is missing (the checks say)
         out.texts.extend(cells)
         out.not_taken.extend(seen)
+        if AGAIN in row_key:
+            continue  # a second row of one ID: refused, never an item
         if item_id and out.aggregate:
             out.new_items.append(NewItem(spec.id, row_key, spec.id_prefix, "", item_id))
         elif not item_id:
