@@ -115,6 +115,7 @@ def run(ctx: click.Context, period: str | None, wait: float) -> None:
         f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
         f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"
         f"跳过 {result.count('skipped')}"
+        + (f"；压缩包 {result.count('unpacked')} 个已解开" if result.count("unpacked") else "")
         + (f"；往月已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
