@@ -116,18 +116,20 @@ class _Intake:
 
     def unpack(self, archives: list[tuple[int, Entry, list[Member]]]) -> list[tuple[int, Entry]]:
         """Each zip's members placed right after it; those to judge, with their places.
-        The members of a zip that came by mail are recorded as from its message."""
+        The members of a zip that came by mail are recorded as from its messages."""
         at = {place: (entry, found) for place, entry, found in archives}
+        unpacked = {entry.sha256: entry.name for entry, _ in at.values()}
         outcomes, self.outcomes = self.outcomes, []
         jobs = []
         for place, out in enumerate(outcomes):
             self.outcomes.append(out)
+            if out.outcome == "duplicate" and out.sha256 in unpacked:  # a copy of a zip
+                out.note = f"与“{unpacked[out.sha256]}”内容完全相同"
             if place not in at:
                 continue
             entry, found = at[place]
-            if entry.origin is not None:
-                judged = [(m.name, m.sha256, m.size) for m in found if not m.skip]
-                self.ledger.record_members(entry.origin.file_id, judged)
+            judged = [(m.name, m.sha256, m.size) for m in found if not m.skip]
+            self.ledger.record_members(entry.sha256, judged)
             jobs += self.place(member_entries(entry, found))
         return jobs
 

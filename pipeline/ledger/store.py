@@ -798,16 +798,24 @@ class Ledger:
         rows = self.db.execute(f"{self._ORIGINS} ORDER BY received_at, 9, member")
         return [MailOrigin(*r) for r in rows]
 
-    def record_members(self, file_id: int, members: Iterable[tuple[str, str, int]]) -> None:
-        """The (name, sha256, size) of each member of a zip that came by mail, once: the
-        members inherit the zip's origin (:meth:`mail_origin`)."""
-        known = {
-            name
-            for (name,) in self.db.execute(
-                "SELECT member FROM mail_members WHERE mail_file = ?", (file_id,)
+    def record_members(self, zip_sha256: str, members: Iterable[tuple[str, str, int]]) -> None:
+        """The (name, sha256, size) of each member of a zip, for every message that
+        brought the zip (none: it was put into the inbox by hand), once: the members
+        inherit the zip's origin (:meth:`mail_origin`)."""
+        files = [
+            int(i)
+            for (i,) in self.db.execute("SELECT id FROM mail_files WHERE sha256 = ?", (zip_sha256,))
+        ]
+        if not files:
+            return
+        known = set(
+            self.db.execute(
+                "SELECT mail_file, member FROM mail_members WHERE mail_file IN"
+                " (SELECT id FROM mail_files WHERE sha256 = ?)",
+                (zip_sha256,),
             )
-        }
-        new = [(file_id, *m) for m in members if m[0] not in known]
+        )
+        new = [(f, *m) for f in files for m in members if (f, m[0]) not in known]
         if new:
             with self.transaction() as db:
                 db.executemany("INSERT OR IGNORE INTO mail_members VALUES (?, ?, ?, ?)", new)
