@@ -39,6 +39,7 @@ BUREAU = "anquan@example-qwj.gov.cn"
 PERSONAL = "xiaoyang@qq.example.com"
 ZIP = "各院报表.zip"
 ZIP_AGAIN = "重发.zip"  # the same zip, sent again
+PDF = "扫描件.pdf"  # not a return at all
 T1 = "1.学习宣传贯彻习近平总书记关于安全生产重要论述专题"
 ADDRESS = {
     "QW001": "rmyy@example-qwj.gov.cn",
@@ -46,6 +47,7 @@ ADDRESS = {
     "QW003": "fybj@example-qwj.gov.cn",
     "QW004": "cdc@example-qwj.gov.cn",
     "QW007": "nsz@example-qwj.gov.cn",
+    "QW008": "bhz@example-qwj.gov.cn",
 }
 
 
@@ -212,6 +214,10 @@ def _world(loop: Loop) -> World:
                 at(3),
             ),
             (letter("<z2@cdc>", "重发", [(ZIP_AGAIN, zipped)], ADDRESS["QW004"]), at(3, 10)),
+            (
+                letter("<x@bhz>", "报表", [(PDF, b"%PDF-1.7\n% scanned")], ADDRESS["QW008"]),
+                at(2, 9),
+            ),
         ]
     )
     loop.cli("fetch")
@@ -287,6 +293,7 @@ def test_every_return_that_came_by_mail_gets_exactly_one_receipt(world: World) -
         "<z@cdc>": [ADDRESS["QW004"]] * 2,  # one per return in the zip
         "<z2@cdc>": [ADDRESS["QW004"]] * 2,  # the same zip again: two duplicates
         "<p@qq>": [PERSONAL],
+        "<x@bhz>": [ADDRESS["QW008"]],
     }
     assert {mid: sorted(a.rcpt_tos[0] for a in got) for mid, got in replies.items()} == expected
     for got in world.first:
@@ -297,9 +304,9 @@ def test_every_return_that_came_by_mail_gets_exactly_one_receipt(world: World) -
         assert msg["Subject"].startswith("【回执】")
         assert "回复您的来信《" in text(got)
     sends = world.loop.rows("sends")
-    assert len(sends) == 12 and all(s["kind"] == "receipt" for s in sends)
+    assert len(sends) == 13 and all(s["kind"] == "receipt" for s in sends)
     assert all(s["result"] == "delivered" for s in sends)
-    assert len({s["regarding"] for s in sends}) == 12
+    assert len({s["regarding"] for s in sends}) == 13
 
 
 def test_an_accepted_return_has_its_figures_read_back(world: World) -> None:
@@ -339,6 +346,20 @@ def test_a_rejected_return_is_told_each_error_and_gets_a_fresh_template(world: W
     meta = template_meta(data)
     assert (meta["institution_code"], meta["period"], meta["kind"]) == ("QW002", PERIOD, "template")
     assert f"附件是新的空白报表模板（{name}）" in body
+
+
+def test_a_file_that_is_no_return_gets_the_template_of_the_address_it_came_from(
+    world: World,
+) -> None:
+    msg, body = _one(world, "<x@bhz>")
+    assert (
+        f"黄伟同志：\n\n我局于{shown(at(2, 9))}收到您发来的文件“{PDF}”，未通过校验，已退回。"
+        in body
+    )
+    assert "1. 文件不是 Excel 工作簿（PDF 文件）。请在下发的 .xlsx 模板中填写" in body
+    name, data = attachment(msg.message)
+    assert name == f"{PERIOD}_示例区北湖镇卫生院_QW008.xlsx"
+    assert template_meta(data)["institution_code"] == "QW008"
 
 
 def test_a_copy_sent_twice_is_a_duplicate(world: World) -> None:
@@ -434,21 +455,21 @@ def test_the_log_shows_where_each_file_came_from(world: World) -> None:
 # -- dry run, and never twice ---------------------------------------------------------------
 def test_the_dry_run_writes_every_receipt_and_records_nothing(world: World) -> None:
     assert world.dry_sends == []
-    assert len(world.dry_eml) == 11
+    assert len(world.dry_eml) == 12
     out = world.loop.outputs["dry"].output
-    assert "回执邮件（试运行，未发送）：已写出 11 封" in out
+    assert "回执邮件（试运行，未发送）：已写出 12 封" in out
     assert f"已退回：{world.returns['rejected'][0]} → {ADDRESS['QW002']}" in out
 
 
 def test_receipts_are_never_sent_twice(world: World) -> None:
-    assert "此前已发送，本次不再发送 11 封" in world.again.output
+    assert "此前已发送，本次不再发送 12 封" in world.again.output
     assert "已发送 0 封" in world.again.output
     # The correction of QW003, fetched and run later: its one receipt, and nothing else.
     (arrived,) = world.second
     assert arrived.rcpt_tos == [ADDRESS["QW003"]]
     assert arrived.message["In-Reply-To"] == "<c2@fybj>"
     assert f"本报表已替代此前报送的“{world.returns['first'][0]}”" in text(arrived)
-    assert "此前已发送，本次不再发送 11 封" in world.loop.outputs["send2"].output
+    assert "此前已发送，本次不再发送 12 封" in world.loop.outputs["send2"].output
 
 
 # -- automatic after run ----------------------------------------------------------------------
