@@ -508,3 +508,38 @@ def test_receipts_auto_needs_a_server(tmp_path: Path) -> None:
     (folder / "campaign.toml").write_text(text + '\n[mail]\nreceipts = "yes"\n', "utf-8")
     result = CliRunner().invoke(cli, ["--campaign", str(folder / "campaign.toml"), "run"])
     assert 'receipts must be "manual" or "auto"' in result.output
+
+
+def test_a_receipt_that_failed_is_retried_with_its_message_id(
+    tmp_path: Path, dovecot_binary: str
+) -> None:
+    dovecot = Dovecot(dovecot_binary)
+    dovecot.start()
+    mailbox = Mailbox(refuse={ADDRESS["QW001"]})
+    try:
+        with running(mailbox) as smtp:
+            loop = make_loop(tmp_path, dovecot, smtp.port, mailbox)
+            campaign = loop.campaign()
+            one, two = filled(campaign, "QW001", 5), filled(campaign, "QW002", 6)
+            dovecot.append_many(
+                [
+                    (letter("<r1@rmyy>", "报表", [one], ADDRESS["QW001"]), at(1)),
+                    (letter("<r2@zyy>", "报表", [two], ADDRESS["QW002"]), at(1, 10)),
+                ]
+            )
+            loop.cli("fetch")
+            loop.cli("run", "--period", PERIOD)
+            first = loop.cli("receipts", "--period", PERIOD, "--send")
+            assert "发送失败 1 封，再次运行时重发" in first.output
+            assert [a.rcpt_tos for a in mailbox.arrived] == [[ADDRESS["QW002"]]]
+            mailbox.refuse.clear()
+            loop.cli("receipts", "--period", PERIOD, "--send")
+            assert [a.rcpt_tos for a in mailbox.arrived][1:] == [[ADDRESS["QW001"]]]
+            sends = loop.rows("sends")
+            failed, retried = [s for s in sends if s["recipients"] == ADDRESS["QW001"]]
+            assert (failed["result"], retried["result"]) == ("failed", "delivered")
+            assert failed["message_id"] == retried["message_id"]
+            assert failed["regarding"] == retried["regarding"]
+            assert mailbox.arrived[1].message["Message-ID"] == failed["message_id"]
+    finally:
+        dovecot.stop()

@@ -38,7 +38,7 @@ from pipeline.ledger.store import Ledger, MailOrigin, Submission
 from pipeline.mail.batch import BatchResult, Clock, Mailer
 from pipeline.mail.compose import Attachment
 from pipeline.mail.readback import Readbacks
-from pipeline.mail.recipients import unsafe_field
+from pipeline.mail.recipients import Refusal, unsafe_field
 from pipeline.mail.reminders import MAX_PROBLEMS, Problem, problems_of
 
 OUTCOME_ZH = {
@@ -176,7 +176,7 @@ class Receipts:
             return f"发件地址{exc}，无法回复；请电话告知报送单位"
         # The institution's name only on its own address (a personal one is somebody's).
         own = inst is not None and address.lower() in known_addresses(inst.email)
-        name = inst.name if inst is not None and own and not unsafe_field(inst) else ""
+        name = inst.name if inst is not None and own else ""
         return [Address(display_name=name, addr_spec=address)]
 
     def write(self, reply: Reply) -> None:
@@ -188,6 +188,10 @@ class Receipts:
         earlier = mailer.last_delivered(origin.key)
         if earlier is not None:
             mailer.result.already.append((shown, earlier))
+            return
+        unsafe = unsafe_field(inst) if inst is not None else None
+        if inst is not None and unsafe:  # roster text would reach the subject
+            mailer.result.refused.append(Refusal(inst, unsafe))
             return
         to = self._to(reply, inst)
         if isinstance(to, str):
