@@ -214,6 +214,7 @@ def _world(loop: Loop) -> World:
                 at(3),
             ),
             (letter("<z2@cdc>", "重发", [(ZIP_AGAIN, zipped)], ADDRESS["QW004"]), at(3, 10)),
+            (letter("<b2@zyy>", "中医院10月报表", [r["rejected"]], ADDRESS["QW002"]), at(3, 11)),
             (
                 letter("<x@bhz>", "报表", [(PDF, b"%PDF-1.7\n% scanned")], ADDRESS["QW008"]),
                 at(2, 9),
@@ -287,6 +288,7 @@ def test_every_return_that_came_by_mail_gets_exactly_one_receipt(world: World) -
         "<a1@rmyy>": [ADDRESS["QW001"]],
         "<a2@rmyy>": [ADDRESS["QW001"]],
         "<b1@zyy>": [ADDRESS["QW002"]],
+        "<b2@zyy>": [ADDRESS["QW002"]],
         "<c1@fybj>": [ADDRESS["QW003"]],
         "<d1@nsz>": [ADDRESS["QW007"]],
         "<d2@nsz>": [ADDRESS["QW007"]],
@@ -304,9 +306,9 @@ def test_every_return_that_came_by_mail_gets_exactly_one_receipt(world: World) -
         assert msg["Subject"].startswith("【回执】")
         assert "回复您的来信《" in text(got)
     sends = world.loop.rows("sends")
-    assert len(sends) == 13 and all(s["kind"] == "receipt" for s in sends)
+    assert len(sends) == 14 and all(s["kind"] == "receipt" for s in sends)
     assert all(s["result"] == "delivered" for s in sends)
-    assert len({s["regarding"] for s in sends}) == 13
+    assert len({s["regarding"] for s in sends}) == 14
 
 
 def test_an_accepted_return_has_its_figures_read_back(world: World) -> None:
@@ -366,7 +368,14 @@ def test_a_copy_sent_twice_is_a_duplicate(world: World) -> None:
     msg, body = _one(world, "<a2@rmyy>")
     name = world.returns["accepted"][0]
     assert msg.message["Subject"] == f"【回执】已收到，与此前报送的文件相同（{name}）"
-    assert f"与{shown(at(1, 10))}收到的“{name}”内容完全相同" in body
+    assert (
+        f"与{shown(at(1, 10))}收到的“{name}”内容完全相同，已按重复文件处理，无需再次报送。" in body
+    )
+    # A rejected file sent again is no report: the receipt says so.
+    _, again = _one(world, "<b2@zyy>")
+    assert (
+        "已按重复文件处理。该文件未通过校验，已退回，请按此前回执中的意见更正后重新报送。" in again
+    )
 
 
 def test_a_correction_supersedes_and_the_earlier_return_is_told(world: World) -> None:
@@ -455,21 +464,21 @@ def test_the_log_shows_where_each_file_came_from(world: World) -> None:
 # -- dry run, and never twice ---------------------------------------------------------------
 def test_the_dry_run_writes_every_receipt_and_records_nothing(world: World) -> None:
     assert world.dry_sends == []
-    assert len(world.dry_eml) == 12
+    assert len(world.dry_eml) == 13
     out = world.loop.outputs["dry"].output
-    assert "回执邮件（试运行，未发送）：已写出 12 封" in out
+    assert "回执邮件（试运行，未发送）：已写出 13 封" in out
     assert f"已退回：{world.returns['rejected'][0]} → {ADDRESS['QW002']}" in out
 
 
 def test_receipts_are_never_sent_twice(world: World) -> None:
-    assert "此前已发送，本次不再发送 12 封" in world.again.output
+    assert "此前已发送，本次不再发送 13 封" in world.again.output
     assert "已发送 0 封" in world.again.output
     # The correction of QW003, fetched and run later: its one receipt, and nothing else.
     (arrived,) = world.second
     assert arrived.rcpt_tos == [ADDRESS["QW003"]]
     assert arrived.message["In-Reply-To"] == "<c2@fybj>"
     assert f"本报表已替代此前报送的“{world.returns['first'][0]}”" in text(arrived)
-    assert "此前已发送，本次不再发送 12 封" in world.loop.outputs["send2"].output
+    assert "此前已发送，本次不再发送 13 封" in world.loop.outputs["send2"].output
 
 
 # -- automatic after run ----------------------------------------------------------------------

@@ -140,24 +140,26 @@ class Receipts:
         data = template_bytes(self.campaign, inst, self.period, self._prefills)
         return Attachment(template_filename(self.period, inst), data)
 
-    def _context(self, reply: Reply, inst: Institution, identified: bool) -> dict[str, object]:
+    def _timeliness(self, reply: Reply) -> str:
+        """On time or how late, by the time the mail server received the message."""
+        if reply.outcome in ("rejected", "duplicate"):
+            return ""
+        late = (reply.origin.received.date() - self.due).days
+        return "按时" if late <= 0 else f"逾期{late}天"
+
+    def _context(self, reply: Reply, identified: bool) -> dict[str, object]:
         sub, origin, other = reply.submission, reply.origin, reply.other
         problems = problems_of(self.ledger, sub.id) if reply.outcome == "rejected" else []
-        received = origin.received
-        late = (received.date() - self.due).days
         readback = self.readbacks.of(sub.sha256, self.period.year)
         return {
             "outcome": reply.outcome,
             "file": origin.name,
             "received": _when(origin.received_at),
             "mail_subject": origin.subject,
-            "timeliness": ""
-            if reply.outcome == "rejected"
-            else "按时"
-            if late <= 0
-            else f"逾期{late}天",
+            "timeliness": self._timeliness(reply),
             "other_file": other.file_name if other else "",
             "other_received": _when(other.received_at) if other else "",
+            "other_status": other.status if other else "",
             "figures": readback.forms,
             "signed": readback.signed,
             "warnings": _warnings(self.ledger, sub) if reply.outcome != "rejected" else [],
@@ -199,7 +201,7 @@ class Receipts:
             return
         attachment = self._attachment(reply, inst)
         context = mailer.base_context(shown, attachment)
-        context.update(self._context(reply, shown, known is not None))
+        context.update(self._context(reply, known is not None))
         tag = str(origin.file_id)
         if origin.member:
             tag += "-" + hashlib.sha256(origin.member.encode()).hexdigest()[:8]
