@@ -115,6 +115,7 @@ def run(ctx: click.Context, period: str | None, wait: float) -> None:
         f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
         f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"
         f"跳过 {result.count('skipped')}"
+        + (f"；压缩包 {result.count('unpacked')} 个已解开" if result.count("unpacked") else "")
         + (f"；往月已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
@@ -130,6 +131,10 @@ def run(ctx: click.Context, period: str | None, wait: float) -> None:
         click.echo(f"结果已写入 {result.outbox}")
     for path in result.outputs:
         click.echo(f"  {path.name}")
+    if campaign.mail.receipts == "auto":
+        from pipeline.mail.receipts import send_receipts
+
+        _report_mailing(send_receipts(campaign, p, send=True))
 
 
 def _progress(stage: str, done: int, total: int) -> None:
@@ -235,6 +240,23 @@ def remind(ctx: click.Context, period: str | None, send: bool, force: bool) -> N
     from pipeline.mail.reminders import send_reminders
 
     _report_mailing(send_reminders(_campaign(ctx), _period(period), send=send, force=force))
+
+
+@cli.command()
+@period_option
+@send_option
+@click.pass_context
+@handle_errors
+def receipts(ctx: click.Context, period: str | None, send: bool) -> None:
+    """Reply (回执) to the sender of every return of the month that came by mail.
+
+    Accepted (its figures read back), rejected (what to correct, with a fresh template),
+    superseding an earlier return, or duplicate: one reply per file, never two. Run the
+    month first; without --send, writes the replies as .eml files to check.
+    """
+    from pipeline.mail.receipts import send_receipts
+
+    _report_mailing(send_receipts(_campaign(ctx), _period(period), send=send))
 
 
 @cli.command()

@@ -58,6 +58,16 @@ RULES: dict[str, Rule] = {
         "报送单位发来的文件在 Excel 中无法打开（{value}），数据已照常读取",
         "请告知报送单位此文件用 Excel 打不开，请其核对所报数字；今后请用 Excel 或 WPS 保存后再发送。",
     ),
+    "F-ARCHIVE-NESTED": Rule(
+        "error",
+        "压缩包中又有压缩包（{value}），未解开",
+        "请报送单位把报表（.xlsx）直接作为附件发送，或只压缩一层。",
+    ),
+    "F-ARCHIVE-EMPTY": Rule(
+        "error",
+        "压缩包中没有文件（{value}）",
+        "请报送单位把填好的报表（.xlsx）作为附件重新发送。",
+    ),
     "F-UNREADABLE": Rule(
         "error", "工作簿无法读取（{value}）", "请报送单位用 Excel 或 WPS 打开后重新保存为 .xlsx。"
     ),
@@ -94,6 +104,11 @@ RULES: dict[str, Rule] = {
         "error",
         "表头内容“{value}”与模板信息（{expected}）不一致",
         "请报送单位使用本单位本期的模板，不要使用其他单位或其他月份的表格。",
+    ),
+    "M-SENDER": Rule(
+        "warning",
+        "报表由 {value} 发来，不是名册中本单位的电子邮箱（{expected}），已照常接收",
+        "可能是个人邮箱：请与报送单位核实报表确由其报送；常用的邮箱可补入名册“电子邮箱”栏（多个用分号隔开）。",
     ),
     # Layout.
     "L-FINGERPRINT": Rule(

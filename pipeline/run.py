@@ -87,7 +87,7 @@ def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str
     except OSError:
         roster_bytes = ""
     seen = [
-        [o.name, o.sha256, o.outcome, o.note, o.transient, o.submission_id]
+        [o.name, o.sha256, o.outcome, o.note, o.transient, o.submission_id, repr(o.origin)]
         + [[f.rule, f.message, f.sheet, f.cell, f.value] for f in o.findings]
         for o in files
     ]

@@ -3,8 +3,9 @@
 Every distinct file (by sha256) the pipeline has judged is a *submission* with its status:
 accepted, rejected or superseded. Accepted submissions carry their figures and texts;
 every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*;
-every message fetched from the bureau's mailbox one of *mail_messages*, and every
-attachment saved from it into the inbox one of *mail_files* (its receipt time and sender).
+every message fetched from the bureau's mailbox one of *mail_messages*, every
+attachment saved from it into the inbox one of *mail_files* (its receipt time and sender),
+and every member of a zip of returns so saved one of *mail_members*.
 Cumulative totals are always computed from here
 (plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
 earlier one, which stays on record; a file seen again changes nothing.
@@ -69,11 +70,11 @@ CREATE TABLE IF NOT EXISTS baselines (
     PRIMARY KEY (institution, form, row_key, measure));
 CREATE TABLE IF NOT EXISTS sends (
     id INTEGER PRIMARY KEY, institution TEXT NOT NULL, period TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('monthly', 'reminder')),
+    kind TEXT NOT NULL CHECK (kind IN ('monthly', 'reminder', 'receipt')),
     message_id TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,
     attachment TEXT NOT NULL, attachment_sha256 TEXT NOT NULL, attempted_at TEXT NOT NULL,
     result TEXT NOT NULL CHECK (result IN ('pending', 'delivered', 'failed')),
-    error TEXT NOT NULL DEFAULT '');
+    error TEXT NOT NULL DEFAULT '', regarding TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sends_by_message ON sends (period, institution, kind);
 CREATE TABLE IF NOT EXISTS items (
     institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
@@ -98,7 +99,17 @@ CREATE TABLE IF NOT EXISTS mail_files (
     saved_name TEXT NOT NULL, original_name TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS mail_files_by_sha ON mail_files (sha256);
+CREATE TABLE IF NOT EXISTS mail_members (
+    mail_file INTEGER NOT NULL REFERENCES mail_files(id), member TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (mail_file, member));
+CREATE INDEX IF NOT EXISTS mail_members_by_sha ON mail_members (sha256);
 """
+# Ledgers written before receipts have a sends table whose kinds stop at 'reminder' and
+# no ``regarding``; SQLite cannot alter a CHECK, so the table is rebuilt once, rows kept.
+_SENDS_COPY = (
+    "id, institution, period, kind, message_id, recipients, subject, attachment,"
+    " attachment_sha256, attempted_at, result, error"
+)
 
 
 @dataclass(frozen=True)
@@ -131,12 +142,13 @@ class Send:
 
     ``result`` is "pending" from just before the SMTP transaction until its outcome is
     recorded; a row still pending was interrupted (a crash), so its fate is unknown.
+    ``regarding`` says which returned file a receipt answers (:attr:`MailOrigin.key`).
     """
 
     id: int
     institution: str
     period: str
-    kind: str  # "monthly" or "reminder"
+    kind: str  # "monthly", "reminder" or "receipt"
     message_id: str
     recipients: str
     subject: str
@@ -145,6 +157,7 @@ class Send:
     attempted_at: str
     result: str  # "pending", "delivered" or "failed"
     error: str
+    regarding: str = ""
 
     @property
     def attempted(self) -> dt.datetime:
@@ -194,9 +207,13 @@ class MailFile:
 
 @dataclass(frozen=True)
 class MailOrigin:
-    """Where an inbox file came from by e-mail: its receipt time and its sender."""
+    """Where an inbox file came from by e-mail: its receipt time and its sender.
 
-    saved_name: str
+    A member of a zip of returns that came by mail has the zip's origin, with ``member``
+    its name in the zip and ``sha256`` its own bytes'.
+    """
+
+    saved_name: str  # the inbox file (a member's zip)
     original_name: str
     sha256: str
     received_at: str  # the message's INTERNALDATE, ISO local time
@@ -204,10 +221,22 @@ class MailOrigin:
     sender_name: str
     subject: str
     message_id: str
+    file_id: int = 0  # the row of mail_files
+    member: str = ""
 
     @property
     def received(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.received_at)
+
+    @property
+    def name(self) -> str:
+        """The file as the intake names it: ``报表.xlsx``, or ``各院.zip/一院.xlsx``."""
+        return f"{self.saved_name}/{self.member}" if self.member else self.saved_name
+
+    @property
+    def key(self) -> str:
+        """This file of this message, once: what a receipt is recorded against."""
+        return f"{self.file_id}/{self.member}" if self.member else str(self.file_id)
 
 
 def now() -> str:
@@ -233,8 +262,27 @@ class Ledger:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            self._upgrade_sends()
         except sqlite3.DatabaseError as exc:
             raise damaged(path, exc) from exc
+
+    def _upgrade_sends(self) -> None:
+        (sql,) = self.db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sends'"
+        ).fetchone()
+        if "'receipt'" in sql:
+            return
+        start = SCHEMA.index("CREATE TABLE IF NOT EXISTS sends")
+        create = SCHEMA[start : SCHEMA.index(";", start) + 1]
+        index = "CREATE INDEX sends_by_message ON sends (period, institution, kind)"
+        with self.transaction(changes_records=False) as db:
+            db.execute("ALTER TABLE sends RENAME TO sends_before_receipts")
+            db.execute(create)
+            db.execute(
+                f"INSERT INTO sends ({_SENDS_COPY}) SELECT {_SENDS_COPY} FROM sends_before_receipts"
+            )
+            db.execute("DROP TABLE sends_before_receipts")
+            db.execute(index)
 
     def _check_version(self) -> None:
         try:
@@ -614,10 +662,7 @@ class Ledger:
         return len(rows)
 
     # -- e-mail sent ---------------------------------------------------------------------
-    _SEND_COLS = (
-        "id, institution, period, kind, message_id, recipients, subject, attachment,"
-        " attachment_sha256, attempted_at, result, error"
-    )
+    _SEND_COLS = _SENDS_COPY + ", regarding"
 
     def begin_send(
         self,
@@ -631,13 +676,14 @@ class Ledger:
         attachment: str,
         attachment_sha256: str,
         attempted_at: str,
+        regarding: str = "",
     ) -> int:
         """Record an attempt as pending, committed before the SMTP transaction starts."""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO sends (institution, period, kind, message_id, recipients, subject,"
-                " attachment, attachment_sha256, attempted_at, result)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " attachment, attachment_sha256, attempted_at, result, regarding)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                 (
                     institution,
                     period,
@@ -648,6 +694,7 @@ class Ledger:
                     attachment,
                     attachment_sha256,
                     attempted_at,
+                    regarding,
                 ),
             )
         return int(cur.lastrowid or 0)
@@ -739,15 +786,54 @@ class Ledger:
             )
         return row_id
 
+    # Every file that came by mail: each attachment saved, and each member of a zip saved.
+    _ORIGINS = (
+        "SELECT f.saved_name, f.original_name, f.sha256, f.received_at, m.sender,"
+        " m.sender_name, m.subject, m.message_id, f.id, '' AS member"
+        " FROM mail_files f JOIN mail_messages m ON m.id = f.message"
+        " UNION ALL"
+        " SELECT f.saved_name, f.original_name, z.sha256, f.received_at, m.sender,"
+        " m.sender_name, m.subject, m.message_id, f.id, z.member"
+        " FROM mail_members z JOIN mail_files f ON f.id = z.mail_file"
+        " JOIN mail_messages m ON m.id = f.message"
+    )
+
     def mail_origin(self, sha256: str, file_name: str | None = None) -> MailOrigin | None:
-        """The e-mail an inbox file came from, by its content hash: None when ``fetch``
-        never saved these bytes. Of several messages that carried the same bytes, the one
-        saved under ``file_name`` if any, else the first received."""
+        """The e-mail an inbox file (or a member of a zip) came from, by its content hash:
+        None when no message brought these bytes. Of several messages that carried the
+        same bytes, the one saved under ``file_name`` if any, else the first received."""
         row = self.db.execute(
-            "SELECT f.saved_name, f.original_name, f.sha256, f.received_at, m.sender,"
-            " m.sender_name, m.subject, m.message_id"
-            " FROM mail_files f JOIN mail_messages m ON m.id = f.message WHERE f.sha256 = ?"
-            " ORDER BY f.saved_name != ?, f.received_at, f.id LIMIT 1",
+            f"SELECT * FROM ({self._ORIGINS}) WHERE sha256 = ?"
+            " ORDER BY CASE WHEN member = '' THEN saved_name ELSE saved_name || '/' || member"
+            " END != ?, received_at, id, member LIMIT 1",
             (sha256, file_name or ""),
         ).fetchone()
         return MailOrigin(*row) if row else None
+
+    def mail_returns(self) -> list[MailOrigin]:
+        """Every file that came by mail, in order of receipt (a zip of returns: its
+        members, once the intake has listed them, and the zip itself)."""
+        rows = self.db.execute(f"{self._ORIGINS} ORDER BY received_at, 9, member")
+        return [MailOrigin(*r) for r in rows]
+
+    def record_members(self, zip_sha256: str, members: Iterable[tuple[str, str, int]]) -> None:
+        """The (name, sha256, size) of each member of a zip, for every message that
+        brought the zip (none: it was put into the inbox by hand), once: the members
+        inherit the zip's origin (:meth:`mail_origin`)."""
+        files = [
+            int(i)
+            for (i,) in self.db.execute("SELECT id FROM mail_files WHERE sha256 = ?", (zip_sha256,))
+        ]
+        if not files:
+            return
+        known = set(
+            self.db.execute(
+                "SELECT mail_file, member FROM mail_members WHERE mail_file IN"
+                " (SELECT id FROM mail_files WHERE sha256 = ?)",
+                (zip_sha256,),
+            )
+        )
+        new = [(f, *m) for f in files for m in members if (f, m[0]) not in known]
+        if new:
+            with self.transaction() as db:
+                db.executemany("INSERT OR IGNORE INTO mail_members VALUES (?, ?, ?, ?)", new)

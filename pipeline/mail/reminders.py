@@ -47,7 +47,7 @@ class Problem:
     advice: str
 
 
-def _problems(ledger: Ledger, submission_id: int) -> list[Problem]:
+def problems_of(ledger: Ledger, submission_id: int) -> list[Problem]:
     """The return's errors (what rejected it), each once, in the ledger's order."""
     seen: dict[tuple[str, str], Problem] = {}
     for f in ledger.findings_of(submission_id):
@@ -65,7 +65,7 @@ def _why(ledger: Ledger, st: Standing, today: dt.date, due: dt.date) -> dict[str
     problems: list[Problem] = []
     rejected_file = rejected_received = ""
     if st.status == REJECTED and st.rejected is not None:
-        problems = _problems(ledger, st.rejected.id)
+        problems = problems_of(ledger, st.rejected.id)
         rejected_file = st.rejected.file_name
         rejected_received = st.received
     return {

@@ -1,6 +1,6 @@
 """报送情况_YYYY-MM.xlsx: the roster against the period — who reported, on time or late,
-who is missing, whose return was rejected or superseded, who was reminded (催报) and
-when — with counts and rates on top.
+who is missing, whose return was rejected or superseded, from which e-mail it came,
+who was reminded (催报) and when — with counts and rates on top.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.forms.layout import FOOTER_ROW
+from pipeline.intake.outcome import from_mail
 from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import TableBook
 
@@ -26,6 +27,7 @@ HEADERS = [
     "报送状态",
     "是否按时",
     "接收时间",
+    "来源邮件",
     "采用文件",
     "退回或替代的文件",
     "填表人",
@@ -54,6 +56,7 @@ class Standing:
     used: str  # the file taken
     others: str  # files rejected or superseded
     rejected: Submission | None = None  # the latest rejected file, while awaiting a new one
+    shown: Submission | None = None  # the file whose receipt time is shown
 
 
 def standing(data: PeriodData, code: str) -> Standing:
@@ -73,6 +76,7 @@ def standing(data: PeriodData, code: str) -> Standing:
             "",
             others,
             rejected=last,
+            shown=last,
         )
     counted = [s for s in mine if s.status != "rejected"]  # a refused file is no report
     first_received = min(s.received for s in counted)
@@ -82,6 +86,7 @@ def standing(data: PeriodData, code: str) -> Standing:
         _when(current.received),
         current.file_name,
         others,
+        shown=current,
     )
 
 
@@ -122,6 +127,12 @@ def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
     return names
 
 
+def _mail(ledger: Ledger, st: Standing) -> str:
+    """「来源邮件」 of the file shown: from whom, when ("" for a file saved by hand)."""
+    sub = st.shown
+    return from_mail(ledger.mail_origin(sub.sha256, sub.file_name)) if sub else ""
+
+
 def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     signed = _signatures(data, ledger)
     reminded = _reminders(ledger, str(data.period))
@@ -145,6 +156,7 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 st.status,
                 st.timeliness,
                 st.received,
+                _mail(ledger, st),
                 st.used,
                 st.others,
                 signed.get(inst.code, {}).get("填表人", ""),
@@ -182,7 +194,7 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 HEADERS,
                 rows,
                 start_row=5,
-                widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 24, 10, 14, 28],
+                widths=[6, 10, 30, 18, 16, 12, 17, 36, 40, 40, 10, 10, 24, 10, 14, 28],
             )
 
     return write_atomic(outbox / f"报送情况_{data.period}.xlsx", _write)
