@@ -546,3 +546,64 @@ def test_a_rerun_changes_nothing_and_the_log_is_json(world: World) -> None:
     assert "没有新情况" in world.results[SEP]
     assert world.out(SEP, BOOK).read_bytes() == before
     json.dumps(world.log(SEP))
+
+
+# -- LibreOffice keeps what a register needs -------------------------------------------
+@pytest.mark.libreoffice
+def test_libreoffice_keeps_dates_ids_and_drop_downs_and_the_return_reads_back(
+    world: World, tmp_path: Path
+) -> None:
+    """H1's August template, re-saved by LibreOffice as an institution on Kylin or UOS
+    would, then filled there and read through the pipeline: items, dates and drop-downs
+    survive, and the return is read as the one made in Excel."""
+    from support import libreoffice as lo
+
+    if lo.soffice_path() is None:
+        pytest.skip(f"LIBREOFFICE NOT AVAILABLE: {lo.unavailable_reason('soffice')}")
+    resaved = lo.convert(world.templates[AUG]["H1"], "xlsx", tmp_path / "lo")
+    wb = load_workbook(resaved)
+    ws = wb["问题隐患清单"]
+    assert ws["A4"].value == "H1-0001" and ws["E4"].value == dt.datetime(2026, 7, 5)
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    assert {dv.formula1 for dv in lists} >= {
+        '"突出问题,一般隐患,重大隐患"',
+        '"未整改,整改中,已整改"',
+    }
+    assert any("B4" in str(dv.sqref) for dv in lists)
+    # Filled in LibreOffice's file: A closed, one new item, and re-saved by LibreOffice again.
+    ws["J4"], ws["K4"] = "已整改", dt.date(2026, 8, 10)
+    for col, value in zip(
+        "BCDEFGHIJ",
+        (
+            "4.治安消防安全整治",
+            "一般隐患",
+            "住院部应急灯损坏",
+            dt.date(2026, 8, 2),
+            "更换",
+            "总务科",
+            "王伟",
+            dt.date(2026, 8, 20),
+            "整改中",
+        ),
+        strict=True,
+    ):
+        ws[f"{col}6"] = value
+    wb["附件2"]["G9"] = 0
+    filled = tmp_path / "filled.xlsx"
+    wb.save(filled)
+    again = lo.convert(filled, "xlsx", tmp_path / "lo2")
+    from pipeline.extract.reader import read_workbook
+    from pipeline.extract.returns import extract, identify, layouts_for, read_bounds
+
+    campaign = world.campaign
+    layouts = layouts_for(campaign)
+    raw = read_workbook(again, read_bounds(campaign, layouts))
+    ident = identify(raw, campaign, campaign.roster(), AUG, layouts)
+    assert ident.institution is not None and not ident.findings
+    ext = extract(raw, campaign, ident, layouts, {"file": again.name})
+    assert [f.rule for f in ext.findings if f.severity != "info"] == []
+    rows = {(t.row_key, t.field): t.value for t in ext.texts if t.form == "hazards"}
+    assert rows[("H1-0001", "closed")] == dt.date(2026, 8, 10)
+    assert rows[("H1-0001", "found")] == dt.date(2026, 7, 5)
+    assert rows[("new:6", "deadline")] == dt.date(2026, 8, 20)
+    assert [n.identity for n in ext.new_items] == ["住院部应急灯损坏"]

@@ -93,6 +93,20 @@ class DueRule:
             return False, True
         return is_working_day(day)
 
+    def describe(self) -> str:
+        """The rule in words, as the forms and mails state it."""
+        after = {1: "下个月", 2: "下下个月"}.get(self.months_after, f"{self.months_after}个月后")
+        text = (
+            f"{after}{self.day}日前上报本月情况"
+            if self.day > 1
+            else f"每月{self.day}日上报前一个月情况"
+        )
+        if self.months_after != 1 and self.day == 1:
+            text = f"{after}1日上报"
+        if self.roll_to_working_day:
+            text += "，逢节假日顺延至下一个工作日"
+        return text
+
     def due_date(self, period: Period) -> tuple[dt.date, bool]:
         """The due date and whether the holiday calendar covered it (else weekends only)."""
         target = period.shift(self.months_after)

@@ -6,11 +6,13 @@ who was reminded (催报) and when — with counts and rates on top.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.forms.layout import FOOTER_ROW
+from pipeline.forms.layout import FOOTER_ROW, footer_key
+from pipeline.forms.spec import FormSpec
 from pipeline.intake.outcome import from_mail
 from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import TableBook
@@ -18,6 +20,15 @@ from pipeline.report.tables import TableBook
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
     from pipeline.ledger.store import Ledger, Submission
+
+SIGNERS = "__signers"  # the names signed under the forms: a column per footer label
+
+
+def signers(forms: Sequence[FormSpec]) -> list[str]:
+    """The footer labels every form has (审核人, 填表人), as each is recorded."""
+    keys = [[footer_key(label) for label in spec.footer if label] for spec in forms]
+    return [k for k in keys[0] if all(k in other for other in keys[1:])] if keys else []
+
 
 HEADERS = [
     "序号",
@@ -30,8 +41,7 @@ HEADERS = [
     "来源邮件",
     "采用文件",
     "退回或替代的文件",
-    "填表人",
-    "审核人",
+    SIGNERS,
     "催报记录",
     "联系人",
     "联系电话",
@@ -115,7 +125,7 @@ def _timeliness(data: PeriodData, received: dt.datetime | None) -> str:
 
 
 def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
-    """Institution -> names typed beside 填表人/审核人 on its current return."""
+    """Institution -> names typed beside the footer labels (审核人, 填表人) on its return."""
     names: dict[str, dict[str, str]] = {}
     this = str(data.period)
     for spec in data.campaign.forms:
@@ -135,6 +145,10 @@ def _mail(ledger: Ledger, st: Standing) -> str:
 
 def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     signed = _signatures(data, ledger)
+    names = signers(data.campaign.forms)
+    at = HEADERS.index(SIGNERS)
+    headers = [*HEADERS[:at], *names, *HEADERS[at + 1 :]]
+    widths = [6, 10, 30, 18, 16, 12, 17, 36, 40, 40, *([10] * len(names)), 24, 10, 14, 28]
     reminded = _reminders(ledger, str(data.period))
     rows = []
     counts = {"应报": len(data.roster), "已报送": 0, "按时": 0, "逾期": 0, "未报送": 0, "已退回": 0}
@@ -159,15 +173,14 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 _mail(ledger, st),
                 st.used,
                 st.others,
-                signed.get(inst.code, {}).get("填表人", ""),
-                signed.get(inst.code, {}).get("审核人", ""),
+                *(signed.get(inst.code, {}).get(key, "") for key in names),
                 reminded.get(inst.code, ""),
                 inst.contact,
                 inst.phone,
                 inst.email,
             ]
         )
-    width = len(HEADERS)
+    width = len(headers)
     due = f"报送截止：{data.due.isoformat()}"
     if not data.due_covered:
         due += (
@@ -190,11 +203,6 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
             sheet.banner(1, title, width, title=True)
             sheet.banner(2, due, width)
             sheet.banner(3, "；".join(summary), width)
-            sheet.table(
-                HEADERS,
-                rows,
-                start_row=5,
-                widths=[6, 10, 30, 18, 16, 12, 17, 36, 40, 40, 10, 10, 24, 10, 14, 28],
-            )
+            sheet.table(headers, rows, start_row=5, widths=widths)
 
     return write_atomic(outbox / f"报送情况_{data.period}.xlsx", _write)

@@ -201,6 +201,10 @@ class FormKind(ABC):
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         """The columns a reporter of ``role`` fills, as headed on the form (for the mail)."""
 
+    def how_to_fill(self, spec: FormSpec) -> str:
+        """One sentence on filling a form of this kind (for 填报说明)."""
+        return ""
+
     # -- a return -----------------------------------------------------------------------
     @abstractmethod
     def extract(

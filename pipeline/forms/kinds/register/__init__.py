@@ -85,6 +85,14 @@ class RegisterKind(FormKind):
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         return tuple(f.header for f in _reg(spec).inputs_for(role))
 
+    def how_to_fill(self, spec: FormSpec) -> str:
+        reg = _reg(spec)
+        return (
+            f"{reg.field(reg.id_field).header}由系统生成：上期未完成的条目已预填，请逐条更新"
+            f"“{reg.field(reg.status_field).header}”，不要删除；新增的填在下方空行，"
+            f"{reg.field(reg.id_field).header}留空"
+        )
+
     def extract(
         self,
         sheet: RawSheet,

@@ -70,6 +70,15 @@ class ListKind(FormKind):
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         return tuple(f.header for f in _list(spec).inputs_for(role))
 
+    def how_to_fill(self, spec: FormSpec) -> str:
+        ls = _list(spec)
+        added = (
+            f"；有新增的，在表格下方空行中填写，并在“{ls.field(ls.remark_field).header}”中注明“{ls.new_task_marker}”"
+            if ls.spare_rows and ls.remark_field
+            else ""
+        )
+        return f"逐项填写本期情况{added}"
+
     def extract(
         self,
         sheet: RawSheet,
