@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period, latest_period_due
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:

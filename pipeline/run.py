@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.aggregate.period import collect, current_returns
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.intake.judge import Progress, intake
 from pipeline.intake.outcome import OUTCOME_ZH, FileOutcome

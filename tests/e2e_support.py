@@ -23,9 +23,9 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.config.roster import Institution
 from pipeline.forms.kinds import build_layout
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW

@@ -45,8 +45,8 @@ from e2e_support import (
 )
 from openpyxl import Workbook, load_workbook
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Reporter
 from pipeline.demo.filler import MonthData, fill_return, fill_template, random_month
 from pipeline.distribute.templates import Prefills, template_filename, write_template

@@ -17,8 +17,8 @@ import pytest
 from e2e_support import fingerprint, ledger_counts, outbox_snapshot, read_jsonl
 from support import letters as L
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_return
 from pipeline.run import run_period
 

@@ -29,8 +29,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from support import libreoffice as lo
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.distribute import metadata
 from pipeline.distribute.templates import write_templates
 from pipeline.forms.kinds import build_layout

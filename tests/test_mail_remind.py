@@ -27,9 +27,9 @@ from support.smtp import (
     template_meta,
 )
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
 from pipeline.errors import MailError
 from pipeline.ledger.store import Ledger

@@ -26,9 +26,9 @@ from support import letters as L
 from support.imap import PASSWORD, USER, Dovecot, dovecot_path, unavailable_reason
 from support.smtp import Arrived, Mailbox, attachment, body_text, running, template_meta
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_return
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -31,8 +31,8 @@ import pytest
 from e2e_support import SHIPPED, invoke, read_jsonl, set_received
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_template
 from pipeline.demo.registers import RegisterFill
 from pipeline.distribute.templates import Prefills, template_filename, write_templates

@@ -11,8 +11,8 @@ from pathlib import Path
 from e2e_support import SHIPPED, invoke, read_jsonl
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import load_campaign
 from pipeline.demo.filler import MonthData, fill_template
 from pipeline.demo.registers import RegisterFill
 from pipeline.distribute.templates import Prefills, write_templates

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.config.calendar import DueRule, Period
-from pipeline.config.campaign import load_campaign
 from pipeline.config.roster import Institution, load_roster
 from pipeline.errors import ConfigError, RosterError
 from pipeline.forms.kinds.grid.spec import GridSpec

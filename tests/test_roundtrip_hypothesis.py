@@ -28,8 +28,8 @@ from e2e_support import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.demo.filler import HABITS, MonthData, fill_template
 from pipeline.distribute.templates import template_filename, write_template

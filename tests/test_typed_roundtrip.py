@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.distribute.templates import write_template
 from pipeline.extract.reader import read_workbook
 from pipeline.extract.returns import extract, identify, layouts_for, read_bounds

@@ -20,8 +20,9 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.atomic import write_atomic
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.demo.registers import RegisterFill, auto_fill, read_items, write_fill
 from pipeline.distribute.metadata import META_SHEET, parse_rows
@@ -32,7 +33,6 @@ from pipeline.forms.kinds.register.spec import RegisterSpec
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.layout import Layout
 from pipeline.forms.styles import set_text
-from pipeline.report.atomic import write_atomic
 
 Overwrites = dict[str, dict[tuple[str, str], float]]
 """{form_id: {(row_key, measure_key): number}}: numbers typed over derived (formula) cells."""

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.forms.kinds.register.spec import Reconcile, RegisterSpec
 from pipeline.forms.layout import Layout, footer_key

@@ -16,8 +16,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_return, random_month
 from pipeline.demo.registers import RegisterFill
 from pipeline.errors import ConfigError

@@ -13,8 +13,8 @@ from pipeline.forms.kinds import kind_of
 from pipeline.forms.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
 
 if TYPE_CHECKING:
+    from pipeline.campaigns.campaign import Campaign
     from pipeline.config.calendar import Period
-    from pipeline.config.campaign import Campaign
     from pipeline.config.roster import Reporter
 
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.metadata import FORMAT, form_key
 from pipeline.findings import Finding, make

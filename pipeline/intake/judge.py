@@ -12,8 +12,8 @@ outcome from the ledger.
 
 from __future__ import annotations
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Roster
 from pipeline.extract.returns import layouts_for, read_bounds
 from pipeline.faults import checkpoint

@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline import parallel
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.addresses import known_addresses
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.limits import Limits
 from pipeline.config.roster import Institution, Roster
 from pipeline.extract.reader import Refused, read_workbook

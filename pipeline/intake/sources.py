@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from pipeline.config.campaign import Campaign
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.limits import Limits
 from pipeline.intake.archive import Member, read_member
 from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason

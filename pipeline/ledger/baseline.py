@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
 from pipeline.errors import ConfigError, InputError, RosterError
 from pipeline.forms.cells import column_letter

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.config.campaign import Campaign
+from pipeline.campaigns.campaign import Campaign
 from pipeline.errors import InputError
 from pipeline.forms.kinds.register.spec import RegisterSpec
 from pipeline.ledger.lock import run_lock

@@ -23,8 +23,9 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Literal
 
+from pipeline.atomic import safe_filename, write_atomic
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.mail import CONTROL
 from pipeline.config.roster import Institution
 from pipeline.errors import MailError
@@ -33,7 +34,6 @@ from pipeline.ledger.store import Ledger, Send
 from pipeline.mail.compose import Attachment, build_message, message_id, render_letter
 from pipeline.mail.postman import Postman, Unreachable
 from pipeline.mail.recipients import Refusal, parse_address, recipients_of
-from pipeline.report.atomic import safe_filename, write_atomic
 
 Kind = Literal["monthly", "reminder", "receipt"]
 KIND_ZH: dict[str, str] = {"monthly": "报表", "reminder": "催报", "receipt": "回执"}

@@ -11,8 +11,8 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.distribute.templates import Prefills, template_filename, write_template
 from pipeline.ledger.lock import holding_ledger_lock

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.findings import as_text
 from pipeline.forms.kinds.grid.spec import GridSpec
 from pipeline.forms.layout import FOOTER_ROW

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.headerregistry import Address
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.addresses import known_addresses, parse_address
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.templates import Prefills, template_bytes, template_filename
 from pipeline.ledger.lock import holding_ledger_lock

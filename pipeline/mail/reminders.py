@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.aggregate.period import collect
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.distribute.templates import Prefills, template_bytes, template_filename
 from pipeline.errors import MailError
 from pipeline.intake.sniff import display_name

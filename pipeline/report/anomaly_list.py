@@ -10,8 +10,8 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import write_atomic, write_text_atomic
 from pipeline.findings import SEVERITY_ZH, Finding
-from pipeline.report.atomic import write_atomic, write_text_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:

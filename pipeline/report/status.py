@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import write_atomic
 from pipeline.forms.layout import FOOTER_ROW, footer_key
 from pipeline.forms.spec import FormSpec
 from pipeline.intake.outcome import from_mail
-from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:

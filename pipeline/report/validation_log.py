@@ -15,11 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import open_atomic, write_atomic
 from pipeline.findings import SEVERITY_ZH
 from pipeline.forms.kinds import kind_of
 from pipeline.intake.outcome import OUTCOME_ZH, FileOutcome, from_mail
 from pipeline.report import summary
-from pipeline.report.atomic import open_atomic, write_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
