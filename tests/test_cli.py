@@ -60,7 +60,7 @@ def test_missing_campaign_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = invoke("--campaign", str(tmp_path / "nope.toml"), "run", "--period", "2026-08")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: campaign file not found: {tmp_path / 'nope.toml'}"
+        f"Error: 找不到配置文件 {tmp_path / 'nope.toml'} / file not found: {tmp_path / 'nope.toml'}"
     ]
 
 
@@ -81,7 +81,7 @@ def test_unreadable_roster_is_exit_1(campaign_dir: Path) -> None:
 def test_bad_period_is_exit_1(campaign_dir: Path) -> None:
     result = invoke(*_paths(campaign_dir), "run", "--period", "2026-13")
     assert result.exit_code == 1
-    assert "YYYY-MM" in result.output
+    assert "报告期“2026-13”的月份无效（1—12）" in result.output
 
 
 def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path) -> None:

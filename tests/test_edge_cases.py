@@ -609,7 +609,7 @@ def test_cumulative_lookup_agrees_with_the_totals_and_prefills_the_template(
     result = run_period(campaign, AUG)
     assert result.count("superseded") == 1
 
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         prefills = Prefills(campaign, SEP, ledger)
 

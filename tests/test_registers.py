@@ -130,7 +130,7 @@ def _campaign(base: Path) -> Campaign:
 
 
 def _templates(world: World, period: Period) -> dict[str, Path]:
-    ledger = Ledger(world.campaign.ledger_path)
+    ledger = Ledger(world.campaign.ledger_path, world.campaign.code)
     try:
         prefills = Prefills(world.campaign, period, ledger)
         paths = write_templates(
@@ -307,7 +307,7 @@ def _files(world: World, period: Period) -> dict[str, str]:
 
 # -- IDs and what is accepted ------------------------------------------------------------
 def test_each_new_item_gets_the_next_id_of_its_institution_and_register(world: World) -> None:
-    db = Ledger(world.campaign.ledger_path)
+    db = Ledger(world.campaign.ledger_path, world.campaign.code)
     try:
         rows = db.db.execute(
             "SELECT institution, form, item_id, identity FROM items ORDER BY 1, 2, 3"
@@ -598,7 +598,7 @@ def test_libreoffice_keeps_dates_ids_and_drop_downs_and_the_return_reads_back(
     campaign = world.campaign
     layouts = layouts_for(campaign)
     raw = read_workbook(again, read_bounds(campaign, layouts))
-    ident = identify(raw, campaign, campaign.roster(), AUG, layouts)
+    ident = identify(raw, campaign, campaign.roster(), [AUG], layouts)
     assert ident.institution is not None and not ident.findings
     ext = extract(raw, campaign, ident, layouts, {"file": again.name})
     assert [f.rule for f in ext.findings if f.severity != "info"] == []

@@ -34,7 +34,7 @@ def _campaign(base: Path, roster: str, text: str = ""):
 
 
 def _templates(campaign, period: Period, out: Path) -> dict[str, Path]:
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         paths = write_templates(campaign, period, Prefills(campaign, period, ledger), out)
     finally:
@@ -135,7 +135,7 @@ def test_a_districts_register_is_a_return_for_its_city(tmp_path: Path) -> None:
     log = read_jsonl(city.outbox / "2026-07" / "校验日志_2026-07.jsonl")
     (record,) = [r for r in log if r["type"] == "file"]
     assert record["outcome"] == "accepted", [r["message"] for r in log if r["type"] == "finding"]
-    ledger = Ledger(city.ledger_path)
+    ledger = Ledger(city.ledger_path, city.code)
     try:
         assert ledger.item_ids("hazards") == {"QW000": {"H1-0001", "H1-0002", "H2-0001"}}
     finally:

@@ -276,7 +276,7 @@ def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
 
 
 def test_missing_campaign_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="campaign file not found"):
+    with pytest.raises(ConfigError, match="找不到配置文件"):
         load_campaign(tmp_path / "nope.toml")
 
 
@@ -296,7 +296,7 @@ def test_missing_bureau_table(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("replace", "by", "match"),
     [
-        ('start = "2026-07"', 'start = "2026-7"', "YYYY-MM"),
+        ('start = "2026-07"', 'start = "2026-7"', "无法识别"),
         ('start = "2026-07"\n', "", "missing required key 'start'"),
         ('code = "t-1"\n', 'code = ""\n', "missing required key 'code'"),
     ],
@@ -326,4 +326,30 @@ def test_campaign_saved_in_gbk_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(MINIMAL.encode("gb18030"))
     with pytest.raises(ConfigError) as err:
         load_campaign(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "said"),
+    [
+        ("\n[anomalies]\nzscore_treshold = 2\n", "zscore_treshold", "是不是“zscore_threshold”"),
+        (
+            "\n[due]\nroll_to_workingday = false\n",
+            "roll_to_workingday",
+            "是不是“roll_to_working_day”",
+        ),
+        ("\n[due]\ndya = 5\n", "dya = 5", "是不是“day”"),
+        ("\n[anomaly]\nzscore_threshold = 2\n", "[anomaly]", "是不是“anomalies”"),
+    ],
+)
+def test_a_typo_in_the_campaign_file_names_its_line_and_the_nearest_name(
+    tmp_path: Path, text: str, line: str, said: str
+) -> None:
+    path = _campaign(tmp_path, MINIMAL + text)
+    with pytest.raises(ConfigError) as err:
+        load_campaign(path)
+    number = next(
+        i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line in t
+    )
+    assert f"第{number}行" in str(err.value) and said in str(err.value), str(err.value)
     assert str(path) in str(err.value)

@@ -67,7 +67,7 @@ def setting(tmp_path_factory: pytest.TempPathFactory):
 def _read_back(campaign: Campaign, roster, path: Path) -> tuple[dict, list]:
     layouts = layouts_for(campaign)
     raw = read_workbook(path, read_bounds(campaign, layouts))
-    ident = identify(raw, campaign, roster, PERIOD, layouts)
+    ident = identify(raw, campaign, roster, [PERIOD], layouts)
     assert not ident.findings and ident.period == PERIOD and ident.institution is not None
     ext = extract(raw, campaign, ident, layouts, {"file": path.name})
     values = {(c.row_key, c.measure): c.value for c in ext.values if c.form == FORM}

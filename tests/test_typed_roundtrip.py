@@ -194,7 +194,7 @@ def test_every_typed_value_reads_back_as_written(campaign: Campaign, drawn: list
         wb.save(path)
         layouts = layouts_for(campaign)
         raw = read_workbook(path, read_bounds(campaign, layouts))
-        ident = identify(raw, campaign, roster, PERIOD, layouts)
+        ident = identify(raw, campaign, roster, [PERIOD], layouts)
         assert ident.institution is not None and not ident.findings
         ext = extract(raw, campaign, ident, layouts, {"file": path.name})
     refused = [f for f in ext.findings if f.severity == "error"]
@@ -242,7 +242,7 @@ def test_a_date_that_cannot_be_told_is_a_finding_not_a_guess(
     wb.save(tmp_path / "filled.xlsx")
     layouts = layouts_for(campaign)
     raw = read_workbook(tmp_path / "filled.xlsx", read_bounds(campaign, layouts))
-    ident = identify(raw, campaign, roster, PERIOD, layouts)
+    ident = identify(raw, campaign, roster, [PERIOD], layouts)
     ext = extract(raw, campaign, ident, layouts, {"file": "filled.xlsx"})
     found = [(f.rule, f.sheet, f.cell, f.value) for f in ext.findings if f.severity == "error"]
     assert found == [(rule, "台账", "F4", typed)]

@@ -107,7 +107,7 @@ def _month(
 ) -> None:
     from pipeline.distribute.templates import Prefills, write_templates
 
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         prefills = Prefills(campaign, period, ledger)
         write_templates(campaign, period, prefills)
@@ -207,7 +207,7 @@ def _supervise_one(
 
     spec = campaign.form("hazards")
     assert isinstance(spec, RegisterSpec)
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         states = latest_states(spec, ledger, str(period))
     finally:

@@ -12,6 +12,8 @@ outcome from the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Roster
@@ -21,17 +23,18 @@ from pipeline.findings import Finding, is_blocking, make
 from pipeline.forms.kinds.base import Returned
 from pipeline.intake.archive import Member
 from pipeline.intake.outcome import FileOutcome
-from pipeline.intake.reading import Context, Pending, Progress, judge_all, where_of
+from pipeline.intake.reading import Context, Pending, Progress, Target, judge_all, where_of
 from pipeline.intake.sources import Entry, Source, member_entries, source_for
 from pipeline.ledger.store import Ledger, Submission
 from pipeline.validate.batch import validate_batch
 
-__all__ = ["Progress", "intake"]
+__all__ = ["Progress", "context_for", "intake", "source_for"]
 
 
 def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster) -> list[Finding]:
     inst = roster.get(sub.institution or "")
-    base = where_of(name, sub.sha256, inst, Period.parse(sub.period) if sub.period else None)
+    base = where_of(name, sub.sha256, inst, None)
+    base["period"] = sub.period or ""
     if inst is None and sub.institution:
         base["institution"] = sub.institution
     return [Finding(**row, **base) for row in ledger.findings_of(sub.id)]
@@ -39,6 +42,7 @@ def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster)
 
 def _outcome_from_ledger(out: FileOutcome, sub: Submission, ledger: Ledger, roster: Roster) -> None:
     out.submission_id = sub.id
+    out.campaign = sub.campaign
     out.institution = sub.institution or ""
     out.period = sub.period or ""
     if sub.file_name != out.name:
@@ -133,12 +137,20 @@ class _Intake:
             jobs += self.place(member_entries(entry, found))
         return jobs
 
-    def record(self, campaign: Campaign, period: Period, run_id: int) -> None:
-        """Validate the new returns as one batch and record every new file."""
-        pending = self.pending
-        batch = [Returned(p.extracted, p.where) for p in pending if p.extracted is not None]
-        validate_batch(batch, campaign, self.ledger, period)
-        for p in pending:
+    def record(self, run_ids: dict[tuple[str, str], int], fallback: tuple[str, str]) -> None:
+        """Validate the new returns, each campaign and period as one batch, and record
+        every new file under its campaign (a file of none: ``fallback``)."""
+        targets = self.context.targets
+        groups: dict[tuple[str, str], list[Pending]] = {}
+        for p in self.pending:
+            if p.extracted is not None:
+                groups.setdefault((p.campaign, str(p.extracted.period)), []).append(p)
+        for (code, _), found in groups.items():
+            target = targets[code]
+            batch = [Returned(p.extracted, p.where) for p in found if p.extracted is not None]
+            period = found[0].extracted.period  # type: ignore[union-attr]
+            validate_batch(batch, target.campaign, self.ledger.scoped(code), period)
+        for p in self.pending:
             if p.extracted is not None:
                 p.outcome.findings.extend(p.extracted.findings)
 
@@ -146,19 +158,22 @@ class _Intake:
             return self.earliest.get(out.sha256) or out.received_at
 
         # In order of receipt, so that of two returns the later received is current.
-        for p in sorted(pending, key=lambda p: (received(p.outcome), p.outcome.name)):
+        for p in sorted(self.pending, key=lambda p: (received(p.outcome), p.outcome.name)):
             out = p.outcome
             if out.transient:
                 continue
             ext = p.extracted
-            self.ledger.record(
+            code = p.campaign if p.campaign in targets else fallback[0]
+            period = out.period or fallback[1]  # an unidentified file: the run's period
+            run_id = run_ids.get((code, period)) or next(iter(run_ids.values()), 0)
+            self.ledger.scoped(code).record(
                 sha256=out.sha256,
                 file_name=out.name,
                 size=out.size,
                 received_at=received(out),
                 run_id=run_id,
                 institution=out.institution or None,
-                period=out.period or str(period),  # an unidentified file: this run's month
+                period=period,
                 accepted=ext is not None and not is_blocking(out.findings),
                 values=ext.values if ext else (),
                 texts=ext.texts if ext else (),
@@ -167,29 +182,46 @@ class _Intake:
             )
 
 
-def intake(
-    campaign: Campaign,
+def context_for(
+    campaigns: Sequence[Campaign],
+    targets: Mapping[str, Sequence[Period]],
     roster: Roster,
+) -> Context:
+    """What judging needs: every campaign of the workspace (to route a file to its own),
+    and the periods of those run now."""
+    known = {c.code: c for c in campaigns}
+    run = {}
+    bounds: dict[str, tuple[int, int]] = {}
+    for c in campaigns:
+        layouts = layouts_for(c)
+        for sheet, (rows, cols) in read_bounds(c, layouts).items():
+            old = bounds.get(sheet, (0, 0))
+            bounds[sheet] = (max(rows, old[0]), max(cols, old[1]))
+        if c.code in targets:
+            run[c.code] = Target(c, tuple(targets[c.code]), layouts)
+    institutions = {i.name: i.code for i in roster} | {i.code: i.code for i in roster}
+    return Context(run, known, roster, bounds, institutions, campaigns[0].limits)
+
+
+def intake(
+    context: Context,
     ledger: Ledger,
-    period: Period,
-    run_id: int,
+    run_ids: dict[tuple[str, str], int],
+    source: Source,
     progress: Progress | None = None,
-    source: Source | None = None,
 ) -> list[FileOutcome]:
     """Judge every new file of ``source`` (the inbox) and record it; return every file's
-    outcome, a zip's members listed after it."""
-    layouts = layouts_for(campaign)
-    bounds = read_bounds(campaign, layouts)
-    institutions = {i.name: i.code for i in roster} | {i.code: i.code for i in roster}
-    context = Context(campaign, roster, period, layouts, bounds, institutions)
+    outcome, a zip's members listed after it. ``run_ids`` are the runs of this intake by
+    (campaign code, period); a file of no campaign is recorded under the first."""
     run = _Intake(context, ledger, progress)
-    entries = (source or source_for(campaign)).entries(ledger)
+    entries = source.entries(ledger)
     archives = run.judge(run.place(entries))
     nested = run.judge(run.unpack(archives))
     assert not nested, "a zip inside a zip is refused, never unpacked"
-    run.record(campaign, period, run_id)
+    fallback = next(iter(run_ids)) if run_ids else ("", "")
+    run.record(run_ids, fallback)
     for out in run.outcomes:
         sub = ledger.known(out.sha256) if out.sha256 else None
         if sub is not None:  # else skipped, unpacked, or refused for now (roster, period...)
-            _outcome_from_ledger(out, sub, ledger, roster)
+            _outcome_from_ledger(out, sub, ledger, context.roster)
     return run.outcomes

@@ -46,6 +46,7 @@ class FileOutcome:
     # Refused for now (roster, period, still copying, a fault of ours): not recorded in
     # the ledger, so the file is judged afresh on the next run.
     transient: bool = False
+    campaign: str = ""  # the code of the campaign it belongs to ("" when none)
 
     def mark_transient(self, note: str = "本次未入账，下次运行时重新检查") -> None:
         self.transient = True

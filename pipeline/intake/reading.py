@@ -21,6 +21,7 @@ from pipeline.config.addresses import known_addresses
 from pipeline.config.calendar import Period
 from pipeline.config.limits import Limits
 from pipeline.config.roster import Institution, Roster
+from pipeline.distribute.metadata import FORMAT
 from pipeline.extract.reader import Refused, read_workbook
 from pipeline.extract.returns import extract, identify
 from pipeline.faults import checkpoint
@@ -46,18 +47,33 @@ class Pending:
     extracted: Extracted | None
     where: dict
     members: list[Member] | None = None
+    campaign: str = ""  # the code of the campaign it belongs to ("" when none)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A campaign run now, for these periods."""
+
+    campaign: Campaign
+    periods: tuple[Period, ...]
+    layouts: dict[str, Layout]
 
 
 @dataclass(frozen=True)
 class Context:
     """What judging a file needs, sent once to each worker process."""
 
-    campaign: Campaign
+    targets: dict[str, Target]  # campaign code -> the campaign, if run now
+    known: dict[str, Campaign]  # every campaign of the workspace, by code
     roster: Roster
-    period: Period
-    layouts: dict[str, Layout]
-    bounds: dict[str, tuple[int, int]]
+    bounds: dict[str, tuple[int, int]]  # every campaign's sheets
     institutions: dict[str, str]  # roster code or name -> code
+    limits: Limits
+
+    @property
+    def single(self) -> Campaign | None:
+        """The campaign, when the workspace has one."""
+        return next(iter(self.known.values())) if len(self.known) == 1 else None
 
 
 def where_of(name: str, sha: str, inst: Institution | None, period: Period | None) -> dict:
@@ -97,7 +113,7 @@ def _archive(entry: Entry, out: FileOutcome, where: dict, c: Context) -> Pending
         out.findings = [make("F-ARCHIVE-NESTED", value=entry.name.rsplit("/", 1)[-1], **where)]
         return Pending(out, None, where)
     try:
-        found = members(entry.path, c.campaign.limits)
+        found = members(entry.path, c.limits)
     except ArchiveRefused as exc:
         out.findings = [make(exc.rule, value=exc.detail, **where)]
         return Pending(out, None, where)
@@ -117,13 +133,13 @@ def judge_file(entry: Entry, c: Context) -> Pending:
         received_at=entry.received_at,
         origin=entry.origin,
     )
-    content = _content(entry, c.campaign.limits)
+    content = _content(entry, c.limits)
     if content is None:
         out.mark_transient()
         out.findings = [make("F-COPYING", file=entry.name, sha256=entry.sha256)]
         return Pending(out, None, {})
     where = where_of(entry.name, entry.sha256, None, None)
-    sniffed = sniff(content, entry.size, c.campaign.limits)
+    sniffed = sniff(content, entry.size, c.limits)
     if sniffed.kind == "archive":
         return _archive(entry, out, where, c)
     if sniffed.kind != "xlsx":
@@ -131,26 +147,57 @@ def judge_file(entry: Entry, c: Context) -> Pending:
         return Pending(out, None, where)
     try:
         opened = io.BytesIO(content) if isinstance(content, bytes) else content
-        raw = read_workbook(opened, c.bounds, c.campaign.limits)
+        raw = read_workbook(opened, c.bounds, c.limits)
     except Refused as exc:
         loc = {**where, "sheet": exc.sheet, "cell": exc.cell}
         out.findings = [make(exc.rule, value=exc.detail, **loc)]
         return Pending(out, None, where)
-    ident = identify(raw, c.campaign, c.roster, c.period, c.layouts)
+    code = (raw.meta or {}).get("campaign", "")
+    campaign = c.known.get(code) or c.single
+    if campaign is None:  # none of the workspace's: one finding, recorded once
+        rule, value, expected = _foreign(raw.meta, c)
+        out.findings = [make(rule, value=value, expected=expected, **where)]
+        return Pending(out, None, where)
+    target = c.targets.get(campaign.code)
+    periods = target.periods if target else ()
+    layouts = target.layouts if target else {}
+    ident = identify(raw, campaign, c.roster, periods, layouts)
     where = where_of(entry.name, entry.sha256, ident.institution, ident.period)
     out.institution = ident.institution.code if ident.institution else ""
     out.period = str(ident.period or "")
     out.findings = [replace(f, **where) for f in ident.findings]
     out.findings += [make(rule, value=detail, **where) for rule, detail in raw.notes]
-    if ident.transient and ident.period is not None and ident.period != c.period:
-        out.mark_transient(f"属于{ident.period}，请运行 make PERIOD={ident.period}")
+    found = Pending(out, None, where, campaign=campaign.code)
+    if ident.findings and ident.findings[0].rule == "M-CAMPAIGN":
+        found.campaign = ""
+    out.campaign = found.campaign
+    if target is None and ident.institution is not None:
+        out.mark_transient(
+            f"属于工作“{campaign.name}”，本次未运行该工作：请运行 make CAMPAIGN={campaign.code}"
+        )
+        return found
+    if ident.transient and ident.period is not None and ident.period not in periods:
+        other = (
+            f"make CAMPAIGN={campaign.code} PERIOD={ident.period}"
+            if len(c.known) > 1
+            else f"make PERIOD={ident.period}"
+        )
+        out.mark_transient(f"属于{ident.period}，请运行 {other}")
     elif ident.transient:
         out.mark_transient("机构不在名册中：补入名册后重新运行")
     if ident.institution is None or ident.period is None or ident.transient:
-        return Pending(out, None, where)
+        return found
     out.findings += _sender(entry.origin, ident.institution, where)
-    ext = extract(raw, c.campaign, ident, c.layouts, where, c.institutions)
-    return Pending(out, ext, where)
+    found.extracted = extract(raw, campaign, ident, layouts, where, c.institutions)
+    return found
+
+
+def _foreign(meta: dict[str, str] | None, c: Context) -> tuple[str, str, str]:
+    """A file of no campaign of the workspace: not one of our forms, or another's."""
+    if not meta or meta.get("format") != FORMAT:
+        return "M-NO-META", "", ""
+    names = "、".join(camp.name for camp in c.known.values())
+    return "M-CAMPAIGN", meta.get("campaign_name") or meta.get("campaign", ""), names
 
 
 _worker_context: Context | None = None

@@ -110,7 +110,7 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
                 )
             )
     with run_lock(campaign.ledger_path, wait=60.0):
-        ledger = Ledger(campaign.ledger_path)
+        ledger = Ledger(campaign.ledger_path, campaign.code)
         try:
             count = ledger.replace_baseline(out)
         finally:

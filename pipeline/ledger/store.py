@@ -37,7 +37,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, period TEXT NOT NULL, started_at TEXT NOT NULL,
-    finished_at TEXT, summary TEXT);
+    finished_at TEXT, summary TEXT, campaign TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS run_files (
     run_id INTEGER NOT NULL REFERENCES runs(id), file_name TEXT NOT NULL, sha256 TEXT,
     outcome TEXT NOT NULL, PRIMARY KEY (run_id, file_name));
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     size INTEGER NOT NULL, received_at TEXT NOT NULL, first_seen_run INTEGER,
     institution TEXT, period TEXT,
     status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
-    superseded_by INTEGER REFERENCES submissions(id));
+    superseded_by INTEGER REFERENCES submissions(id), campaign TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS submissions_by_return ON submissions (period, institution, status);
 CREATE TABLE IF NOT EXISTS grid_values (
     submission_id INTEGER NOT NULL REFERENCES submissions(id), form TEXT NOT NULL,
@@ -61,8 +61,8 @@ CREATE TABLE IF NOT EXISTS findings (
     rule TEXT NOT NULL, severity TEXT NOT NULL, form TEXT, sheet TEXT, cell TEXT,
     value TEXT, expected TEXT, message TEXT NOT NULL, advice TEXT);
 CREATE TABLE IF NOT EXISTS output_sets (
-    period TEXT PRIMARY KEY, inputs TEXT NOT NULL, files TEXT NOT NULL,
-    anomalies INTEGER NOT NULL);
+    campaign TEXT NOT NULL DEFAULT '', period TEXT NOT NULL, inputs TEXT NOT NULL,
+    files TEXT NOT NULL, anomalies INTEGER NOT NULL, PRIMARY KEY (campaign, period));
 CREATE TABLE IF NOT EXISTS baselines (
     institution TEXT NOT NULL, through TEXT NOT NULL, form TEXT NOT NULL,
     row_key TEXT NOT NULL, measure TEXT NOT NULL, value REAL NOT NULL,
@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS sends (
     message_id TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,
     attachment TEXT NOT NULL, attachment_sha256 TEXT NOT NULL, attempted_at TEXT NOT NULL,
     result TEXT NOT NULL CHECK (result IN ('pending', 'delivered', 'failed')),
-    error TEXT NOT NULL DEFAULT '', regarding TEXT NOT NULL DEFAULT '');
+    error TEXT NOT NULL DEFAULT '', regarding TEXT NOT NULL DEFAULT '',
+    campaign TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sends_by_message ON sends (period, institution, kind);
 CREATE TABLE IF NOT EXISTS items (
     institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
@@ -123,6 +124,7 @@ class Submission:
     period: str | None
     status: str
     superseded_by: int | None
+    campaign: str = ""
 
     @property
     def received(self) -> dt.datetime:
@@ -244,8 +246,13 @@ def now() -> str:
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    """The store of record, seen by one campaign (``campaign``, its code) of a workspace:
+    submissions, runs, outputs and e-mail are that campaign's; a file's sha256 is known
+    across the workspace (a file is judged once, whatever campaign it belongs to)."""
+
+    def __init__(self, path: Path, campaign: str = "") -> None:
         self.path = path
+        self.campaign = campaign
         path.parent.mkdir(parents=True, exist_ok=True)
         existed = path.exists() and path.stat().st_size > 0
         try:
@@ -263,8 +270,47 @@ class Ledger:
             )
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
             self._upgrade_sends()
+            self._upgrade_campaigns()
         except sqlite3.DatabaseError as exc:
             raise damaged(path, exc) from exc
+
+    def scoped(self, campaign: str) -> Ledger:
+        """The same ledger (one connection) seen by another campaign of the workspace."""
+        other = object.__new__(Ledger)
+        other.__dict__.update(self.__dict__)
+        other.campaign = campaign
+        return other
+
+    def _upgrade_campaigns(self) -> None:
+        """A ledger from before workspaces served one campaign: its rows carry no campaign
+        code, and belong to the first campaign that opens it (when no other has rows)."""
+        changed = False
+        with self.transaction(changes_records=False) as db:
+            for table in ("submissions", "runs", "sends"):
+                cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if "campaign" not in cols:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN campaign TEXT NOT NULL DEFAULT ''")
+                    changed = True
+            cols = {r[1] for r in db.execute("PRAGMA table_info(output_sets)")}
+            if "campaign" not in cols:  # a cache of what the outputs were made from
+                db.execute("DROP TABLE output_sets")
+                changed = True
+        if changed:
+            self.db.executescript(SCHEMA)
+        if not self.campaign:
+            return
+        others = self.db.execute(
+            "SELECT 1 FROM submissions WHERE campaign NOT IN ('', ?) LIMIT 1", (self.campaign,)
+        ).fetchone()
+        unowned = self.db.execute(
+            "SELECT 1 FROM submissions WHERE campaign = '' LIMIT 1"
+        ).fetchone()
+        if unowned and not others:
+            with self.transaction(changes_records=False) as db:
+                for table in ("submissions", "runs", "sends"):
+                    db.execute(
+                        f"UPDATE {table} SET campaign = ? WHERE campaign = ''", (self.campaign,)
+                    )
 
     def _upgrade_sends(self) -> None:
         (sql,) = self.db.execute(
@@ -323,7 +369,10 @@ class Ledger:
     # -- runs ------------------------------------------------------------------------
     def start_run(self, period: str) -> int:
         with self.transaction(changes_records=False) as db:
-            cur = db.execute("INSERT INTO runs (period, started_at) VALUES (?, ?)", (period, now()))
+            cur = db.execute(
+                "INSERT INTO runs (period, started_at, campaign) VALUES (?, ?, ?)",
+                (period, now(), self.campaign),
+            )
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, summary: str, files: Iterable[tuple[str, str, str]]) -> None:
@@ -341,24 +390,25 @@ class Ledger:
     def output_set(self, period: str) -> tuple[str, str, int] | None:
         """(inputs digest, files JSON, anomaly rows) of the period's last outputs."""
         row = self.db.execute(
-            "SELECT inputs, files, anomalies FROM output_sets WHERE period = ?", (period,)
+            "SELECT inputs, files, anomalies FROM output_sets WHERE campaign = ? AND period = ?",
+            (self.campaign, period),
         ).fetchone()
         return (str(row[0]), str(row[1]), int(row[2])) if row else None
 
     def record_output_set(self, period: str, inputs: str, files: str, anomalies: int) -> None:
         with self.transaction(changes_records=False) as db:
             db.execute(
-                "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?)",
-                (period, inputs, files, anomalies),
+                "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?, ?)",
+                (self.campaign, period, inputs, files, anomalies),
             )
 
     def last_run_files(self, period: str) -> set[str] | None:
         """Names of the inbox files the last completed run of ``period`` saw (None: the
         period was never run)."""
         row = self.db.execute(
-            "SELECT id FROM runs WHERE period = ? AND finished_at IS NOT NULL"
+            "SELECT id FROM runs WHERE period = ? AND campaign = ? AND finished_at IS NOT NULL"
             " ORDER BY id DESC LIMIT 1",
-            (period,),
+            (period, self.campaign),
         ).fetchone()
         if row is None:
             return None
@@ -369,7 +419,10 @@ class Ledger:
     def _submission(self, row: tuple | None) -> Submission | None:
         return Submission(*row) if row else None
 
-    _COLS = "id, sha256, file_name, size, received_at, institution, period, status, superseded_by"
+    _COLS = (
+        "id, sha256, file_name, size, received_at, institution, period, status, superseded_by,"
+        " campaign"
+    )
 
     def known(self, sha256: str) -> Submission | None:
         row = self.db.execute(
@@ -385,8 +438,9 @@ class Ledger:
 
     def submissions(self, period: str) -> list[Submission]:
         rows = self.db.execute(
-            f"SELECT {self._COLS} FROM submissions WHERE period = ? ORDER BY received_at, id",
-            (period,),
+            f"SELECT {self._COLS} FROM submissions WHERE period = ? AND campaign = ?"
+            " ORDER BY received_at, id",
+            (period, self.campaign),
         )
         return [Submission(*r) for r in rows]
 
@@ -411,7 +465,7 @@ class Ledger:
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO submissions (sha256, file_name, size, received_at, first_seen_run,"
-                " institution, period, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " institution, period, status, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sha256,
                     file_name,
@@ -421,6 +475,7 @@ class Ledger:
                     institution,
                     period,
                     "accepted" if accepted else "rejected",
+                    self.campaign,
                 ),
             )
             sub_id = int(cur.lastrowid or 0)
@@ -495,9 +550,17 @@ class Ledger:
             row = db.execute(
                 "SELECT i.item_id FROM items i JOIN submissions s ON s.id = i.submission_id"
                 " WHERE i.institution = ? AND i.form = ? AND i.identity = ? AND s.period = ?"
+                " AND s.campaign = ?"
                 " AND s.status = 'accepted' AND i.item_id NOT IN (SELECT value FROM json_each(?))"
                 " ORDER BY i.seq LIMIT 1",
-                (institution, item.form, item.identity, period, _json(list(ids.values()))),
+                (
+                    institution,
+                    item.form,
+                    item.identity,
+                    period,
+                    self.campaign,
+                    _json(list(ids.values())),
+                ),
             ).fetchone()
             if row is not None and item.identity:
                 ids[(item.form, item.row_key)] = str(row[0])
@@ -522,7 +585,7 @@ class Ledger:
         the first period a current return brought it."""
         return self.db.execute(
             "WITH cur AS (SELECT id, institution, period, file_name, sha256 FROM submissions"
-            "  WHERE status = 'accepted' AND period <= ?),"
+            "  WHERE status = 'accepted' AND period <= ? AND campaign = ?),"
             " span AS (SELECT c.institution, t.row_key, MIN(c.period) AS first,"
             "  MAX(c.period) AS last FROM text_values t JOIN cur c ON c.id = t.submission_id"
             "  WHERE t.form = ? AND t.row_key != '__footer'"
@@ -532,7 +595,7 @@ class Ledger:
             " JOIN span p ON p.institution = c.institution AND p.row_key = t.row_key"
             " AND p.last = c.period WHERE t.form = ?"
             " ORDER BY c.institution, t.row_key, t.field",
-            (through, form, form),
+            (through, self.campaign, form, form),
         ).fetchall()
 
     def item_ids(self, form: str) -> dict[str, set[str]]:
@@ -571,8 +634,8 @@ class Ledger:
         """Of two accepted returns for one institution and period, the later received wins."""
         row = db.execute(
             "SELECT id, received_at FROM submissions WHERE institution = ? AND period = ?"
-            " AND status = 'accepted' AND id != ?",
-            (institution, period, new_id),
+            " AND status = 'accepted' AND id != ? AND campaign = ?",
+            (institution, period, new_id, self.campaign),
         ).fetchone()
         if row is None:
             return
@@ -588,8 +651,8 @@ class Ledger:
         row = self.db.execute(
             "SELECT 1 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
             " WHERE s.status = 'accepted' AND s.institution = ? AND s.period = ?"
-            " AND v.value IS NOT NULL LIMIT 1",
-            (institution, period),
+            " AND s.campaign = ? AND v.value IS NOT NULL LIMIT 1",
+            (institution, period, self.campaign),
         ).fetchone()
         return row is not None
 
@@ -621,8 +684,8 @@ class Ledger:
             "SELECT s.institution, s.period, v.row_key, v.measure, v.value, v.cell, s.file_name,"
             " s.sha256 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
             " WHERE s.status = 'accepted' AND v.form = ? AND s.period BETWEEN ? AND ?"
-            " ORDER BY s.institution, s.period, v.row_key, v.measure",
-            (form, first, last),
+            " AND s.campaign = ? ORDER BY s.institution, s.period, v.row_key, v.measure",
+            (form, first, last, self.campaign),
         ).fetchall()
 
     def accepted_texts(
@@ -634,8 +697,8 @@ class Ledger:
             "SELECT s.institution, s.period, t.row_key, t.field, t.text, t.cell, s.file_name,"
             " s.sha256 FROM text_values t JOIN submissions s ON s.id = t.submission_id"
             " WHERE s.status = 'accepted' AND t.form = ? AND s.period BETWEEN ? AND ?"
-            " ORDER BY s.institution, s.period, t.row_key, t.field",
-            (form, first, last),
+            " AND s.campaign = ? ORDER BY s.institution, s.period, t.row_key, t.field",
+            (form, first, last, self.campaign),
         ).fetchall()
 
     def baselines(self, form: str) -> list[tuple[str, str, str, str, float, str, str]]:
@@ -682,8 +745,8 @@ class Ledger:
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO sends (institution, period, kind, message_id, recipients, subject,"
-                " attachment, attachment_sha256, attempted_at, result, regarding)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                " attachment, attachment_sha256, attempted_at, result, regarding, campaign)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
                     institution,
                     period,
@@ -695,6 +758,7 @@ class Ledger:
                     attachment_sha256,
                     attempted_at,
                     regarding,
+                    self.campaign,
                 ),
             )
         return int(cur.lastrowid or 0)
@@ -709,8 +773,8 @@ class Ledger:
 
     def sends(self, period: str, kind: str | None = None) -> list[Send]:
         """Every attempt for ``period`` (of ``kind``), oldest first."""
-        sql = f"SELECT {self._SEND_COLS} FROM sends WHERE period = ?"
-        args: tuple[str, ...] = (period,)
+        sql = f"SELECT {self._SEND_COLS} FROM sends WHERE period = ? AND campaign = ?"
+        args: tuple[str, ...] = (period, self.campaign)
         if kind is not None:
             sql += " AND kind = ?"
             args += (kind,)

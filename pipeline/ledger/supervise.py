@@ -35,7 +35,7 @@ def supervise(campaign: Campaign, item_id: str, *, on: bool = True, note: str = 
             "本工作的报表中没有“挂牌督办”栏目 / no register of the campaign is supervised"
         )
     with run_lock(campaign.ledger_path, wait=60.0):
-        ledger = Ledger(campaign.ledger_path)
+        ledger = Ledger(campaign.ledger_path, campaign.code)
         try:
             owners = [
                 (inst, form)

@@ -42,7 +42,7 @@ def mail_forms(
 ) -> BatchResult:
     """Write (and with ``send``, deliver) every institution's form for ``period``."""
     roster = campaign.roster(strict_text=False)
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         mailer = Mailer(campaign, ledger, period, "monthly", send=send, clock=clock, sleep=sleep)
         try:

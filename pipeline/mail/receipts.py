@@ -230,7 +230,7 @@ def send_receipts(
 ) -> BatchResult:
     """Write (and with ``send``, deliver) a receipt for every file of ``period`` that came
     by mail, has been judged and has had none delivered."""
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         mailer = Mailer(campaign, ledger, period, "receipt", send=send, clock=clock, sleep=sleep)
         try:

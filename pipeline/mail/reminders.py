@@ -116,7 +116,7 @@ def send_reminders(
             "确需提前提醒请加 --force"
         )
     roster = campaign.roster(strict_text=False)
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         _check_inbox_judged(campaign, ledger, period)
         data = collect(campaign, roster, ledger, period, [])
