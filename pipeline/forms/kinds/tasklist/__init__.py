@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from pipeline.config.roster import Reporter
+from pipeline.config.roster import Reporter, Roster
 from pipeline.forms.kinds.base import (
     AggregateContext,
+    Book,
     CheckContext,
     FormKind,
     ReadContext,
@@ -19,9 +20,11 @@ from pipeline.forms.kinds.base import (
     Totals,
 )
 from pipeline.forms.kinds.rowcheck import gather, report
+from pipeline.forms.kinds.tasklist.checks import steps_back
 from pipeline.forms.kinds.tasklist.extract import extract_list
 from pipeline.forms.kinds.tasklist.layout import list_layout
 from pipeline.forms.kinds.tasklist.merge import ListTotals, merge
+from pipeline.forms.kinds.tasklist.outputs import books
 from pipeline.forms.kinds.tasklist.spec import ListSpec, load_list
 from pipeline.forms.layout import Layout
 from pipeline.forms.records import Extracted
@@ -102,6 +105,7 @@ class ListKind(FormKind):
         required = [f for f in ls.fields if f.required and f.is_input]
         found = gather(ls.id, lay, batch, fixed=[r.key for r in rows] if required else ())
         report(ls.id, ls.sheet, ls.fields, lay, batch, found, ctx.period.last_day(), required)
+        steps_back(ls, lay, batch, ctx)
 
     def aggregate(self, spec: FormSpec, rows: tuple[Row, ...], ctx: AggregateContext) -> Totals:
         return merge(_list(spec), rows, ctx)
@@ -109,3 +113,6 @@ class ListKind(FormKind):
     def aggregated(self, spec: FormSpec, rows: tuple[Row, ...], totals: Totals) -> object:
         t = cast(ListTotals, totals)
         return (t.merged, t.extra)
+
+    def books(self, totals: Totals, roster: Roster) -> list[Book]:
+        return books(cast(ListTotals, totals), roster)
