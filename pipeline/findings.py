@@ -216,6 +216,11 @@ RULES: dict[str, Rule] = {
         "该条目{expected}已报整改完成，本期又报“{value}”",
         "请与报送单位核实：确属问题反弹的，已按本期状态记录。",
     ),
+    "R-ITEM-NEW": Rule(
+        "error",
+        "本表的条目由本局预填，不能新增（第{value}行）",
+        "请报送单位只更新表中已有条目，删除新增的行后重新发送；确需新增的请联系本局。",
+    ),
     "R-BUREAU-FIELD": Rule(
         "warning",
         "本栏由本局确定，报送单位改为“{value}”（本局为“{expected}”），未采用",
@@ -280,6 +285,32 @@ RULES: dict[str, Rule] = {
         "warning",
         "{group}应于{date}前达到“{stage}”，目前为“{value}”，已逾期{days}天",
         "请督促该单位加快推进，并按方案要求通报。",
+    ),
+    "A-ABOVE": Rule(
+        "warning", "数值{value}超过{expected}", "请与报送单位核实原因，督促其采取措施。"
+    ),
+    "A-BELOW": Rule(
+        "warning", "数值{value}低于{expected}", "请与报送单位核实原因，督促其采取措施。"
+    ),
+    "A-STREAK": Rule(
+        "warning",
+        "“{item}”连续{expected}期为“{value}”（{when}）",
+        "请督促该单位对照标准限期整改，并在督导时复查。",
+    ),
+    "A-RISING": Rule(
+        "warning",
+        "本期新增{value}条，上期{expected}条，环比上升",
+        "请分析该类问题上升的原因，在督导和通报中重点关注。",
+    ),
+    "A-BEHIND": Rule(
+        "warning",
+        "“{item}”计划进度{plan}%，实际{value}%{missed}，滞后{days}天",
+        "请督促责任单位制定赶工措施，并在工程推进会上通报。",
+    ),
+    "A-NOT-COVERED": Rule(
+        "warning",
+        "{window}未被督导（应“每周督导、半月覆盖”）",
+        "请安排督导组尽快到该单位督导。",
     ),
     "A-MAJOR-OPEN": Rule(
         "warning",

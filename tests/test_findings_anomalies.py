@@ -29,6 +29,9 @@ def test_every_rule_formats_in_chinese(code: str) -> None:
         date="2023-06-30",
         stage="已自评",
         days="30",
+        plan="40",
+        missed="",
+        window="2026年9月上半月",
     )
     f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from pipeline.aggregate.coverage import Covered, coverage
 from pipeline.aggregate.targets import Progress, progress
 from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
@@ -38,6 +39,12 @@ class PeriodData:
     layouts: dict[str, Layout]
     anomalies: list[Finding]
     progress: list[Progress] = field(default_factory=list)  # the campaign's targets
+    coverage: list[Covered] = field(default_factory=list)  # whom its records covered
+
+    @property
+    def stage(self) -> str:
+        """The campaign's stage in the period (巩固提高阶段), or ""."""
+        return self.campaign.stage(self.period)
 
     def current(self) -> dict[str, Submission]:
         return current_returns(self.submissions)
@@ -69,8 +76,21 @@ def collect(
         for spec in campaign.forms
     }
     found = progress(campaign, roster, ledger, period)
+    visited = coverage(campaign.coverage, campaign.start, campaign.full_roster(), ledger, period)
     anomalies = [a for t in totals.values() for a in t.anomalies]
     anomalies += [a for p in found for a in p.anomalies]
+    anomalies += [a for c in visited for a in c.anomalies]
     return PeriodData(
-        campaign, roster, period, due, covered, files, subs, totals, layouts, anomalies, found
+        campaign,
+        roster,
+        period,
+        due,
+        covered,
+        files,
+        subs,
+        totals,
+        layouts,
+        anomalies,
+        found,
+        visited,
     )

@@ -16,10 +16,12 @@ from typing import Any
 from pipeline.config import keys
 from pipeline.config.anomalies import AnomalyConfig
 from pipeline.config.calendar import KINDS, DueRule, Kind, Period, default_due
+from pipeline.config.coverage import Coverage, load_coverage
 from pipeline.config.imap import ImapConfig, load_imap
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.mail import MailConfig, load_mail
 from pipeline.config.roster import COLUMNS, Roster, load_roster
+from pipeline.config.stages import Stage, load_stages, stage_of
 from pipeline.config.targets import Targets, load_targets
 from pipeline.errors import ConfigError
 from pipeline.forms.kinds import load_forms
@@ -59,6 +61,13 @@ class Campaign:
     # who reports: roster attribute -> the values in scope (none: everyone)
     scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
     targets: tuple[Targets, ...] = ()  # what groups of institutions must reach, by when
+    stages: tuple[Stage, ...] = ()  # the campaign's stages by date (宣传发动, 创建实施…)
+    coverage: tuple[Coverage, ...] = ()  # whom the bureau's records must cover, how often
+
+    def stage(self, period: Period) -> str:
+        """The stage ``period`` ends in, as forms and reports name it (巩固提高阶段), or ""."""
+        name = stage_of(self.stages, period)
+        return name if not name or name.endswith("阶段") else f"{name}阶段"
 
     def period(self, text: str) -> Period:
         """A period of this campaign's kind, from its key or as written on forms."""
@@ -79,6 +88,14 @@ class Campaign:
             if all(getattr(i, attr) in values for attr, values in self.scope.items())
         )
         return Roster(path=roster.path, institutions=kept)
+
+    def forms_for(self, role: str) -> tuple[FormSpec, ...]:
+        """The forms a reporter of ``role`` returns (its template's sheets)."""
+        return tuple(spec for spec in self.forms if spec.reported_by(role))
+
+    def full_roster(self) -> Roster:
+        """Every institution of the roster, in the campaign's scope or not."""
+        return load_roster(self.roster_path, self.bureau.code, strict_text=False)
 
     def rows_for(self, spec: FormSpec) -> tuple[Row, ...]:
         return self.rows[spec.id]
@@ -132,7 +149,7 @@ DUE_KEYS = (
     "workdays",
 )
 PATH_KEYS = ("roster", "ledger", "inbox", "outbox", "templates", "schemas")
-ANOMALY_KEYS = ("zscore_threshold", "zscore_min_months")
+ANOMALY_KEYS = ("zscore_threshold", "zscore_min_months", "schedule_margin")
 TABLES = (
     "campaign",
     "bureau",
@@ -145,6 +162,8 @@ TABLES = (
     "imap",
     "forms",
     "targets",
+    "stages",
+    "coverage",
 )
 # Tables a workspace file shares with its campaigns (a campaign's own table wins).
 SHARED = ("bureau", "mail", "smtp", "imap", "limits", "anomalies")
@@ -238,6 +257,7 @@ def campaign_from(
         due_rule = _due(due, kind, where)
         threshold = float(anomalies.get("zscore_threshold", 3.5))
         min_months = int(anomalies.get("zscore_min_months", 4))
+        margin = float(anomalies.get("schedule_margin", 0))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
     return Campaign(
@@ -260,13 +280,15 @@ def campaign_from(
         inbox=resolved["inbox"],
         outbox=resolved["outbox"],
         templates_dir=resolved["templates"],
-        anomalies=AnomalyConfig(threshold, min_months),
+        anomalies=AnomalyConfig(threshold, min_months, margin),
         limits=limits,
         mail=load_mail(data, base, where),
         imap=load_imap(data, base, where),
         kind=kind,
         scope=_scope(camp, where),
         targets=_checked_targets(load_targets(data.get("targets"), where), forms, where),
+        stages=load_stages(data.get("stages"), where),
+        coverage=_checked_coverage(load_coverage(data.get("coverage"), where), forms, where),
     )
 
 
@@ -310,6 +332,22 @@ def _checked_targets(
                     f"（{'、'.join(field_.choices)}） / unknown stage {d.reach!r}"
                 )
     return targets
+
+
+def _checked_coverage(
+    found: tuple[Coverage, ...], forms: tuple[FormSpec, ...], where: str
+) -> tuple[Coverage, ...]:
+    """Each coverage names a form of the campaign, a date field and an institution field."""
+    by_id = {f.id: f for f in forms}
+    for c in found:
+        spec = by_id.get(c.form)
+        types = {f.key: f.type for f in spec.fields} if spec else {}
+        if types.get(c.date) != "date" or types.get(c.institution) != "institution":
+            raise ConfigError(
+                f"{where} [[coverage]]：{c.form} 应为本工作的一张表，{c.date} 为其日期栏、"
+                f"{c.institution} 为其单位栏 / {c.form}.{c.date}/{c.institution} not found"
+            )
+    return found
 
 
 def _due(table: dict[str, Any], kind: Kind, where: str) -> DueRule:

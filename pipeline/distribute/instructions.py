@@ -46,12 +46,13 @@ def lines(
             "fill": kind_of(spec).to_fill(spec, reporter.role),
             "how": kind_of(spec).how_to_fill(spec),
         }
-        for spec in campaign.forms
+        for spec in campaign.forms_for(reporter.role if kind == "template" else "administration")
     ]
     text = render(
         "instructions.txt.j2",
         due_covered=covered,
-        due_rule=campaign.due.describe(),
+        due_rule=campaign.due.describe(campaign.kind),
+        stage=campaign.stage(period),
         campaign=campaign,
         reporter=reporter,
         period=period,

@@ -35,7 +35,9 @@ from pipeline.forms.styles import (
 GUIDE_SHEET = "填报说明"
 
 
-def _title(ws: Worksheet, lay: Layout, title: str, reporter: Reporter, period: Period) -> None:
+def _title(
+    ws: Worksheet, lay: Layout, title: str, reporter: Reporter, period: Period, stage: str
+) -> None:
     last = get_column_letter(lay.width)
     r = lay.title_row
     ws.merge_cells(f"A{r}:{last}{r}")
@@ -48,7 +50,8 @@ def _title(ws: Worksheet, lay: Layout, title: str, reporter: Reporter, period: P
     set_text(ws[f"A{r}"], _unit_line(lay.spec, reporter))
     style(ws[f"A{r}"], font=HEADER_FONT, align=LEFT, border=False)
     ws.merge_cells(f"{get_column_letter(split + 1)}{r}:{last}{r}")
-    ws.cell(r, split + 1, f"{lay.spec.period_label}：{period.label()}")
+    when = f"{lay.spec.period_label}：{period.label()}" + (f"　{stage}" if stage else "")
+    ws.cell(r, split + 1, when)
     style(ws.cell(r, split + 1), font=HEADER_FONT, align=LEFT, border=False)
 
 
@@ -113,14 +116,16 @@ def build_workbook(
     due, _ = campaign.due.due_date(period)
     instructions.write_sheet(wb.create_sheet(GUIDE_SHEET), campaign, reporter, period, due, kind)
     layouts: list[Layout] = []
-    for spec in campaign.forms:
+    # An aggregated return goes up as a district's return: the forms its city asks of it.
+    role = reporter.role if template else "administration"
+    for spec in campaign.forms_for(role):
         ws = wb.create_sheet(spec.sheet)
         rows = campaign.rows_for(spec)
         content = (contents or {}).get(spec.id)
         form_kind = kind_of(spec)
         lay = form_kind.layout(spec, rows, content)
         layouts.append(lay)
-        _title(ws, lay, spec.title_for(period.year), reporter, period)
+        _title(ws, lay, spec.title_for(period.year), reporter, period, campaign.stage(period))
         _labels(ws, lay)
         last_row = form_kind.write_sheet(ws, spec, lay, rows, reporter, content, template)
         _footer(ws, lay, spec.notes, last_row + 2, template)
@@ -160,7 +165,7 @@ def restamp_template(
     guide = wb[GUIDE_SHEET]
     if len(text) != guide.max_row:
         return False
-    for spec in campaign.forms:
+    for spec in campaign.forms_for(reporter.role):
         content = contents.get(spec.id)
         lay = kind_of(spec).layout(spec, campaign.rows_for(spec), content)
         if not kind_of(spec).restamp(wb[spec.sheet], spec, lay, content):

@@ -85,7 +85,7 @@ def identify(
             inst, stated, [make("M-PERIOD", value=stated, expected=expected)], transient=True
         )
     findings = []
-    for spec in campaign.forms:
+    for spec in campaign.forms_for(inst.role):
         stated_print = meta.get(form_key(spec.id, "fingerprint"), "")
         if stated_print != layouts[spec.id].fingerprint:
             findings.append(
@@ -184,11 +184,12 @@ def extract(
     assert ident.institution is not None and ident.period is not None
     inst, period = ident.institution, ident.period
     ext = Extracted(institution=inst, period=period, aggregate=ident.aggregate)
-    layout_findings = check_layout(raw, layouts)
+    forms = campaign.forms_for(inst.role)
+    layout_findings = check_layout(raw, {spec.id: layouts[spec.id] for spec in forms})
     ext.findings.extend(_located(f, where) for f in layout_findings)
     misplaced = {f.form for f in layout_findings if f.severity == "error"}
     ctx = ReadContext(inst, period, where, institutions or {})
-    for spec in campaign.forms:
+    for spec in forms:
         lay = layouts[spec.id]
         sheet = raw.sheets.get(lay.sheet)
         if sheet is None or spec.id in misplaced:

@@ -54,6 +54,11 @@ _KEYS = {
     "required_when",
     "ordered",
     "flag",
+    "warn_above",
+    "warn_below",
+    "streak",
+    "tally",
+    "sum",
 }
 
 
@@ -83,10 +88,40 @@ class Field:
     # a number whose non-zero values single out the institution in the outputs, under
     # this heading (红色风险: 有重大风险点的单位)
     flag: str = ""
+    # a number above (below) this is an anomaly of the return, a warning at its cell
+    # (窗口平均排队时间 over 15 minutes)
+    warn_above: float | None = None
+    warn_below: float | None = None
+    # this choice reported for the same row in this many periods running is an anomaly
+    # (自评结果 不达标 two weeks running): (value, periods)
+    streak: tuple[str, int] | None = None
+    # a choice counted per row and value across institutions (不达标 per checklist item)
+    tally: bool = False
+    # whether a number is totalled across institutions: counts are, a score, a percent
+    # or an average (排队时间) is not unless the definition says so
+    sum: bool | None = None
 
     def rank(self, value: str) -> int:
         """Where ``value`` stands in an ordered choice (-1: not one of them)."""
         return self.choices.index(value) if value in self.choices else -1
+
+    def stepped_back(self, now: str, before: str) -> bool:
+        """An ordered field's value below the one reported before: a stage back, or a
+        number down (形象进度 never decreases)."""
+        if not self.ordered:
+            return False
+        if self.type in NUMERIC:
+            try:
+                return float(now) < float(before)
+            except ValueError:
+                return False
+        return 0 <= self.rank(now) < self.rank(before)
+
+    @property
+    def summed(self) -> bool:
+        if self.sum is not None:
+            return self.sum
+        return self.type == "integer"
 
     @property
     def is_input(self) -> bool:
@@ -172,7 +207,26 @@ def _field(table: object, where: str) -> Field:
         },
         ordered=bool(table.get("ordered", False)),
         flag=str(table.get("flag", "")),
+        warn_above=_number(table, "warn_above", where),
+        warn_below=_number(table, "warn_below", where),
+        streak=_streak(table.get("streak"), choices, where),
+        tally=bool(table.get("tally", False)),
+        sum=None if "sum" not in table else bool(table["sum"]),
     )
+
+
+def _streak(value: object, choices: list[str], where: str) -> tuple[str, int] | None:
+    """``streak = { value = "不达标", periods = 2 }``."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or value.get("value") not in choices:
+        raise ConfigError(
+            f'{where}: streak 应为 {{ value = "<选项之一>", periods = 2 }} / streak needs a choice'
+        )
+    periods = value.get("periods", 2)
+    if not isinstance(periods, int) or periods < 2:
+        raise ConfigError(f"{where}: streak periods 应为不小于2的整数 / periods must be >= 2")
+    return str(value["value"]), periods
 
 
 def _number(table: dict[str, Any], key: str, where: str) -> float | None:

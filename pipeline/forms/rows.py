@@ -7,11 +7,25 @@ as a district adds local topics (附件2 filling note 1).
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A dated step of a seeded item's plan (节点计划): by ``day``, ``percent`` done."""
+
+    day: dt.date
+    percent: float
+    text: str = ""
+
+    def label(self) -> str:
+        return f"{self.day.isoformat()} {self.text}（{self.percent:g}%）".replace(" （", "（")
 
 
 @dataclass(frozen=True)
@@ -24,6 +38,7 @@ class Row:
     label: str = ""
     aliases: tuple[str, ...] = ()
     values: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    milestones: tuple[Milestone, ...] = ()  # a seeded register item's plan, by date
 
     def matches(self, text: str) -> bool:
         return text in (self.label, *self.aliases)
@@ -52,11 +67,44 @@ def _row(table: dict[str, Any], where: str, defaults: Mapping[str, str]) -> Row:
         raise ConfigError(f"{where}: aliases must be a list of texts")
     values = {
         **defaults,
-        **{k: str(v) for k, v in table.items() if k not in ("key", "label", "aliases")},
+        **{
+            k: str(v)
+            for k, v in table.items()
+            if k not in ("key", "label", "aliases", "milestones")
+        },
     }
     return Row(
         key=str(table["key"]),
         label=str(table.get("label", "")),
         aliases=tuple(aliases),
         values=values,
+        milestones=_milestones(table.get("milestones", []), f"{where} milestones"),
     )
+
+
+def _milestones(tables: object, where: str) -> tuple[Milestone, ...]:
+    """``milestones = [{ date = 2026-06-30, percent = 60, text = "主体结构封顶" }, ...]``:
+    dates in order, percents never going down, each 0–100."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{where}: 应为表的列表，如 [{{ date = 2026-06-30, percent = 60 }}]")
+    out = []
+    for i, t in enumerate(tables, start=1):
+        day = t.get("date")
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                day = None
+        if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
+            raise ConfigError(f"{where} {i}: date 应为日期，如 2026-06-30 / date must be a date")
+        percent = t.get("percent")
+        if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+            raise ConfigError(f"{where} {i}: percent 应为 0—100 的数 / percent must be 0..100")
+        out.append(Milestone(day, float(percent), str(t.get("text", ""))))
+    for a, b in itertools.pairwise(out):
+        if b.day <= a.day or b.percent < a.percent:
+            raise ConfigError(
+                f"{where}: 节点应按日期先后排列，进度不能减少（{a.label()} → {b.label()}）"
+                " / milestones must be in date order with percents never going down"
+            )
+    return tuple(out)

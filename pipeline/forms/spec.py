@@ -43,9 +43,18 @@ class FormSpec:
     row_set: str = ""
     reporter_label: str = "填报单位"  # the line under the title: 填报单位：<name>
     period_label: str = "报告期"  # and beside it: 报告期：<period>
+    # Whose return has this form: every reporter's ("all"), the institutions' but not
+    # the bureau's own ("institutions"), or the bureau's own alone ("bureau", e.g. its
+    # 督导记录). A district bureau in its city's roster reports as the institutions do.
+    reporters: str = "all"
 
     def title_for(self, year: int) -> str:
         return self.title.format(year=year)
+
+    def reported_by(self, role: str) -> bool:
+        if self.reporters == "bureau":
+            return role == "bureau"
+        return self.reporters == "all" or role != "bureau"
 
 
 def require(data: dict[str, Any], key: str, where: str) -> Any:
@@ -66,6 +75,7 @@ def read_definition(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
+REPORTERS = ("all", "institutions", "bureau")
 COMMON_KEYS = frozenset(
     {
         "id",
@@ -81,6 +91,7 @@ COMMON_KEYS = frozenset(
         "reporter_label",
         "period_label",
         "defaults",
+        "reporters",
     }
 )
 
@@ -91,6 +102,11 @@ def common(data: dict[str, Any], where: str) -> dict[str, Any]:
         version = int(require(data, "version", where))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: version must be a whole number") from exc
+    reporters = data.get("reporters", "all")
+    if reporters not in REPORTERS:
+        raise ConfigError(
+            f"{where}: reporters 应为 {'、'.join(REPORTERS)} 之一 / reporters must be one of {REPORTERS}"
+        )
     row_set = data.get("rows", "")
     if not isinstance(row_set, str):
         raise ConfigError(f'{where}: rows must be the name of the form\'s rows, e.g. "topics"')
@@ -106,4 +122,5 @@ def common(data: dict[str, Any], where: str) -> dict[str, Any]:
         "row_set": row_set,
         "reporter_label": str(data.get("reporter_label", "填报单位")),
         "period_label": str(data.get("period_label", "报告期")),
+        "reporters": reporters,
     }

@@ -55,7 +55,7 @@ def forms_to_fill(campaign: Campaign, inst: Institution, period: Period) -> list
     for the institution's role (annex note 5), a list's input fields."""
     return [
         FormToFill(spec.annex, spec.title_for(period.year), kind_of(spec).to_fill(spec, inst.role))
-        for spec in campaign.forms
+        for spec in campaign.forms_for(inst.role)
     ]
 
 

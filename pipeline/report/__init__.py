@@ -13,7 +13,14 @@ if TYPE_CHECKING:
 
 
 def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
-    from pipeline.report import anomaly_list, status, summary, targets, validation_log
+    from pipeline.report import (
+        anomaly_list,
+        coverage,
+        status,
+        summary,
+        targets,
+        validation_log,
+    )
 
     outbox.mkdir(parents=True, exist_ok=True)
     remove_leftovers(outbox)
@@ -22,6 +29,7 @@ def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
         summary.write_detail(data, outbox),
         *summary.write_books(data, outbox),
         *targets.write(data, outbox),
+        *coverage.write(data, outbox),
         *anomaly_list.write(data, outbox),
         status.write(data, ledger, outbox),
         *validation_log.write(data, outbox),

@@ -102,7 +102,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
     table = rows(listed(data), data.roster)
 
     def _write(path: Path) -> None:
-        with TableBook(path) as book:
+        with TableBook(path, data.stage) as book:
             book.sheet("异常清单").table(
                 HEADERS,
                 table,

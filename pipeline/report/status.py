@@ -197,7 +197,7 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     ]
 
     def _write(path: Path) -> None:
-        with TableBook(path) as book:
+        with TableBook(path, data.stage) as book:
             sheet = book.sheet("报送情况")
             title = f"{data.campaign.name} 报送情况（{data.period.label()}）"
             sheet.banner(1, title, width, title=True)

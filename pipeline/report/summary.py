@@ -37,11 +37,11 @@ def write(data: PeriodData, outbox: Path) -> Path:
     return write_atomic(outbox / filename(data.period), wb.save)
 
 
-def write_tables(path: Path, tables: list[Table]) -> Path:
-    """A workbook of table sheets, written atomically."""
+def write_tables(path: Path, tables: list[Table], stage: str = "") -> Path:
+    """A workbook of table sheets, written atomically; ``stage`` after each title."""
 
     def _write(tmp: Path) -> None:
-        with TableBook(tmp) as book:
+        with TableBook(tmp, stage) as book:
             for t in tables:
                 book.sheet(t.sheet).table(
                     t.headers,
@@ -72,13 +72,13 @@ def write_detail(data: PeriodData, outbox: Path) -> Path:
                 [["本工作的报表没有分机构的数字明细"]],
             )
         ]
-    return write_tables(outbox / f"汇总明细_{data.period}.xlsx", tables)
+    return write_tables(outbox / f"汇总明细_{data.period}.xlsx", tables, data.stage)
 
 
 def write_books(data: PeriodData, outbox: Path) -> list[Path]:
     """Each form's own workbooks (a register's 清单汇总)."""
     return [
-        write_tables(outbox / f"{book.stem}_{data.period}.xlsx", list(book.tables))
+        write_tables(outbox / f"{book.stem}_{data.period}.xlsx", list(book.tables), data.stage)
         for spec in data.campaign.forms
         for book in kind_of(spec).books(data.totals[spec.id], data.roster)
     ]

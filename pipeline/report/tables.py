@@ -34,8 +34,11 @@ _BASE = {"font_name": FONT, "font_size": 10, "valign": "vcenter"}
 class TableBook:
     """One output workbook of table sheets; use as a context manager around its writing."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, stage: str = "") -> None:
+        """``stage``: the campaign's stage in the period (巩固提高阶段), said after every
+        table's title."""
         self.wb = xlsxwriter.Workbook(str(path), _OPTIONS)
+        self.stage = stage
         fmt = self.wb.add_format
         self.title = fmt({**_BASE, "font_size": 16, "bold": True})
         self.banner_format = fmt({**_BASE, "bold": True})
@@ -76,6 +79,8 @@ class TableSheet:
     def banner(self, row: int, text: str, width: int, *, title: bool = False) -> None:
         """A line of text across the table's width (titles, due date, counts); 1-based."""
         fmt = self.book.title if title else self.book.banner_format
+        if title and self.book.stage:
+            text = f"{text}　{self.book.stage}"
         if width > 1:
             self.ws.merge_range(row - 1, 0, row - 1, width - 1, _clean(text), fmt)
         else:

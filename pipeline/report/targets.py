@@ -94,6 +94,8 @@ def tables(found: Progress) -> list[Table]:
 
 def write(data: PeriodData, outbox: Path) -> list[Path]:
     return [
-        write_tables(outbox / f"{found.targets.title}_{data.period}.xlsx", tables(found))
+        write_tables(
+            outbox / f"{found.targets.title}_{data.period}.xlsx", tables(found), data.stage
+        )
         for found in data.progress
     ]

@@ -89,7 +89,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
 
     def _write(tmp: Path) -> None:
-        book = TableBook(tmp)
+        book = TableBook(tmp, data.stage)
         book.sheet("文件").table(
             [
                 "文件名",

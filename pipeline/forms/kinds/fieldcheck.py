@@ -107,6 +107,12 @@ def _column_checks(f: Field, period_end: dt.date) -> Iterator[Any]:
             yield pa.Check(lambda s: s.isna() | (s <= high), name=f"V-RANGE|{f.key}")
         if f.type == "integer":
             yield pa.Check(lambda s: s.isna() | (s % 1 == 0), name=f"V-INTEGER|{f.key}")
+        if f.warn_above is not None:
+            top = f.warn_above
+            yield pa.Check(lambda s: s.isna() | (s <= top), name=f"A-ABOVE|{f.key}")
+        if f.warn_below is not None:
+            floor = f.warn_below
+            yield pa.Check(lambda s: s.isna() | (s >= floor), name=f"A-BELOW|{f.key}")
     if f.type == "date" and PERIOD_END in f.not_after:
         end = float(period_end.toordinal())
         yield pa.Check(lambda s: s.isna() | (s <= end), name=f"V-DATE-LATE|{f.key}")
@@ -190,6 +196,10 @@ def _failures(
             expected = f"{as_text(low) if low is not None else ''}～{as_text(high) if high is not None else ''}"
         elif rule == "V-INTEGER":
             expected = "整数"
+        elif rule == "A-ABOVE":
+            expected = as_text(f.warn_above)
+        elif rule == "A-BELOW":
+            expected = as_text(f.warn_below)
         elif rule == "V-DATE-LATE":
             expected = period_end.isoformat()
         elif rule in ("V-DATE-ORDER", "V-DATE-AFTER"):

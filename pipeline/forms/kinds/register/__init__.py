@@ -30,6 +30,7 @@ from pipeline.forms.kinds.register.layout import (
     register_layout,
 )
 from pipeline.forms.kinds.register.outputs import aggregated, book_stem, books, trace
+from pipeline.forms.kinds.register.seeds import seed_values, seeded, with_seed
 from pipeline.forms.kinds.register.spec import RegisterSpec, load_register
 from pipeline.forms.kinds.register.totals import RegisterTotals, register_totals
 from pipeline.forms.layout import Layout
@@ -87,10 +88,15 @@ class RegisterKind(FormKind):
 
     def how_to_fill(self, spec: FormSpec) -> str:
         reg = _reg(spec)
+        id_header = reg.field(reg.id_field).header
+        if not reg.carry:
+            return f"本期的每一条记录填写一行，{id_header}留空（由系统生成）"
+        update = f"“{reg.field(reg.status_field).header}”" if reg.status_field else "本期情况"
+        if not reg.new_items:
+            return f"表中条目已由本局预填，请逐条更新{update}，不要增删条目"
         return (
-            f"{reg.field(reg.id_field).header}由系统生成：上期未完成的条目已预填，请逐条更新"
-            f"“{reg.field(reg.status_field).header}”，不要删除；新增的填在下方空行，"
-            f"{reg.field(reg.id_field).header}留空"
+            f"{id_header}由系统生成：上期未完成的条目已预填，请逐条更新{update}，"
+            f"不要删除；新增的填在下方空行，{id_header}留空"
         )
 
     def extract(
@@ -113,7 +119,7 @@ class RegisterKind(FormKind):
     ) -> None:
         from pipeline.forms.kinds.register.checks import validate_register
 
-        validate_register(_reg(spec), register_layout(_reg(spec), None), batch, ctx)
+        validate_register(_reg(spec), rows, register_layout(_reg(spec), None), batch, ctx)
 
     def prefills(
         self,
@@ -123,27 +129,37 @@ class RegisterKind(FormKind):
         institutions: Sequence[Institution],
     ) -> Mapping[str, object]:
         """Every institution's open items, as last reported (the bureau's decision on
-        挂牌督办 applied), with blank rows enough for new ones."""
+        挂牌督办 and its seeded fields applied), its seeded items not reported yet, and
+        blank rows enough for new ones. A register of records carries nothing."""
         reg = _reg(spec)
-        if ctx.records is None:
-            return {}
-        decisions = ctx.records.decisions(reg.id)
+        seeds = seeded(reg, rows)
+        order = {row.key: i for i, row in enumerate(rows)}
+        decisions = ctx.records.decisions(reg.id) if ctx.records is not None else {}
+        states = {}
+        if ctx.records is not None and reg.carry:
+            states = latest_states(reg, ctx.records, str(ctx.period.shift(-1)))
         by_inst: dict[str, list[tuple[str, Mapping[str, str]]]] = {}
-        states = latest_states(reg, ctx.records, str(ctx.period.shift(-1)))
-        for (inst, item), state in sorted(states.items()):
-            values = dict(state.values)
+        for (inst, item), state in states.items():
+            values = with_seed(reg, seeds.get(inst, {}).get(item), state.values)
             decided = decisions.get((inst, item))
             if reg.supervised_field and decided is not None:
                 values[reg.supervised_field] = decided[1]
             if not reg.is_closed(values):
                 by_inst.setdefault(inst, []).append((item, values))
+        for inst, items in seeds.items():
+            for item, row in items.items():
+                if (inst, item) not in states:
+                    by_inst.setdefault(inst, []).append((item, seed_values(reg, row)))
         return {
-            code: RegisterRows(items=tuple(items), blank=blank_rows(reg, len(items)))
+            code: RegisterRows(
+                items=tuple(sorted(items, key=lambda it: (order.get(it[0], len(order)), it[0]))),
+                blank=blank_rows(reg, len(items)) if reg.new_items else 0,
+            )
             for code, items in by_inst.items()
         }
 
     def aggregate(self, spec: FormSpec, rows: tuple[Row, ...], ctx: AggregateContext) -> Totals:
-        return register_totals(_reg(spec), ctx)
+        return register_totals(_reg(spec), rows, ctx)
 
     def aggregated(self, spec: FormSpec, rows: tuple[Row, ...], totals: Totals) -> object:
         return aggregated(cast(RegisterTotals, totals))

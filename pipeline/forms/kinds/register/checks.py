@@ -5,8 +5,10 @@ not after the period's end and in order). Then the item's life, against the ledg
 an open item missing from the return (R-ITEM-MISSING), an ID the institution never had
 (R-ITEM-UNKNOWN: the 编号 cell is locked, so it was copied or typed over), the same ID
 twice (R-ITEM-DUPLICATE), a closed item back open (R-ITEM-REOPENED), the bureau's
-挂牌督办 changed by an institution (R-BUREAU-FIELD, not taken). Last, the register
-against the grid of the same return ([[reconcile]]).
+挂牌督办 changed by an institution (R-BUREAU-FIELD, not taken), a row added where only
+the bureau's seeded items belong (R-ITEM-NEW), an ordered field going back (形象进度
+down: V-STEP-BACK, a warning). A register of records carries nothing, so misses nothing.
+Last, the register against the grid of the same return ([[reconcile]]).
 """
 
 from __future__ import annotations
@@ -20,23 +22,34 @@ from pipeline.forms.cells import column_letter
 from pipeline.forms.kinds.base import CheckContext, Returned
 from pipeline.forms.kinds.register.extract import AGAIN, NEW
 from pipeline.forms.kinds.register.items import States, latest_states
+from pipeline.forms.kinds.register.seeds import seeded
 from pipeline.forms.kinds.register.spec import Reconcile, RegisterSpec
 from pipeline.forms.kinds.rowcheck import UNREADABLE, gather, report
 from pipeline.forms.layout import Layout
 from pipeline.forms.records import Extracted, TextCell
+from pipeline.forms.rows import Row
 
 
 def validate_register(
-    spec: RegisterSpec, lay: Layout, batch: Sequence[Returned], ctx: CheckContext
+    spec: RegisterSpec,
+    seed_rows: tuple[Row, ...],
+    lay: Layout,
+    batch: Sequence[Returned],
+    ctx: CheckContext,
 ) -> None:
     required = [f for f in spec.fields if f.required and f.is_input]
     rows = gather(spec.id, lay, batch)
     report(spec.id, spec.sheet, spec.fields, lay, batch, rows, ctx.period.last_day(), required)
-    before = latest_states(spec, ctx.records, str(ctx.period.shift(-1)))
-    known = ctx.records.item_ids(spec.id)
+    before = latest_states(spec, ctx.records, str(ctx.period.shift(-1))) if spec.carry else {}
+    known = {inst: set(ids) for inst, ids in ctx.records.item_ids(spec.id).items()}
+    seeds = seeded(spec, seed_rows)
+    for inst, items in seeds.items():
+        known.setdefault(inst, set()).update(items)
     decisions = ctx.records.decisions(spec.id)
     for returned in batch:
         _items(spec, lay, returned, before, known, decisions)
+        _seeds_missing(spec, returned, before, seeds)
+        _steps_back(spec, returned, before)
         for rule in spec.reconcile:
             _reconcile(spec, rule, returned, ctx)
 
@@ -74,6 +87,9 @@ def _items(
     seen: dict[str, int] = {}
     for row_key, cells in rows.items():
         if row_key.startswith(NEW):
+            if not spec.new_items and not ext.aggregate:
+                r = _row_number(next(iter(cells.values())).cell)
+                add("R-ITEM-NEW", f"{letter}{r}", value=r)
             continue
         r = _row_number(next(iter(cells.values())).cell)
         if AGAIN in row_key:
@@ -109,6 +125,51 @@ def _items(
             was = decided[1] if decided else (last.values.get(t.field, "") if last else "")
             if t.text != was:
                 add("R-BUREAU-FIELD", t.cell, value=t.text, expected=was or "空白")
+
+
+def _seeds_missing(
+    spec: RegisterSpec, returned: Returned, before: States, seeds: Mapping[str, Mapping[str, Row]]
+) -> None:
+    """A seeded item never reported yet is as open as any: it must be in the return."""
+    ext = returned.extracted
+    inst = ext.institution.code
+    present = {t.row_key for t in ext.texts if t.form == spec.id}
+    for item, row in seeds.get(inst, {}).items():
+        if (inst, item) in before or item in present:
+            continue
+        ext.findings.append(
+            make(
+                "R-ITEM-MISSING",
+                value=item,
+                expected=row.values.get(spec.identity_field, "")[:40],
+                **{**returned.where, "form": spec.id, "sheet": spec.sheet},
+            )
+        )
+
+
+def _steps_back(spec: RegisterSpec, returned: Returned, before: States) -> None:
+    """An ordered field below the item's last reported value (形象进度 down)."""
+    ordered = {f.key: f for f in spec.fields if f.ordered and f.is_input}
+    if not ordered:
+        return
+    ext = returned.extracted
+    for t in ext.texts:
+        f = ordered.get(t.field)
+        last = before.get((ext.institution.code, t.row_key)) if f else None
+        if f is None or last is None or t.form != spec.id:
+            continue
+        was = last.values.get(t.field, "")
+        if was and f.stepped_back(t.text, was):
+            ext.findings.append(
+                make(
+                    "V-STEP-BACK",
+                    value=t.text,
+                    expected=was,
+                    what=f"{t.row_key}/{f.header}",
+                    words={"when": last.period},
+                    **{**returned.where, "form": spec.id, "sheet": spec.sheet, "cell": t.cell},
+                )
+            )
 
 
 def _reconcile(spec: RegisterSpec, rule: Reconcile, returned: Returned, ctx: CheckContext) -> None:

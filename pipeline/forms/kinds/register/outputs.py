@@ -1,7 +1,8 @@
 """What a register gives the outputs: its own book (「<title>汇总」: every item of every
-institution with status, days open and overdue flag; counts by group × status; the
-挂牌督办 list; the 逾期 list; each institution's cumulative rate, ranked), the content of
-the aggregated return's sheet, and the trace of every count to the rows it counts.
+institution with status, days open and overdue flag; counts by group × status, with the
+totals of its summed fields; the 挂牌督办 list; the 逾期 list; the items behind their
+plan; each institution's cumulative rate, ranked), the content of the aggregated
+return's sheet, and the trace of every count to the rows it counts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pipeline.forms.kinds.register.totals import ItemView, RegisterTotals, count
 COUNTS_SHEET = "分类统计"
 SUPERVISED_SHEET = "挂牌督办"
 OVERDUE_SHEET = "逾期"
+BEHIND_SHEET = "进度滞后"
 TOTAL = "合计"
 FIRST_DATA_ROW = 4  # a table's title, a blank row, its header, then its rows
 
@@ -70,6 +72,8 @@ def books(totals: RegisterTotals, roster: Roster) -> list[Book]:
         widths=[6, 10, 24, *(min(f.width, 30) for f in fields), 10, 12, 8, 8],
     )
     tables = [items, _counts(totals)]
+    if spec.schedule is not None:
+        tables.append(_behind(totals, roster))
     if spec.supervised_field or spec.supervise_when:
         tables.append(
             _listing(totals, roster, SUPERVISED_SHEET, [v for v in totals.items if v.supervised])
@@ -77,7 +81,8 @@ def books(totals: RegisterTotals, roster: Roster) -> list[Book]:
     if spec.deadline_field:
         overdue = sorted((v for v in totals.items if v.overdue_days), key=lambda v: -v.overdue_days)
         tables.append(_listing(totals, roster, OVERDUE_SHEET, overdue))
-    tables.append(_ranking(totals, roster))
+    if spec.status_field:
+        tables.append(_ranking(totals, roster))
     return [Book(stem=book_stem(totals), tables=tables)]
 
 
@@ -85,6 +90,8 @@ def _standing(v: ItemView) -> str:
     """Where the item's state comes from: this period's return, or an earlier one."""
     if v.reported:
         return "本期报送"
+    if not v.state.period:
+        return "尚未报送（本局预填）"
     if v.closed:
         return f"{v.state.period}已完成"
     return f"沿用{v.state.period}（本期未报送）"
@@ -92,23 +99,97 @@ def _standing(v: ItemView) -> str:
 
 def _statuses(totals: RegisterTotals) -> list[str]:
     spec = totals.spec
-    return list(spec.field(spec.status_field).choices)
+    return list(spec.field(spec.status_field).choices) if spec.status_field else []
 
 
 def _counts(totals: RegisterTotals) -> Table:
+    """Items by group (× status), with the totals of the summed fields."""
     spec = totals.spec
     statuses = _statuses(totals)
-    rows = []
+    sums = [spec.field(k) for k in spec.sums]
+    rows: list[list[object]] = []
+    counted = [0] * (len(statuses) + 1)  # by status, and all
+    grand = [0.0] * len(sums)
     for key, by_status in sorted(counts(totals).items()):
-        n = [len(by_status.get(s, [])) for s in statuses]
-        rows.append([*key, *n, sum(n)])
+        views = [v for group in by_status.values() for v in group]
+        n = [len(by_status.get(s, [])) for s in statuses] + [len(views)]
+        added = [_total(views, f.key) for f in sums]
+        counted = [a + b for a, b in zip(counted, n, strict=True)]
+        grand = [a + b for a, b in zip(grand, added, strict=True)]
+        rows.append([*key, *n, *(round(x, 4) for x in added)])
+    if sums and rows and spec.group_by:
+        blank = [""] * (len(spec.group_by) - 1)
+        rows.append([TOTAL, *blank, *counted, *(round(x, 4) for x in grand)])
     groups = [spec.field(k).header for k in spec.group_by]
     return Table(
         sheet=COUNTS_SHEET,
         title=f"{spec.title}分类统计（截至{totals.period.label()}）",
-        headers=[*groups, *statuses, TOTAL],
+        headers=[*groups, *statuses, TOTAL if statuses else "条目数", *(f.header for f in sums)],
         rows=rows,
-        widths=[30] * len(groups) + [10] * (len(statuses) + 1),
+        widths=[30] * len(groups) + [10] * (len(statuses) + 1) + [14] * len(sums),
+    )
+
+
+def _total(views: list[ItemView], key: str) -> float:
+    out = 0.0
+    for v in views:
+        try:
+            out += float(v.values.get(key, "") or 0)
+        except ValueError:
+            continue
+    return out
+
+
+def _behind(totals: RegisterTotals, roster: Roster) -> Table:
+    """The items behind their plan at the period's end, the latest first."""
+    spec = totals.spec
+    sched = spec.schedule
+    assert sched is not None
+    late = sorted(
+        (v for v in totals.items if v.verdict is not None and v.verdict.behind),
+        key=lambda v: (-(v.verdict.days_late if v.verdict else 0), v.item_id),
+    )
+    shown = [k for k in (*spec.group_by, sched.target) if k]
+    rows = []
+    for i, v in enumerate(late, start=1):
+        verdict = v.verdict
+        assert verdict is not None
+        rows.append(
+            [
+                i,
+                v.item_id,
+                v.values.get(spec.identity_field, ""),
+                _name(roster, v.institution),
+                *(v.values.get(k, "") for k in shown),
+                verdict.planned,
+                verdict.actual,
+                verdict.gap,
+                "；".join(m.label() for m in verdict.missed),
+                verdict.days_late,
+                v.values.get(sched.claim, "") if sched.claim else "",
+                v.state.period or "未报送",
+            ]
+        )
+    progress = spec.field(sched.progress).header
+    return Table(
+        sheet=BEHIND_SHEET,
+        title=f"{spec.title}：进度滞后的项目（截至{totals.period.label()}，共{len(rows)}项）",
+        headers=[
+            "序号",
+            spec.field(spec.id_field).header,
+            spec.field(spec.identity_field).header,
+            spec.field(spec.owner_field).header if spec.owner_field else "单位",
+            *(spec.field(k).header for k in shown),
+            "计划进度（%）",
+            progress,
+            "落后（百分点）",
+            "已过期未完成的节点",
+            "滞后天数",
+            spec.field(sched.claim).header if sched.claim else "单位自评",
+            "最近报送",
+        ],
+        rows=rows,
+        widths=[6, 10, 28, 24, *([12] * len(shown)), 10, 10, 10, 34, 8, 12, 10],
     )
 
 
@@ -179,6 +260,8 @@ def _ranking(totals: RegisterTotals, roster: Roster) -> Table:
 def trace(totals: RegisterTotals, output: str) -> Iterator[dict[str, object]]:
     """Each count of 分类统计 and the row (its status cell) of each item it counts."""
     spec = totals.spec
+    if not spec.status_field:
+        return
     statuses = _statuses(totals)
     first_col = len(spec.group_by) + 1
     status_header = spec.field(spec.status_field).header

@@ -11,6 +11,18 @@ closed_on   the date it was closed
 deadline    past this date at the period's end and not closed: overdue (逾期)
 supervised  the bureau's decision to supervise it (挂牌督办), locked for institutions
 group_by    the fields its counts are broken down by (所属专题 × 类别), with status
+sums        numeric fields totalled in those counts (累计完成投资 by 项目类别)
+rising      a choice field whose new items per period are watched: more than the
+            period before is an anomaly (问题来源: 第三方暗访 rising week on week)
+owner       an institution field: the register's rows in the campaign are items the
+            bureau seeds (the year's projects), each belonging to the institution named
+
+An item without a ``status`` never closes (a project of the year). ``carry = false``
+makes a register of records (督导记录): each row is an event of its period, nothing is
+carried to the next template and nothing is missing. ``new_items = false``: only the
+bureau's seeded items, a row added by an institution is refused. ``[schedule]``: a
+percent field against the plan the seeded items' milestones draw (see
+:mod:`pipeline.forms.kinds.register.schedule`).
 
 ``[supervise] when`` lists items supervised while open whatever the bureau decided
 (重大隐患: 挂牌督办 until closed). ``[[reconcile]]`` checks the register against a grid
@@ -29,6 +41,9 @@ from pipeline.forms.fields import Field, fields_from
 from pipeline.forms.spec import COMMON_KEYS, FormSpec, common, require
 
 ROLE_KEYS = {
+    "owner",
+    "sums",
+    "rising",
     "id",
     "identity",
     "status",
@@ -54,12 +69,31 @@ class Reconcile:
     label: str = ""  # the grid column in words, for messages (一般隐患/排查)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """``progress`` (本期形象进度, a percent the institution reports) against the plan
+    each seeded item's milestones and ``target`` (目标形象进度: the percent due at the
+    end of the campaign's first year) draw; ``claim`` is the institution's own word on
+    its milestones (节点完成情况), shown beside the verdict."""
+
+    progress: str
+    target: str = ""
+    plan: str = ""  # the text field the milestones are written into (节点计划)
+    claim: str = ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class RegisterSpec(FormSpec):
     id_field: str
     identity_field: str
-    status_field: str
-    closed_values: tuple[str, ...]
+    status_field: str = ""
+    closed_values: tuple[str, ...] = ()
+    carry: bool = True
+    new_items: bool = True
+    owner_field: str = ""
+    sums: tuple[str, ...] = ()
+    rising: str = ""
+    schedule: Schedule | None = None
     opened_field: str = ""
     closed_field: str = ""
     deadline_field: str = ""
@@ -79,6 +113,10 @@ class RegisterSpec(FormSpec):
         return tuple(f for f in self.fields if f.filled_by(role))
 
     def is_closed(self, values: Mapping[str, str]) -> bool:
+        """Closed items leave the next template. Without a status: a record is done in
+        its period, a carried item (a project) stays."""
+        if not self.status_field:
+            return not self.carry
         return values.get(self.status_field, "") in self.closed_values
 
     def auto_supervised(self, values: Mapping[str, str]) -> bool:
@@ -95,6 +133,9 @@ KEYS = COMMON_KEYS | {
     "id_prefix",
     "blank_rows",
     "rate_label",
+    "carry",
+    "new_items",
+    "schedule",
 }
 
 
@@ -119,21 +160,39 @@ def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
             raise ConfigError(f"{where} [roles] {role}: unknown field {value!r}")
         return str(value)
 
-    group_by = tuple(roles.get("group_by", ()))
-    for key in group_by:
-        if key not in keys:
-            raise ConfigError(f"{where} [roles] group_by: unknown field {key!r}")
-    closed = tuple(roles.get("closed", ()))
-    status = one("status", True)
-    status_field = next(f for f in fields if f.key == status)
-    if not closed or not set(closed) <= set(status_field.choices):
-        raise ConfigError(
-            f"{where} [roles] closed: the values of {status!r} that close an item, "
-            f"among {list(status_field.choices)}"
-        )
+    def many(role: str) -> tuple[str, ...]:
+        value = roles.get(role, ())
+        names = tuple(value) if isinstance(value, list | tuple) else (str(value),)
+        for key in names:
+            if key not in keys:
+                raise ConfigError(f"{where} [roles] {role}: unknown field {key!r}")
+        return names
+
+    group_by = many("group_by")
+    status = one("status")
+    closed: tuple[str, ...] = ()
+    if status:
+        closed = tuple(roles.get("closed", ()))
+        status_field = next(f for f in fields if f.key == status)
+        if not closed or not set(closed) <= set(status_field.choices):
+            raise ConfigError(
+                f"{where} [roles] closed: the values of {status!r} that close an item, "
+                f"among {list(status_field.choices)}"
+            )
     id_key = one("id", True)
     if next(f for f in fields if f.key == id_key).fill != "system":
         raise ConfigError(f'{where}: the id field {id_key!r} must have fill = "system"')
+    by_key = {f.key: f for f in fields}
+    sums = many("sums")
+    for key in sums:
+        if by_key[key].type not in ("integer", "decimal"):
+            raise ConfigError(f"{where} [roles] sums: {key!r} is not an integer or decimal field")
+    rising = one("rising")
+    if rising and by_key[rising].type != "choice":
+        raise ConfigError(f"{where} [roles] rising: {rising!r} is not a choice field")
+    owner = one("owner")
+    if owner and by_key[owner].type != "institution":
+        raise ConfigError(f"{where} [roles] owner: {owner!r} is not an institution field")
     supervise = data.get("supervise", {})
     return RegisterSpec(
         **common(data, where),
@@ -142,6 +201,12 @@ def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
         identity_field=one("identity", True),
         status_field=status,
         closed_values=closed,
+        carry=bool(data.get("carry", True)),
+        new_items=bool(data.get("new_items", True)),
+        owner_field=owner,
+        sums=sums,
+        rising=rising,
+        schedule=_schedule(data.get("schedule"), by_key, f"{where} [schedule]"),
         opened_field=one("opened"),
         closed_field=one("closed_on"),
         deadline_field=one("deadline"),
@@ -156,6 +221,29 @@ def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
             for i, r in enumerate(data.get("reconcile", []))
         ),
         rate_label=str(data.get("rate_label", "整改率")),
+    )
+
+
+def _schedule(table: object, fields: Mapping[str, Field], where: str) -> Schedule | None:
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: must be a table")
+    unknown = sorted(set(table) - {"progress", "target", "plan", "claim"})
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {unknown}")
+    for key in ("progress", "target", "plan", "claim"):
+        value = table.get(key, "")
+        if value and value not in fields:
+            raise ConfigError(f"{where} {key}: unknown field {value!r}")
+    progress = table.get("progress", "")
+    if not progress or fields[progress].type not in ("percent", "decimal", "integer"):
+        raise ConfigError(f"{where}: progress = <a percent field> is required")
+    return Schedule(
+        progress=progress,
+        target=str(table.get("target", "")),
+        plan=str(table.get("plan", "")),
+        claim=str(table.get("claim", "")),
     )
 
 

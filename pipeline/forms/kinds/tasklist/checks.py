@@ -29,7 +29,7 @@ def steps_back(spec: ListSpec, lay: Layout, batch: Sequence[Returned], ctx: Chec
             if f is None or t.form != spec.id:
                 continue
             last = before.get((ext.institution.code, t.row_key, t.field))
-            if last is None or f.rank(t.text) < 0 or f.rank(t.text) >= f.rank(last[0]):
+            if last is None or not f.stepped_back(t.text, last[0]):
                 continue
             ext.findings.append(
                 make(
