@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 import weakref
+from collections.abc import Sequence
 from copy import copy
+from functools import lru_cache
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -25,13 +28,25 @@ LEFT_NOWRAP = Alignment(horizontal="left", vertical="center", wrap_text=False)
 LINE_HEIGHT = 13.5  # points per line of 10-point text
 
 
-def text_height(texts_and_widths: list[tuple[str, int]], minimum: float = 24) -> float:
-    """Row height that shows every wrapped text whole (a CJK glyph is ~2 width units)."""
-    lines = 1
-    for text, width in texts_and_widths:
-        per_line = max(1, int(width / 2) - 1)
-        lines = max(lines, sum(-(-max(1, len(part)) // per_line) for part in str(text).split("\n")))
-    return min(409, max(minimum, lines * LINE_HEIGHT + 6))  # 409 pt: Excel's row limit
+MAX_ROW_PT = 409  # Excel's tallest row
+
+
+@lru_cache(maxsize=65536)  # long outputs repeat their texts (names, topics) row after row
+def text_lines(text: str, width: float) -> int:
+    """Lines ``text`` wraps to in a column ``width`` digits wide: a CJK or full-width
+    character takes two digits, any other one; one digit on each side is padding."""
+    per_line = max(2, 2 * (int(width / 2) - 1))
+    lines = 0
+    for part in str(text).split("\n"):
+        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in part)
+        lines += max(1, -(-units // per_line))
+    return lines
+
+
+def text_height(texts_and_widths: Sequence[tuple[str, float]], minimum: float = 24) -> float:
+    """Row height that shows every wrapped text whole, up to Excel's 409 points."""
+    lines = max((text_lines(str(t), w) for t, w in texts_and_widths), default=1)
+    return min(MAX_ROW_PT, max(minimum, lines * LINE_HEIGHT + 6))
 
 
 # Workbook -> ids of (font, fill, alignment), border -> the style array they made, and

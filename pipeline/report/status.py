@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.forms.layout import FOOTER_ROW
+from pipeline.forms.printing import PrintColumns
 from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import TableBook
 
@@ -36,6 +37,25 @@ HEADERS = [
     "电子邮箱",
 ]
 
+
+# On paper: who stands where, and whom to call; codes, files taken and e-mail addresses
+# stay on screen, to the right.
+PRINTED = PrintColumns.of(
+    {
+        "序号": 5,
+        "机构名称": 20,
+        "机构级别": 10,
+        "报送状态": 12,
+        "是否按时": 10,
+        "接收时间": 16,
+        "退回或替代的文件": 20,
+        "填表人": 8,
+        "审核人": 8,
+        "催报记录": 16,
+        "联系人": 7,
+        "联系电话": 12,
+    }
+)
 
 MISSING = "未报送"
 REJECTED = "已退回，待重报"
@@ -183,6 +203,7 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 rows,
                 start_row=5,
                 widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 24, 10, 14, 28],
+                printed=PRINTED,
             )
 
     return write_atomic(outbox / f"报送情况_{data.period}.xlsx", _write)
