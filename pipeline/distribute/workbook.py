@@ -17,6 +17,7 @@ from pipeline.config.calendar import Period
 from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Reporter
 from pipeline.distribute import instructions, metadata
+from pipeline.forms import printing
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.writing import UNLOCKED
 from pipeline.forms.layout import Layout
@@ -112,30 +113,29 @@ def build_workbook(
     template = kind == "template"
     due, _ = campaign.due.due_date(period)
     instructions.write_sheet(wb.create_sheet(GUIDE_SHEET), campaign, reporter, period, due, kind)
-    layouts: list[Layout] = []
+    layouts: list[Layout] = []  # each form's own layout, whose fingerprint names the form
+    variants: dict[str, str] = {}  # an aggregate laid out otherwise says how, in its metadata
     for spec in campaign.forms:
         ws = wb.create_sheet(spec.sheet)
         rows = campaign.rows_for(spec)
         content = (contents or {}).get(spec.id)
         form_kind = kind_of(spec)
         lay = form_kind.layout(spec, rows, content)
-        layouts.append(lay)
+        layouts.append(form_kind.layout(spec, rows) if lay.variant else lay)
+        if lay.variant:
+            variants[spec.id] = lay.variant
         _title(ws, lay, spec.title_for(period.year), reporter, period)
         _labels(ws, lay)
         last_row = form_kind.write_sheet(ws, spec, lay, rows, reporter, content, template)
         _footer(ws, lay, spec.notes, last_row + 2, template)
         ws.freeze_panes = ws.cell(lay.first_data_row, 2)
-        ws.print_title_rows = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
-        ws.page_setup.orientation = "landscape"
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        titles = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
+        printing.set_page(ws, printing.sheet_plan(ws, lay.width), lay.width, titles)
         if template:
             ws.protection.sheet = True
             ws.protection.formatColumns = False
             ws.protection.formatRows = False
-    metadata.write_sheet(wb, campaign, reporter, period, layouts, kind)
+    metadata.write_sheet(wb, campaign, reporter, period, layouts, kind, variants)
     wb.active = 1
     return wb
 

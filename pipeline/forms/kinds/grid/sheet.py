@@ -20,6 +20,8 @@ from pipeline.forms.layout import Layout
 from pipeline.forms.styles import BODY_FONT, DERIVED_FILL, HEADER_FONT, INPUT_FILL, LEFT, style
 
 Figures = Mapping[tuple[str, str], float | None]
+LABEL_WIDTH = 26
+FIGURE_WIDTH = 8
 
 
 def derived_formula(lay: Layout, m: Measure, row_key: str) -> str:
@@ -85,9 +87,11 @@ def write_grid(
                 dv.add(cell)
     if dv.sqref:
         ws.add_data_validation(dv)
-    ws.column_dimensions["A"].width = 36
+    # Narrow enough to print one page wide at 90 % or more (see pipeline.forms.printing):
+    # a topic's name wraps onto two lines, a count needs five digits.
+    ws.column_dimensions["A"].width = LABEL_WIDTH
     for m in spec.measures:
-        ws.column_dimensions[get_column_letter(lay.col_of[m.key])].width = 9
+        ws.column_dimensions[get_column_letter(lay.col_of[m.key])].width = FIGURE_WIDTH
     for r in lay.header_rows:
         ws.row_dimensions[r].height = 36
     for r in range(lay.first_data_row, lay.last_data_row + 1):
