@@ -124,7 +124,10 @@ def row_breaks(
             breaks.append(first)
             used = repeated + tall
             continue
-        for i in range(first, last + 1):  # taller than a page: break between its rows
+        if used > repeated:  # taller than a page: from the top of one, breaking between rows
+            breaks.append(first)
+            used = repeated
+        for i in range(first, last + 1):
             if used + heights[i] > page and used > repeated:
                 breaks.append(i)
                 used = repeated
@@ -182,8 +185,11 @@ def break_pages(ws: Worksheet, rows: Sequence[int], breaks: Iterable[int]) -> No
             below = ws.cell(row, left)
             below.value = value
             below._style = copy(look)
-            ws.merge_cells(start_row=top, start_column=left, end_row=row - 1, end_column=right)
-            ws.merge_cells(start_row=row, start_column=left, end_row=bottom, end_column=right)
+            for first, last in ((top, row - 1), (row, bottom)):
+                if (first, left) != (last, right):  # one cell needs no merging
+                    ws.merge_cells(
+                        start_row=first, start_column=left, end_row=last, end_column=right
+                    )
 
 
 @dataclass(frozen=True)

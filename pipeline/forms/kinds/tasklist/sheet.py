@@ -140,14 +140,52 @@ def _merged_fit(ws: Worksheet, lay: Layout, width: dict[str, int]) -> None:
 def _paginate(
     ws: Worksheet, lay: Layout, data_rows: list[int], units: list[tuple[int, int]]
 ) -> None:
-    """Page breaks keeping each unit (a task's rows) on one page where it fits."""
+    """Page breaks keeping each unit (a task's rows) on one page where it fits; a unit
+    taller than a page starts one, and where a break cuts a merged task or group, the
+    rows after it grow until its text, shown again there, fits them."""
     if not data_rows:
         return
     plan = printing.sheet_plan(ws, lay.width)
-    height = [ws.row_dimensions[r].height or DEFAULT_ROW_PT for r in range(1, data_rows[-1] + 1)]
-    above = sum(height[: data_rows[0] - 1])
-    repeated = sum(height[r - 1] for r in lay.header_rows)
-    breaks = printing.row_breaks(
-        [height[r - 1] for r in data_rows], units, above=above, repeated=repeated, scale=plan.scale
-    )
+    breaks: list[int] = []
+    for _ in range(5):  # a grown row moves the breaks after it; settles in one or two
+        height = [_height(ws, r) for r in range(1, data_rows[-1] + 1)]
+        breaks = printing.row_breaks(
+            [height[r - 1] for r in data_rows],
+            units,
+            above=sum(height[: data_rows[0] - 1]),
+            repeated=sum(height[r - 1] for r in lay.header_rows),
+            scale=plan.scale,
+        )
+        if not _grow_after_breaks(ws, lay, [data_rows[i] for i in breaks]):
+            break
     printing.break_pages(ws, data_rows, breaks)
+
+
+def _height(ws: Worksheet, row: int) -> float:
+    return ws.row_dimensions[row].height or DEFAULT_ROW_PT
+
+
+def _grow_after_breaks(ws: Worksheet, lay: Layout, break_rows: list[int]) -> bool:
+    """Grow the rows of each part of a merged cell after a page break to its text's
+    height; whether any grew."""
+    width = {
+        col: ws.column_dimensions[get_column_letter(col)].width for col in range(1, lay.width + 1)
+    }
+    grew = False
+    for m in lay.merges:
+        text = ws.cell(m.first_row, m.first_col).value
+        cuts = [b for b in break_rows if m.first_row < b <= m.last_row]
+        if not text or not cuts:
+            continue
+        need = text_height([(str(text), width[m.first_col] or 10)])
+        for start, end in zip(cuts, [*cuts[1:], m.last_row + 1], strict=True):
+            span = range(start, end)
+            have = sum(_height(ws, r) for r in span)
+            if have + 0.5 < need:
+                grew = True
+                more = (need - have) / len(span)
+                for r in span:
+                    ws.row_dimensions[r].height = min(
+                        MAX_ROW_PT, round(_height(ws, r) + more + 0.5)
+                    )
+    return grew
