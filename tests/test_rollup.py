@@ -222,3 +222,55 @@ def test_rate_on_a_rounding_boundary_still_rolls_up(tmp_path: Path) -> None:
     ]
     assert errors == []
     assert [r["outcome"] for r in log if r["type"] == "file"] == ["accepted"]
+
+
+def _list_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(主要内容 of the task a row is under, 填报单位, 工作进展) of an aggregated 附件1."""
+    ws = load_workbook(path)["附件1"]
+    heads = {ws.cell(3, c).value: c for c in range(1, ws.max_column + 1)}
+    content, unit, progress = heads["主要内容"], heads["填报单位"], heads["工作进展"]
+    covering = {
+        r: ws.cell(m.min_row, m.min_col).value
+        for m in ws.merged_cells.ranges
+        if m.min_col == content
+        for r in range(m.min_row, m.max_row + 1)
+    }
+    return [
+        (
+            covering.get(r, ws.cell(r, content).value),
+            ws.cell(r, unit).value,
+            ws.cell(r, progress).value,
+        )
+        for r in range(4, ws.max_row + 1)
+        if ws.cell(r, unit).value
+    ]
+
+
+def test_city_list_has_a_row_for_each_unit_of_each_district(hierarchy: Hierarchy) -> None:
+    """The districts' 附件1 have a row per task and institution (a declared variant of
+    the form's layout): the city reads every row back, named by district and unit."""
+    city = _list_rows(hierarchy.city.summary)
+    want = []
+    for d in (hierarchy.a, hierarchy.b):
+        for task, unit, text in _list_rows(d.summary):
+            named = d.name if unit == d.name else f"{d.name}／{unit}"
+            want.append((task, named, text))
+    assert sorted(city, key=str) == sorted(want, key=str)
+    assert len({u for _, u, _ in city}) == 6  # two bureaus and four hospitals
+    wb = load_workbook(hierarchy.a.summary)
+    meta = {k.value: v.value for k, v in wb["_meta"].iter_rows(min_col=1, max_col=2)}
+    assert meta["form.fujian1.variant"].startswith("1.1=3;")  # 3 reporters a task
+
+
+def test_a_variant_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    a = make_district(tmp_path, "甲区卫生健康局", "JQ000", "JQ", seed=11)
+    wb = load_workbook(a.summary)
+    meta = wb["_meta"]
+    row = next(
+        r for r in range(1, meta.max_row + 1) if meta.cell(r, 1).value == "form.fujian1.variant"
+    )
+    meta.cell(row, 2).value = "1.1=3;9.9=2;*=0"
+    wb.save(a.summary)
+    log = _log(make_city(tmp_path, [a]))
+    refused = [r for r in log if r["type"] == "finding" and r["rule"] == "L-VARIANT"]
+    assert [(r["severity"], r["sheet"]) for r in refused] == [("error", "附件1")]
