@@ -29,6 +29,7 @@ from pipeline.forms.styles import (
     LEFT,
     LEFT_NOWRAP,
     TITLE_FONT,
+    merge,
     set_text,
     style,
 )
@@ -61,7 +62,7 @@ def _labels(ws: Worksheet, lay: Layout) -> None:
     for (r, c), text in lay.labels.items():
         set_text(ws.cell(r, c), text)
     for m in lay.merges:
-        ws.merge_cells(m.ref)
+        merge(ws, m.first_row, m.first_col, m.last_row, m.last_col)
     for r in lay.header_rows:
         for c in range(1, lay.width + 1):
             style(ws.cell(r, c), font=HEADER_FONT, fill=HEADER_FILL)

@@ -18,14 +18,19 @@ laid out to fill at most :data:`SLACK` of the page, and a page's rows likewise.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from copy import copy
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
+
+from pipeline.forms.styles import merge
 
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
@@ -173,23 +178,25 @@ def break_pages(ws: Worksheet, rows: Sequence[int], breaks: Iterable[int]) -> No
     """A page break before each of ``breaks`` (indexes into ``rows``); a merged range
     that crosses one is cut there and its text and look repeated below the break, so a
     task's name stands at the top of the page its rows go on to."""
-    for i in breaks:
-        row = rows[i]
+    starts = sorted(rows[i] for i in breaks)
+    for row in starts:
         ws.row_breaks.append(Break(id=row - 1))
-        for merged in [m for m in ws.merged_cells.ranges if m.min_row < row <= m.max_row]:
-            top, left = merged.min_row, merged.min_col
-            right, bottom = merged.max_col, merged.max_row
-            source = ws.cell(top, left)
-            value, look = source.value, copy(source._style)
-            ws.unmerge_cells(merged.coord)
-            below = ws.cell(row, left)
-            below.value = value
-            below._style = copy(look)
-            for first, last in ((top, row - 1), (row, bottom)):
-                if (first, left) != (last, right):  # one cell needs no merging
-                    ws.merge_cells(
-                        start_row=first, start_column=left, end_row=last, end_column=right
-                    )
+    for merged in list(ws.merged_cells.ranges):
+        top, left = merged.min_row, merged.min_col
+        right, bottom = merged.max_col, merged.max_row
+        cuts = starts[bisect_right(starts, top) : bisect_right(starts, bottom)]
+        if not cuts:
+            continue
+        source = ws.cell(top, left)
+        ws.merged_cells.remove(merged)
+        for first, after in pairwise([top, *cuts, bottom + 1]):
+            if first != top:  # the part's first cell holds the text again
+                again = Cell(ws, row=first, column=left)
+                again._style = copy(source._style)
+                again.value = source.value
+                ws._cells[(first, left)] = again
+            if (first, left) != (after - 1, right):  # one cell needs no merging
+                merge(ws, first, left, after - 1, right)
 
 
 @dataclass(frozen=True)

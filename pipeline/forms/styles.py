@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from copy import copy
 from functools import lru_cache
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
+from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
+from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.worksheet.worksheet import Worksheet
 
 FONT = "宋体"
 THIN = Side(style="thin", color="000000")
@@ -84,6 +87,34 @@ def style(
         cell.border = BORDER
     if fresh:
         made[key] = (copy(cell._style), (font, fill, align))
+
+
+class _StyledMerge(MergedCellRange):
+    """A merged range of cells that carry their own borders: openpyxl's gathering of
+    the edge cells' borders (to redraw them) is not needed, and costs most of a merge."""
+
+    def _get_borders(self) -> None:
+        return None
+
+
+def merge(ws: Worksheet, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
+    """Merge a range whose cells are styled by us (every cell its own borders).
+
+    openpyxl's ``merge_cells`` redraws the range's outer borders cell by cell, hashing a
+    style object for each: 37 ms for a task's 50 rows, minutes for an aggregated list of
+    a few thousand institutions. Our cells carry their borders already, so the range is
+    registered and its cells made merged ones, their styles kept."""
+    for r in range(first_row, last_row + 1):
+        for c in range(first_col, last_col + 1):
+            old = ws._cells.get((r, c))
+            if (r, c) == (first_row, first_col) or isinstance(old, MergedCell):
+                continue
+            merged = MergedCell(ws, row=r, column=c)
+            if old is not None:
+                merged._style = copy(old._style)
+            ws._cells[(r, c)] = merged
+    ref = f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last_row}"
+    ws.merged_cells.ranges.add(_StyledMerge(ws, ref))  # .add() would scan every range
 
 
 def set_text(cell: Cell, text: str) -> None:
