@@ -11,7 +11,7 @@ N ?= 2000
 REPEAT ?= 3
 
 .DEFAULT_GOAL := run
-.PHONY: help run fetch templates mail remind demo test lint format clean bench
+.PHONY: help run fetch receipts templates mail remind demo test lint format clean bench
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ run: $(VENV)/.installed  ## Run the latest period due (or PERIOD=YYYY-MM) over i
 
 fetch: $(VENV)/.installed  ## Fetch returns from the mailbox ([imap]) into inbox/
 	$(PY) -m pipeline --campaign $(CAMPAIGN) fetch
+
+receipts: $(VENV)/.installed  ## Reply (回执) to each return of PERIOD that came by mail (dry run; SEND=1 sends)
+	$(PY) -m pipeline --campaign $(CAMPAIGN) receipts $(PERIOD_OPT) $(SEND_OPT)
 
 templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form_templates/
 	$(PY) -m pipeline --campaign $(CAMPAIGN) templates $(PERIOD_OPT)

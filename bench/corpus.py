@@ -29,8 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.config.roster import BUREAU_LEVEL, Roster
 from pipeline.demo.filler import HABITS, MonthData, Overwrites, fill_return, random_month
 from pipeline.distribute.templates import template_filename

@@ -14,25 +14,32 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from pipeline.campaigns import select
+from pipeline.campaigns.campaign import Campaign
+from pipeline.campaigns.workspace import Workspace, load_workspace
 from pipeline.config.calendar import Period, latest_period_due
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.errors import PipelineError
 
 if TYPE_CHECKING:
     from pipeline.mail.batch import BatchResult
+    from pipeline.run import RunResult
 
-DEFAULT_CAMPAIGN = Path("examples/campaign.toml")
+DEFAULT_WORKSPACE = Path("examples/workspace.toml")
 
 
-def _period(value: str | None) -> Period:
-    return Period.parse(value) if value else latest_period_due(dt.date.today())
+def _period(value: str | None, campaign: Campaign) -> Period:
+    """A period of the campaign's kind; default: the last complete one."""
+    if value:
+        return campaign.period(value)
+    return latest_period_due(dt.date.today(), campaign.kind)
 
 
 def period_option(f: Callable) -> Callable:
     return click.option(
         "--period",
-        metavar="YYYY-MM",
-        help="Reporting month; default: the latest month due (last month).",
+        metavar="PERIOD",
+        help="Reporting period as the campaign reports (2026-07, 2026-W27, 2026-07a, "
+        "2026-B4, 2026-Q3, 2026-H2, 2026); default: the period being collected now.",
     )(f)
 
 
@@ -58,38 +65,55 @@ def handle_errors(f: Callable) -> Callable:
     return wrapper
 
 
+def _workspace(ctx: click.Context) -> Workspace:
+    return load_workspace(ctx.obj["file"], ctx.obj["overrides"])
+
+
 def _campaign(ctx: click.Context) -> Campaign:
-    return load_campaign(ctx.obj["campaign_path"], ctx.obj["overrides"])
+    """The one campaign a command works on (--campaign CODE in a workspace)."""
+    return select.one(_workspace(ctx), ctx.obj["code"])
 
 
 @click.group()
 @click.option(
-    "--campaign",
-    "campaign_path",
+    "--workspace",
+    "workspace_path",
     type=click.Path(path_type=Path),
-    default=DEFAULT_CAMPAIGN,
+    default=DEFAULT_WORKSPACE,
     show_default=True,
-    help="Campaign file (TOML).",
+    help="Workspace file (TOML) listing the campaigns, or a single campaign file.",
 )
-@click.option("--inbox", type=click.Path(path_type=Path), help="Override the campaign's inbox.")
-@click.option("--outbox", type=click.Path(path_type=Path), help="Override the campaign's outbox.")
+@click.option(
+    "--campaign",
+    metavar="CODE|FILE",
+    help="One campaign of the workspace by its code, or a campaign file on its own.",
+)
+@click.option("--inbox", type=click.Path(path_type=Path), help="Override the inbox.")
+@click.option("--outbox", type=click.Path(path_type=Path), help="Override the outbox.")
 @click.option("--ledger", type=click.Path(path_type=Path), help="Override the ledger database.")
-@click.version_option(package_name="health-returns-pipeline")
+@click.version_option(package_name="health-returns-pipeline", prog_name="health-returns")
 @click.pass_context
 def cli(
     ctx: click.Context,
-    campaign_path: Path,
+    workspace_path: Path,
+    campaign: str | None,
     inbox: Path | None,
     outbox: Path | None,
     ledger: Path | None,
 ) -> None:
-    """Monthly returns pipeline for a health bureau's reporting campaign."""
+    """卫生健康报表汇总：生成模板、收取报表、校验、汇总、报告。
+
+    Returns pipeline for a health bureau's reporting campaigns.
+    """
     overrides = {
         k: v.resolve()
         for k, v in (("inbox", inbox), ("outbox", outbox), ("ledger", ledger))
         if v is not None
     }
-    ctx.obj = {"campaign_path": campaign_path, "overrides": overrides}
+    file, code = workspace_path, campaign
+    if campaign and (campaign.lower().endswith(".toml") or Path(campaign).is_file()):
+        file, code = Path(campaign), None  # a campaign file on its own
+    ctx.obj = {"file": file, "code": code, "overrides": overrides}
 
 
 @cli.command()
@@ -104,26 +128,52 @@ def cli(
 @click.pass_context
 @handle_errors
 def run(ctx: click.Context, period: str | None, wait: float) -> None:
-    """Judge every file in the inbox, update the ledger, write the outputs."""
-    from pipeline.run import run_period
+    """汇总：检查收件箱中的报表，记入台账，写出结果。
 
-    campaign = _campaign(ctx)
-    p = _period(period)
-    click.echo(f"{campaign.name}：汇总 {p.label()}，收件箱 {campaign.inbox}")
-    result = run_period(campaign, p, progress=_progress, lock_wait=wait, notify=click.echo)
+    Judge every file in the inbox, update the ledger, write the outputs: for every
+    campaign of the workspace, its period being collected now (or PERIOD).
+    """
+    from pipeline.run import run_workspace
+
+    ws = _workspace(ctx)
+    targets = select.for_run(ws, ctx.obj["code"], period, dt.date.today())
+    if not targets:
+        click.echo("没有需要汇总的报告期（各项工作尚未开始）")
+        return
+    for code, periods in targets.items():
+        c = ws.campaign(code)
+        click.echo(f"{c.name}：汇总 {'、'.join(p.label() for p in periods)}，收件箱 {ws.inbox}")
+    done = run_workspace(ws, targets, progress=_progress, lock_wait=wait, notify=click.echo)
+    for result in done.results:
+        _echo_result(result, several=len(done.results) > 1)
+    if done.overview is not None:
+        click.echo(f"总览：{done.overview}")
+    for result in done.results:
+        if result.campaign is not None and result.campaign.mail.receipts == "auto":
+            from pipeline.mail.receipts import send_receipts
+
+            _report_mailing(send_receipts(result.campaign, result.period, send=True))
+
+
+def _echo_result(result: RunResult, several: bool) -> None:
+    if several and result.campaign is not None:
+        click.echo(f"— {result.campaign.name} {result.period.label()}")
     click.echo(
         f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
         f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"
         f"跳过 {result.count('skipped')}"
-        + (f"；往月已入账 {result.other_periods}" if result.other_periods else "")
+        + (f"；压缩包 {result.count('unpacked')} 个已解开" if result.count("unpacked") else "")
+        + (f"；往期已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
         f"异常清单 {result.anomalies} 条；未报送或待重报 {len(result.missing)} 家"
         + ("：" + "、".join(i.name for i in result.missing[:10]) if result.missing else "")
         + ("等" if len(result.missing) > 10 else "")
     )
-    for month in result.other_month_returns:
-        click.echo(f"收到 {month} 的报表（补报或提前报送）：请运行 make PERIOD={month}")
+    code = result.campaign.code if result.campaign is not None else ""
+    for other in result.other_month_returns:
+        hint = f"make CAMPAIGN={code} PERIOD={other}" if several else f"make PERIOD={other}"
+        click.echo(f"收到 {other} 的报表（补报或提前报送）：请运行 {hint}")
     if result.unchanged:
         click.echo(f"没有新情况，{result.outbox} 中的结果仍是最新的，未重写")
     else:
@@ -140,18 +190,22 @@ def _progress(stage: str, done: int, total: int) -> None:
 @cli.command()
 @period_option
 @click.option(
-    "--out", type=click.Path(path_type=Path), help="Folder; default form_templates/YYYY-MM."
+    "--out", type=click.Path(path_type=Path), help="Folder; default form_templates/<period>."
 )
 @click.pass_context
 @handle_errors
 def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
-    """Write a pre-filled, protected form for every institution of the roster."""
+    """模板：为名册中每个单位生成本期报表模板。
+
+    Write a pre-filled, protected form for every institution of the roster, for the
+    period being collected now or PERIOD (up to the next one).
+    """
     from pipeline.distribute.templates import Prefills, write_templates
     from pipeline.ledger.store import Ledger
 
     campaign = _campaign(ctx)
-    p = _period(period)
-    ledger = Ledger(campaign.ledger_path)
+    p = select.to_prepare(campaign, period, dt.date.today())
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         prefills = Prefills(campaign, p, ledger)
         paths = write_templates(
@@ -167,7 +221,9 @@ def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
 @click.pass_context
 @handle_errors
 def baseline(ctx: click.Context, file: Path) -> None:
-    """Import institutions' cumulative figures through a month (mid-campaign adoption).
+    """基线：导入各单位截至某月的累计数（年中开始使用本工具时）。
+
+    Import institutions' cumulative figures through a month (mid-campaign adoption).
 
     FILE is CSV or xlsx with columns 机构代码, 截至月份 (YYYY-MM), 专题专项, and one
     column per count of 附件2 named by its full header (e.g. 排查整治隐患/一般隐患/排查).
@@ -177,6 +233,25 @@ def baseline(ctx: click.Context, file: Path) -> None:
     campaign = _campaign(ctx)
     count, institutions = import_baseline(campaign, file)
     click.echo(f"已导入 {institutions} 家机构的基线累计数（{count} 个数值），来源 {file.name}")
+
+
+@cli.command()
+@click.argument("item_id")
+@click.option("--off", is_flag=True, help="Take the item off the list instead.")
+@click.option("--reason", default="", help="Why (kept in the ledger with the decision).")
+@click.pass_context
+@handle_errors
+def supervise(ctx: click.Context, item_id: str, off: bool, reason: str) -> None:
+    """挂牌督办：把清单中的一条列入（或撤出）本局挂牌督办。
+
+    List a register item (e.g. QW003-0007) for supervision by the bureau, or take it
+    off (--off). The next templates show the decision, locked; the 挂牌督办 list
+    follows it until the item is closed.
+    """
+    from pipeline.ledger.supervise import supervise as decide
+
+    d = decide(_campaign(ctx), item_id, on=not off, note=reason)
+    click.echo(f"{d.form} {d.item_id}（{d.institution}）：挂牌督办 = {d.value}")
 
 
 def _report_mailing(result: BatchResult) -> None:
@@ -194,14 +269,18 @@ def _report_mailing(result: BatchResult) -> None:
 @click.pass_context
 @handle_errors
 def mail(ctx: click.Context, period: str | None, send: bool) -> None:
-    """E-mail every institution of the roster its blank form for the month.
+    """发送模板：把本期报表模板通过邮件发给每个单位。
+
+    E-mail every institution of the roster its blank form for the period.
 
     Without --send, writes the messages as .eml files to check first. A message already
     delivered is never sent again; a failed one is retried on the next run.
     """
     from pipeline.mail.monthly import mail_forms
 
-    _report_mailing(mail_forms(_campaign(ctx), _period(period), send=send))
+    campaign = _campaign(ctx)
+    p = select.to_prepare(campaign, period, dt.date.today())
+    _report_mailing(mail_forms(campaign, p, send=send))
 
 
 @cli.command()
@@ -211,18 +290,43 @@ def mail(ctx: click.Context, period: str | None, send: bool) -> None:
 @click.pass_context
 @handle_errors
 def remind(ctx: click.Context, period: str | None, send: bool, force: bool) -> None:
-    """After the due date, remind (催报) every institution that has not reported or
-    whose return was rejected, with a fresh template; run the month first."""
+    """催报：截止日后给未报送或被退回的单位发催报邮件。
+
+    After the due date, remind (催报) every institution that has not reported or
+    whose return was rejected, with a fresh template; run the period first."""
     from pipeline.mail.reminders import send_reminders
 
-    _report_mailing(send_reminders(_campaign(ctx), _period(period), send=send, force=force))
+    campaign = _campaign(ctx)
+    _report_mailing(send_reminders(campaign, _period(period, campaign), send=send, force=force))
+
+
+@cli.command()
+@period_option
+@send_option
+@click.pass_context
+@handle_errors
+def receipts(ctx: click.Context, period: str | None, send: bool) -> None:
+    """回执：给每个通过邮件报送的文件回复一封回执。
+
+    Reply (回执) to the sender of every return of the period that came by mail.
+
+    Accepted (its figures read back), rejected (what to correct, with a fresh template),
+    superseding an earlier return, or duplicate: one reply per file, never two. Run the
+    month first; without --send, writes the replies as .eml files to check.
+    """
+    from pipeline.mail.receipts import send_receipts
+
+    campaign = _campaign(ctx)
+    _report_mailing(send_receipts(campaign, _period(period, campaign), send=send))
 
 
 @cli.command()
 @click.pass_context
 @handle_errors
 def fetch(ctx: click.Context) -> None:
-    """Fetch returns from the bureau's mailbox ([imap] of the campaign file) into the inbox.
+    """收取：从本局邮箱收取各单位发回的报表附件到收件箱。
+
+    Fetch returns from the bureau's mailbox ([imap] of the campaign file) into the inbox.
 
     Each new message is fetched once and recorded in the ledger with its receipt time,
     sender and subject; its attachments that could be returns are saved into the inbox
@@ -249,7 +353,9 @@ def fetch(ctx: click.Context) -> None:
 )
 @handle_errors
 def demo(workspace: Path) -> None:
-    """Run three months of the whole cycle on the shipped example, in a scratch folder."""
+    """演示：用示例数据在临时文件夹中演示完整流程。
+
+    Run the whole cycle over several periods on the shipped example, in a scratch folder."""
     from pipeline.demo.scenario import run_demo
 
     run_demo(workspace, echo=click.echo)

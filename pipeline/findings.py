@@ -58,6 +58,16 @@ RULES: dict[str, Rule] = {
         "报送单位发来的文件在 Excel 中无法打开（{value}），数据已照常读取",
         "请告知报送单位此文件用 Excel 打不开，请其核对所报数字；今后请用 Excel 或 WPS 保存后再发送。",
     ),
+    "F-ARCHIVE-NESTED": Rule(
+        "error",
+        "压缩包中又有压缩包（{value}），未解开",
+        "请报送单位把报表（.xlsx）直接作为附件发送，或只压缩一层。",
+    ),
+    "F-ARCHIVE-EMPTY": Rule(
+        "error",
+        "压缩包中没有文件（{value}）",
+        "请报送单位把填好的报表（.xlsx）作为附件重新发送。",
+    ),
     "F-UNREADABLE": Rule(
         "error", "工作簿无法读取（{value}）", "请报送单位用 Excel 或 WPS 打开后重新保存为 .xlsx。"
     ),
@@ -94,6 +104,11 @@ RULES: dict[str, Rule] = {
         "error",
         "表头内容“{value}”与模板信息（{expected}）不一致",
         "请报送单位使用本单位本期的模板，不要使用其他单位或其他月份的表格。",
+    ),
+    "M-SENDER": Rule(
+        "warning",
+        "报表由 {value} 发来，不是名册中本单位的电子邮箱（{expected}），已照常接收",
+        "可能是个人邮箱：请与报送单位核实报表确由其报送；常用的邮箱可补入名册“电子邮箱”栏（多个用分号隔开）。",
     ),
     # Layout.
     "L-FINGERPRINT": Rule(
@@ -175,6 +190,37 @@ RULES: dict[str, Rule] = {
         "error", "日期{value}晚于{expected}", "请核对两个日期的先后，更正后重新发送。"
     ),
     "V-INST": Rule("error", "“{value}”不是名册中的单位", "请填写名册中的单位名称或机构代码。"),
+    # A register's items across periods.
+    "R-ITEM-MISSING": Rule(
+        "error",
+        "编号{value}（{expected}）未填报：上期尚未整改完成的条目不能删除",
+        "请报送单位在本期模板中保留该条目并更新其状态，更正后重新发送。",
+    ),
+    "R-ITEM-UNKNOWN": Rule(
+        "error",
+        "编号{value}不是本单位的条目（编号由系统生成，不能自行填写或从其他表格复制）",
+        "请报送单位使用本期下发的模板填写，新增条目的编号留空。",
+    ),
+    "R-ITEM-DUPLICATE": Rule(
+        "error",
+        "编号{value}重复出现（{expected}已有）",
+        "同一条目只填一行，请删除重复行后重新发送。",
+    ),
+    "R-ITEM-REOPENED": Rule(
+        "warning",
+        "该条目{expected}已报整改完成，本期又报“{value}”",
+        "请与报送单位核实：确属问题反弹的，已按本期状态记录。",
+    ),
+    "R-BUREAU-FIELD": Rule(
+        "warning",
+        "本栏由本局确定，报送单位改为“{value}”（本局为“{expected}”），未采用",
+        "无需处理；如报送单位有异议，请与其沟通。",
+    ),
+    "X-RECONCILE": Rule(
+        "warning",
+        "“{register}”中{when}、{items}的有{value}条，本表填报{expected}",
+        "请报送单位核对两表，下期更正；两表应一致。",
+    ),
     "V-BLANK-RESEND": Rule(
         "error",
         "报表全部为空，而本单位本期已有填写了数据的报表",
@@ -219,6 +265,11 @@ RULES: dict[str, Rule] = {
         "warning",
         "本月{value}与该单位以往各月（中位数{expected}）差异很大",
         "请与报送单位核实是否填错。",
+    ),
+    "A-ITEM-OVERDUE": Rule(
+        "warning",
+        "“{item}”已过{deadline}（{expected}）{value}天仍未完成",
+        "请督促报送单位按期整改，逾期未改的按要求挂牌督办或约谈。",
     ),
     "A-MAJOR-OPEN": Rule(
         "warning",

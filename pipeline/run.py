@@ -1,4 +1,4 @@
-"""The run of a period: lock → intake → record → collect → write.
+"""The run: lock → intake → record → collect → write, for every campaign run now.
 
 Data flows one way. Each inbox file is judged once (by its sha256) and the judgement is
 recorded in the ledger (:mod:`pipeline.intake.judge`); every output is then computed
@@ -12,15 +12,16 @@ import datetime as dt
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.aggregate.period import collect, current_returns
+from pipeline.campaigns.campaign import Campaign
+from pipeline.campaigns.workspace import Workspace
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
-from pipeline.intake.judge import Progress, intake
+from pipeline.intake.judge import Progress, context_for, intake, source_for
 from pipeline.intake.outcome import OUTCOME_ZH, FileOutcome
 from pipeline.ledger.lock import run_lock
 from pipeline.ledger.store import Ledger, damaged
@@ -35,10 +36,17 @@ class RunResult:
     outputs: list[Path]
     outbox: Path
     unchanged: bool = False  # nothing new: the outputs of the last run were kept
+    campaign: Campaign | None = None
+    overdue: int = 0  # items (or institutions) past their deadline, in 异常清单
 
     def count(self, outcome: str) -> int:
-        """Files of this period (or unidentified) with ``outcome``."""
-        return sum(1 for f in self.files if f.outcome == outcome and not self._earlier(f))
+        """Files of this campaign's period (or unidentified) with ``outcome``."""
+        return sum(
+            1 for f in self.files if f.outcome == outcome and self._ours(f) and not self._earlier(f)
+        )
+
+    def _ours(self, f: FileOutcome) -> bool:
+        return self.campaign is None or f.campaign in ("", self.campaign.code)
 
     def _earlier(self, f: FileOutcome) -> bool:
         return f.submission_id is not None and f.period not in ("", str(self.period))
@@ -50,14 +58,14 @@ class RunResult:
             {
                 f.period
                 for f in self.files
-                if f.transient and f.period and f.period != str(self.period)
+                if f.transient and f.period and f.period != str(self.period) and self._ours(f)
             }
         )
 
     @property
     def other_periods(self) -> int:
         """Files already recorded for another period (left in the inbox from earlier runs)."""
-        return sum(1 for f in self.files if self._earlier(f))
+        return sum(1 for f in self.files if self._earlier(f) and self._ours(f))
 
 
 def run_period(
@@ -68,13 +76,51 @@ def run_period(
     lock_wait: float = 60.0,
     notify: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """The whole monthly run for ``period``; returns what happened and where outputs are.
+    """The run of one campaign's ``period``, its own inbox and ledger as a workspace of
+    one; returns what happened and where the outputs are."""
+    ws = Workspace(
+        path=campaign.path,
+        name=campaign.name,
+        campaigns=(campaign,),
+        roster_path=campaign.roster_path,
+        ledger_path=campaign.ledger_path,
+        inbox=campaign.inbox,
+        outbox=campaign.outbox,
+        templates_dir=campaign.templates_dir,
+        single=True,
+    )
+    run = run_workspace(
+        ws, {campaign.code: [period]}, progress=progress, lock_wait=lock_wait, notify=notify
+    )
+    return run.results[0]
+
+
+@dataclass
+class WorkspaceRun:
+    """A run over a workspace: the result of each campaign and period run, in order."""
+
+    results: list[RunResult]
+    campaigns: list[Campaign]
+    overview: Path | None = None
+
+
+def run_workspace(
+    ws: Workspace,
+    targets: Mapping[str, Sequence[Period]],
+    *,
+    progress: Progress | None = None,
+    lock_wait: float = 60.0,
+    notify: Callable[[str], None] | None = None,
+) -> WorkspaceRun:
+    """Judge the inbox once for every campaign of ``targets`` (code -> its periods run
+    now), record each file under its campaign, write each campaign's outputs for each of
+    its periods, and the overview when the workspace has several campaigns.
 
     One run at a time per ledger: a second run waits up to ``lock_wait`` seconds for the
     first (``notify`` is told it is waiting), then gives up with :class:`BusyError`.
     """
-    with run_lock(campaign.ledger_path, lock_wait, notify):
-        return _run_locked(campaign, period, progress)
+    with run_lock(ws.ledger_path, lock_wait, notify):
+        return _run_locked(ws, targets, progress)
 
 
 def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str:
@@ -87,7 +133,7 @@ def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str
     except OSError:
         roster_bytes = ""
     seen = [
-        [o.name, o.sha256, o.outcome, o.note, o.transient, o.submission_id]
+        [o.name, o.sha256, o.outcome, o.note, o.transient, o.submission_id, repr(o.origin)]
         + [[f.rule, f.message, f.sheet, f.cell, f.value] for f in o.findings]
         for o in files
     ]
@@ -96,33 +142,56 @@ def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str
     )
 
 
-def _run_locked(campaign: Campaign, period: Period, progress: Progress | None) -> RunResult:
-    from pipeline.report import anomaly_list, manifest, write_outputs
+def _run_locked(
+    ws: Workspace, targets: Mapping[str, Sequence[Period]], progress: Progress | None
+) -> WorkspaceRun:
+    from pipeline.report import anomaly_list, manifest, overview, write_outputs
 
-    roster = campaign.roster()
-    ledger = Ledger(campaign.ledger_path)
+    campaigns = [ws.campaign(code) for code in targets]
+    roster = ws.roster()
+    ledger = Ledger(ws.ledger_path, campaigns[0].code if ws.single else "")
     try:
-        run_id = ledger.start_run(str(period))
-        files = intake(campaign, roster, ledger, period, run_id, progress)
-        outbox = campaign.outbox / str(period)
-        inputs = _inputs(campaign, ledger, files)
-        done = manifest.current(ledger, str(period), outbox, inputs)
-        if done is not None:  # nothing new since the outputs were written
-            outputs, anomalies = done
-        else:
-            data = collect(campaign, roster, ledger, period, files)
-            outputs = write_outputs(data, ledger, outbox)
-            anomalies = len(anomaly_list.listed(data))
-            manifest.record(ledger, str(period), inputs, outputs, anomalies)
-        current = current_returns(ledger.submissions(str(period)))
-        missing = [i for i in roster if i.code not in current]
-        result = RunResult(period, files, anomalies, missing, outputs, outbox, done is not None)
-        summary = {o: result.count(o) for o in OUTCOME_ZH}
-        ledger.finish_run(
-            run_id, json.dumps(summary), ((f.name, f.sha256, f.outcome) for f in files)
-        )
-        return result
+        run_ids = {
+            (c.code, str(p)): ledger.scoped(c.code).start_run(str(p))
+            for c in campaigns
+            for p in targets[c.code]
+        }
+        context = context_for(ws.campaigns, targets, roster)
+        files = intake(context, ledger, run_ids, source_for(ws.campaigns[0]), progress)
+        results = []
+        for c in campaigns:
+            scoped = ledger.scoped(c.code)
+            for period in targets[c.code]:
+                outbox = c.outbox / str(period)
+                inputs = _inputs(c, scoped, files)
+                done = manifest.current(scoped, str(period), outbox, inputs)
+                if done is not None:  # nothing new since the outputs were written
+                    outputs, anomalies, counts = done
+                else:
+                    data = collect(c, roster, scoped, period, files)
+                    outputs = write_outputs(data, scoped, outbox)
+                    listed = anomaly_list.listed(data)
+                    anomalies = len(listed)
+                    counts = {"overdue": sum(1 for f in listed if "OVERDUE" in f.rule)}
+                    manifest.record(scoped, str(period), inputs, outputs, anomalies, counts)
+                current = current_returns(scoped.submissions(str(period)))
+                missing = [i for i in roster if i.code not in current]
+                result = RunResult(
+                    period, files, anomalies, missing, outputs, outbox, done is not None, c
+                )
+                result.overdue = counts.get("overdue", 0)
+                summary = {o: result.count(o) for o in OUTCOME_ZH}
+                scoped.finish_run(
+                    run_ids[(c.code, str(period))],
+                    json.dumps(summary),
+                    ((f.name, f.sha256, f.outcome) for f in files),
+                )
+                results.append(result)
+        written = None
+        if not ws.single:
+            written = overview.write(ws, results, ledger, files)
+        return WorkspaceRun(results, campaigns, written)
     except sqlite3.DatabaseError as exc:  # damage found mid-run: nothing half-written
-        raise damaged(campaign.ledger_path, exc) from exc
+        raise damaged(ws.ledger_path, exc) from exc
     finally:
         ledger.close()

@@ -64,8 +64,8 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.config.roster import Institution
 from pipeline.demo.filler import MonthData, fill_return
 from pipeline.distribute.templates import write_template

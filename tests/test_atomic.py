@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.atomic import open_atomic, safe_filename, write_atomic, write_text_atomic
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Institution
 from pipeline.distribute.templates import template_filename
-from pipeline.report.atomic import open_atomic, safe_filename, write_atomic, write_text_atomic
 
 
 @pytest.mark.parametrize(

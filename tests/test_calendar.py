@@ -39,9 +39,12 @@ def test_period_parse(text: str, expected: Period) -> None:
     "text", ["2026-7", "2026-13", "2026-00", "26-07", "2026/07", "2026-07-01", "", "abc", "202607"]
 )
 def test_period_parse_rejects(text: str) -> None:
-    with pytest.raises(ConfigError, match="YYYY-MM") as err:
-        Period.parse(text)
-    assert repr(text) in str(err.value)
+    with pytest.raises(ConfigError, match="报告期") as err:
+        Period.parse(text, "month")
+    message = str(err.value)
+    assert f"“{text}”" in message and "2026-07" in message
+    if text in ("2026-13", "2026-00"):
+        assert "月份无效" in message
 
 
 def test_period_str_pads_and_label_is_chinese() -> None:

@@ -60,7 +60,7 @@ def test_missing_campaign_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = invoke("--campaign", str(tmp_path / "nope.toml"), "run", "--period", "2026-08")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: campaign file not found: {tmp_path / 'nope.toml'}"
+        f"Error: 找不到配置文件 {tmp_path / 'nope.toml'} / file not found: {tmp_path / 'nope.toml'}"
     ]
 
 
@@ -81,7 +81,7 @@ def test_unreadable_roster_is_exit_1(campaign_dir: Path) -> None:
 def test_bad_period_is_exit_1(campaign_dir: Path) -> None:
     result = invoke(*_paths(campaign_dir), "run", "--period", "2026-13")
     assert result.exit_code == 1
-    assert "YYYY-MM" in result.output
+    assert "报告期“2026-13”的月份无效（1—12）" in result.output
 
 
 def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path) -> None:
@@ -99,6 +99,8 @@ def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path
             "校验日志_2026-08.jsonl",
             "校验日志_2026-08.xlsx",
             "汇总明细_2026-08.xlsx",
+            "问题隐患清单汇总_2026-08.xlsx",
+            "制度措施清单汇总_2026-08.xlsx",
         ]
     )
 
@@ -111,7 +113,7 @@ def test_templates_command_writes_one_protected_form_per_institution(campaign_di
     assert len(files) == 13
     assert files[0].name.startswith("2026-08_")
     wb = load_workbook(files[0])
-    assert wb.sheetnames == ["填报说明", "附件1", "附件2", "_meta"]
+    assert wb.sheetnames == ["填报说明", "附件1", "附件2", "问题隐患清单", "制度措施清单", "_meta"]
     assert wb["附件2"].protection.sheet
     assert wb["_meta"].sheet_state == "veryHidden"
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import DueRule, Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
 from pipeline.distribute.templates import template_filename
 from pipeline.forms.kinds import build_layout

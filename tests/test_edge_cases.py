@@ -46,8 +46,8 @@ from e2e_support import (
 )
 from openpyxl import Workbook, load_workbook
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Reporter
 from pipeline.demo.filler import MonthData, fill_return, fill_template, random_month
 from pipeline.distribute.templates import Prefills, template_filename, write_template
@@ -614,7 +614,7 @@ def test_cumulative_lookup_agrees_with_the_totals_and_prefills_the_template(
     result = run_period(campaign, AUG)
     assert result.count("superseded") == 1
 
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         prefills = Prefills(campaign, SEP, ledger)
 

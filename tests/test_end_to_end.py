@@ -61,8 +61,8 @@ from e2e_support import (
 from openpyxl import load_workbook
 from openpyxl.utils import column_index_from_string, coordinate_to_tuple
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.demo.filler import HABITS, MonthData, fill_return, random_month
 from pipeline.distribute.templates import template_filename
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW

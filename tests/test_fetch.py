@@ -26,8 +26,8 @@ from click.testing import CliRunner, Result
 from support import letters as L
 from support.imap import PASSWORD, USER, Dovecot, dovecot_path, unavailable_reason
 
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.cli import cli
-from pipeline.config.campaign import load_campaign
 from pipeline.intake.mailbox import Fetcher, fetch_returns
 from pipeline.ledger.store import Ledger
 

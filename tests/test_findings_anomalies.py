@@ -18,7 +18,14 @@ def test_every_rule_formats_in_chinese(code: str) -> None:
     rule = RULES[code]
     assert rule.severity in SEVERITY_ZH
     words = {"num": "已整改", "den": "排查", "unit": "处", "fixed": "3", "found": "2"}
-    words["fills"] = "“排查整治隐患”"
+    words.update(
+        fills="“排查整治隐患”",
+        register="问题隐患清单",
+        when="发现日期在本期内",
+        items="类别为一般隐患",
+        deadline="整改时限",
+        item="配电室",
+    )
     f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code
     assert f.severity == rule.severity
@@ -35,7 +42,7 @@ def test_every_rule_formats_in_chinese(code: str) -> None:
 
 
 def test_rule_codes_follow_the_families() -> None:
-    assert all(re.fullmatch(r"[FMLVNDA]-[A-Z0-9-]+", code) for code in RULES)
+    assert all(re.fullmatch(r"[FMLVNDARX]-[A-Z0-9-]+", code) for code in RULES)
     # Files that cannot be read are always refused; one that we read but Excel cannot
     # open (F-CONTENT-TYPES) is only a warning.
     refused = [c for c in RULES if c.startswith("F-") and c != "F-CONTENT-TYPES"]

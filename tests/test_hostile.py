@@ -55,7 +55,7 @@ from hostile import (
 from hostile_bytes import MB, GrowingFile, cfb, sheet_part, streaming_bomb
 from openpyxl import load_workbook
 
-from pipeline.config.campaign import Campaign
+from pipeline.campaigns.campaign import Campaign
 from pipeline.intake.sniff import SETTLE_SECONDS, sha256_of
 
 RECEIVED = dt.datetime(2026, 8, 30, 9, 0)  # before the due date of 2026-08

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config.campaign import load_campaign
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.errors import ConfigError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

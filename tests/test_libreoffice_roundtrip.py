@@ -30,8 +30,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from support import libreoffice as lo
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.distribute import metadata
 from pipeline.distribute.templates import write_templates
 from pipeline.forms.kinds import build_layout
@@ -43,7 +43,7 @@ pytestmark = pytest.mark.libreoffice
 CAMPAIGN_FILE = Path(__file__).resolve().parents[1] / "examples" / "campaign.toml"
 PERIOD = Period(2026, 10)
 INSTITUTIONS = ("QW000", "QW001")  # the bureau, a hospital
-FORM_SHEETS = ("附件1", "附件2")
+FORM_SHEETS = ("附件1", "附件2", "问题隐患清单", "制度措施清单")
 ANNEX_TITLE = "安全生产专项整治三年行动工作进展情况"
 # Last month's cumulative figures pre-filled into 附件2's 累计总计 row, so that the row
 # LibreOffice computes is not all zeros (general 6/8 -> 75 %, major 1/2 -> 50 %).
@@ -172,11 +172,14 @@ def validations(ws: Worksheet) -> dict[tuple[object, ...], set[tuple[int, int]]]
     out: dict[tuple[object, ...], set[tuple[int, int]]] = {}
     for dv in ws.data_validations.dataValidation:
         two_bounds = dv.operator in ("between", "notBetween")
+        # A drop-down list has no operator; LibreOffice writes "between" and a second
+        # bound of 0 for it, which Excel ignores: the list is the same.
+        is_list = dv.type == "list"
         key = (
             dv.type,
-            dv.operator,
+            None if is_list else dv.operator,
             dv.formula1,
-            dv.formula2 if two_bounds else None,
+            dv.formula2 if two_bounds and not is_list else None,
             bool(dv.allow_blank),
             bool(dv.showErrorMessage),
             dv.errorStyle or "stop",

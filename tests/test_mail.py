@@ -28,9 +28,9 @@ from support.smtp import (
     template_meta,
 )
 
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import load_campaign
 from pipeline.mail.monthly import mail_forms
 from pipeline.mail.postman import Postman
 

@@ -11,7 +11,7 @@ import pytest
 import trustme
 from support.smtp import attachment, body_text, campaign_folder, parse, write_ca
 
-from pipeline.config.campaign import load_campaign
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.config.roster import Institution
 from pipeline.errors import ConfigError
 from pipeline.mail.compose import Attachment, build_message, render_letter

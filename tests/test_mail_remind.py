@@ -27,9 +27,9 @@ from support.smtp import (
     template_meta,
 )
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
 from pipeline.errors import MailError
 from pipeline.ledger.store import Ledger
@@ -133,7 +133,7 @@ def test_reminders_go_to_the_missing_and_the_rejected_with_what_is_wrong(
     reminded = _reminded(campaign)
     assert reminded[REJECTED] == reminded[MISSING] == "2026-09-03 10:00 已送达"
     assert not any(v for code, v in reminded.items() if code not in (REJECTED, MISSING))
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         records = ledger.sends(str(AUG), "reminder")
     finally:

@@ -1,4 +1,4 @@
-"""Many new files are judged by a pool of worker processes (pipeline/run.py _judge_all)."""
+"""Many new files are judged by a pool of worker processes (pipeline/intake/reading.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pytest
 from e2e_support import ModelPrefills, campaign_in, ledger_counts, outbox_snapshot, read_jsonl
 from test_crash import PERIOD, _returns
 
-import pipeline.intake.judge as run_module
+import pipeline.intake.reading as run_module
 from pipeline import parallel
 from pipeline.config.calendar import Period
+from pipeline.intake.reading import Context, Pending
+from pipeline.intake.sources import Entry
 from pipeline.run import run_period
 
 pytestmark = pytest.mark.skipif(
@@ -71,21 +73,21 @@ def test_the_pool_judges_exactly_as_one_process_does(
 def test_a_worker_that_dies_costs_its_files_one_run_not_the_whole_run(
     tmp_path: Path, returns: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    judge = run_module._judge_file
+    judge = run_module.judge_file
 
-    def dies_on_one(path: Path, *args: object) -> object:
-        if path.name.startswith("2026-07_示例区中医院"):
+    def dies_on_one(entry: Entry, context: Context) -> Pending:
+        if entry.name.startswith("2026-07_示例区中医院"):
             os._exit(3)  # the worker process vanishes, as if killed
-        return judge(path, *args)  # type: ignore[arg-type]
+        return judge(entry, context)
 
     monkeypatch.setattr(run_module, "PARALLEL_FROM", 2)
-    monkeypatch.setattr(run_module, "_judge_file", dies_on_one)
+    monkeypatch.setattr(run_module, "judge_file", dies_on_one)
     _, _, log = _run(tmp_path, returns)
     assert len(log) == 8  # every file has its line, none lost
     victims = _victims(log)
     assert victims and all(r["outcome"] == "rejected" for r in victims), log
     # Refused for now, not recorded: the next run (healthy) judges them.
-    monkeypatch.setattr(run_module, "_judge_file", judge)
+    monkeypatch.setattr(run_module, "judge_file", judge)
     _, counts, log = _run(tmp_path)
     assert not _victims(log)
     assert counts["submissions"] == {"accepted": 4, "rejected": 2, "superseded": 1}

@@ -29,8 +29,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
 
 PERIOD = Period(2026, 7)
@@ -114,10 +114,15 @@ OUTPUTS = ("汇总表", "汇总明细", "异常清单", "报送情况", "校验�
 
 
 def sheets(scene: Scene) -> list[tuple[str, Worksheet]]:
+    """Every visible sheet of every xlsx output (the registers' books too)."""
     out = []
-    for stem in OUTPUTS:
-        wb = load_workbook(scene.out(stem))
-        out += [(f"{stem}/{ws.title}", ws) for ws in wb.worksheets if ws.sheet_state == "visible"]
+    paths = sorted(scene.outbox.glob("*.xlsx"))
+    assert {p.stem.split("_")[0] for p in paths} >= set(OUTPUTS)
+    for path in paths:
+        wb = load_workbook(path)
+        out += [
+            (f"{path.stem}/{ws.title}", ws) for ws in wb.worksheets if ws.sheet_state == "visible"
+        ]
     return out
 
 

@@ -38,8 +38,8 @@ from e2e_support import (
 )
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import fill_return, random_month
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 

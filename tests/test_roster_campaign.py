@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.config.calendar import DueRule, Period
-from pipeline.config.campaign import load_campaign
 from pipeline.config.roster import Institution, load_roster
 from pipeline.errors import ConfigError, RosterError
 from pipeline.forms.kinds.grid.spec import GridSpec
+from pipeline.forms.kinds.register.spec import RegisterSpec
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.spec import SCHEMAS_DIR
 
@@ -166,8 +167,14 @@ def test_shipped_campaign_loads() -> None:
     assert camp.bureau.name == "示例区卫生健康局"
     assert camp.bureau.code == "QW000"
     assert camp.due == DueRule(day=1, months_after=1, roll_to_working_day=True)
-    assert [f.id for f in camp.forms] == ["fujian1", "fujian2"]
-    assert [type(f) for f in camp.forms] == [ListSpec, GridSpec]
+    assert [f.id for f in camp.forms] == ["fujian1", "fujian2", "hazards", "measures"]
+    assert [type(f) for f in camp.forms] == [ListSpec, GridSpec, RegisterSpec, RegisterSpec]
+    # 所属专题 of both registers offers the campaign's topics: 附件2's rows.
+    topic_labels = tuple(r.label for r in camp.rows_for(camp.form("fujian2")))
+    for register in ("hazards", "measures"):
+        spec = camp.form(register)
+        assert isinstance(spec, RegisterSpec)
+        assert spec.field("topic").choices == topic_labels
     topics = camp.rows_for(camp.form("fujian2"))
     tasks = camp.rows_for(camp.form("fujian1"))
     assert [t.key for t in topics] == ["T1", "T2", "T3", "T4", "T5"]
@@ -269,7 +276,7 @@ def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
 
 
 def test_missing_campaign_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="campaign file not found"):
+    with pytest.raises(ConfigError, match="找不到配置文件"):
         load_campaign(tmp_path / "nope.toml")
 
 
@@ -289,7 +296,7 @@ def test_missing_bureau_table(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("replace", "by", "match"),
     [
-        ('start = "2026-07"', 'start = "2026-7"', "YYYY-MM"),
+        ('start = "2026-07"', 'start = "2026-7"', "无法识别"),
         ('start = "2026-07"\n', "", "missing required key 'start'"),
         ('code = "t-1"\n', 'code = ""\n', "missing required key 'code'"),
     ],
@@ -319,4 +326,30 @@ def test_campaign_saved_in_gbk_is_a_config_error(tmp_path: Path) -> None:
     path.write_bytes(MINIMAL.encode("gb18030"))
     with pytest.raises(ConfigError) as err:
         load_campaign(path)
+    assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "said"),
+    [
+        ("\n[anomalies]\nzscore_treshold = 2\n", "zscore_treshold", "是不是“zscore_threshold”"),
+        (
+            "\n[due]\nroll_to_workingday = false\n",
+            "roll_to_workingday",
+            "是不是“roll_to_working_day”",
+        ),
+        ("\n[due]\ndya = 5\n", "dya = 5", "是不是“day”"),
+        ("\n[anomaly]\nzscore_threshold = 2\n", "[anomaly]", "是不是“anomalies”"),
+    ],
+)
+def test_a_typo_in_the_campaign_file_names_its_line_and_the_nearest_name(
+    tmp_path: Path, text: str, line: str, said: str
+) -> None:
+    path = _campaign(tmp_path, MINIMAL + text)
+    with pytest.raises(ConfigError) as err:
+        load_campaign(path)
+    number = next(
+        i for i, t in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line in t
+    )
+    assert f"第{number}行" in str(err.value) and said in str(err.value), str(err.value)
     assert str(path) in str(err.value)

@@ -28,8 +28,8 @@ from e2e_support import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.demo.filler import HABITS, MonthData, fill_template
 from pipeline.distribute.templates import template_filename, write_template
@@ -67,7 +67,7 @@ def setting(tmp_path_factory: pytest.TempPathFactory):
 def _read_back(campaign: Campaign, roster, path: Path) -> tuple[dict, list]:
     layouts = layouts_for(campaign)
     raw = read_workbook(path, read_bounds(campaign, layouts))
-    ident = identify(raw, campaign, roster, PERIOD, layouts)
+    ident = identify(raw, campaign, roster, [PERIOD], layouts)
     assert not ident.findings and ident.period == PERIOD and ident.institution is not None
     ext = extract(raw, campaign, ident, layouts, {"file": path.name})
     values = {(c.row_key, c.measure): c.value for c in ext.values if c.form == FORM}

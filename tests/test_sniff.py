@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 import warnings
 import zipfile
@@ -128,9 +129,40 @@ def test_pdf_and_unknown_bytes(tmp_path: Path) -> None:
     assert (other.kind, other.reason) == ("other", "F-NOT-XLSX")
 
 
-def test_zip_without_workbook(tmp_path: Path) -> None:
+def test_a_zip_without_a_workbook_is_an_archive_of_returns(tmp_path: Path) -> None:
+    """Whatever its name: its members are judged one by one (pipeline/intake/archive.py);
+    a member is sniffed from its bytes."""
     path = _zip(tmp_path / "a.xlsx", {"data.csv": b"1,2,3"})
-    assert _sniff(path) == Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
+    assert _sniff(path) == Sniffed("archive")
+    returns = _zip(
+        tmp_path / "各院报表.zip", {"一院.xlsx": _xlsx(tmp_path / "1.xlsx").read_bytes()}
+    )
+    assert _sniff(returns) == Sniffed("archive")
+    member = (tmp_path / "1.xlsx").read_bytes()
+    assert sniff(member, len(member), Limits()) == Sniffed("xlsx")
+    assert sniff(b"1,2,3", 5, Limits()).reason == "F-NOT-XLSX"
+
+
+def test_an_archive_past_the_limits_on_archives_is_refused(tmp_path: Path) -> None:
+    many = _zip(tmp_path / "many.zip", {f"{i}.xlsx": b"PK" for i in range(5)})
+    assert _sniff(many) == Sniffed("archive")
+    refused = sniff(many, many.stat().st_size, Limits(max_members=4))
+    assert (refused.reason, refused.detail) == ("F-TOO-LARGE", "压缩包内有 5 个文件")
+    bomb = _zip(tmp_path / "bomb.zip", {"a.xlsx": b"\x00" * (2 << 20)})
+    assert _sniff(bomb) == Sniffed("bomb", "F-TOO-LARGE", "压缩包压缩比 1024 倍")
+    noise = os.urandom(3 << 19).hex().encode()  # 3 MB that packs to half: not a bomb
+    big = _zip(tmp_path / "big.zip", {"一院.xlsx": b"PK", "二院.xlsx": noise})
+    assert _sniff(big) == Sniffed("archive")
+    small = Limits(max_file_mb=2, max_unpacked_mb=100)
+    assert sniff(big, big.stat().st_size, small).detail == "压缩包中的“二院.xlsx”解压后 3 MB"
+    total = sniff(big, big.stat().st_size, Limits(max_unpacked_mb=2))
+    assert total == Sniffed("bomb", "F-TOO-LARGE", "压缩包解压后共 3 MB")
+
+
+def test_rar_and_7z_archives_are_named(tmp_path: Path) -> None:
+    for magic in (b"Rar!\x1a\x07\x00", b"7z\xbc\xaf\x27\x1c\x00\x04"):
+        found = _sniff(_write(tmp_path, "报表.rar", magic + b"\x00" * 64))
+        assert found.reason == "F-NOT-XLSX" and "RAR 或 7z 压缩包" in found.detail
 
 
 def _members_twice(folder: Path, name: str, other: str) -> Path:

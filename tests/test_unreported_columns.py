@@ -7,8 +7,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from pipeline.campaigns.campaign import load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import load_campaign
 from pipeline.demo.filler import fill_return, random_month
 from pipeline.forms.kinds import build_layout
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW

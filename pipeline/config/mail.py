@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pipeline.errors import ConfigError
 
 Security = Literal["starttls", "ssl", "none"]
+Receipts = Literal["manual", "auto"]
+RECEIPTS: tuple[Receipts, ...] = ("manual", "auto")
 SECURITIES: tuple[Security, ...] = ("starttls", "ssl", "none")
 USUAL_PORT: dict[Security, int] = {"starttls": 587, "ssl": 465, "none": 25}
 DEFAULT_PASSWORD_ENV = "PIPELINE_SMTP_PASSWORD"
@@ -55,6 +57,9 @@ class MailConfig:
     # A delivered reminder is not followed by another for the same institution and
     # month until this many days later (1: at most one a day).
     remind_every_days: int = 1
+    # Receipts (回执) to the senders of returns: "manual" (``receipts``, dry run unless
+    # --send) or "auto" (sent by ``run`` right after it judged the returns).
+    receipts: Receipts = "manual"
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
 
 
@@ -115,6 +120,14 @@ def load_mail(data: dict[str, Any], base: Path, where: str) -> MailConfig:
     if every < 1 or not float(every).is_integer():
         raise ConfigError(f"{w_mail}: remind_every_days must be a whole number of days, 1 or more")
 
+    receipts = mail.get("receipts", "manual")
+    if receipts not in RECEIPTS:
+        raise ConfigError(f'{w_mail}: receipts must be "manual" or "auto", not {receipts!r}')
+    if receipts == "auto" and not smtp.get("host"):
+        raise ConfigError(
+            f'{w_mail}: receipts = "auto" sends them after each run, which needs [smtp] host'
+        )
+
     security = smtp.get("security", "starttls")
     if security not in SECURITIES:
         raise ConfigError(f"{w_smtp}: security must be one of {', '.join(SECURITIES)}")
@@ -136,6 +149,7 @@ def load_mail(data: dict[str, Any], base: Path, where: str) -> MailConfig:
         templates=templates,
         pause_seconds=pause,
         remind_every_days=int(every),
+        receipts=receipts,
         smtp=SmtpConfig(
             host=_text(smtp, "host", w_smtp),
             port=int(port),

@@ -17,19 +17,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.atomic import write_atomic
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
+from pipeline.demo.registers import RegisterFill, auto_fill, read_items, write_fill
+from pipeline.distribute.metadata import META_SHEET, parse_rows
 from pipeline.distribute.templates import Prefills, template_filename, write_template
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.grid.spec import GridSpec
+from pipeline.forms.kinds.register.spec import RegisterSpec
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.layout import Layout
 from pipeline.forms.styles import set_text
-from pipeline.report.atomic import write_atomic
 
 Overwrites = dict[str, dict[tuple[str, str], float]]
 """{form_id: {(row_key, measure_key): number}}: numbers typed over derived (formula) cells."""
@@ -39,7 +42,7 @@ HABITS = ("fullwidth", "spaces", "text", "unit")
 
 # Upper bounds of a month's figure per topic row, before ``scale``; unknown counts get 3.
 _RANGES = {
-    "general_found": 8,
+    "general_found": 4,
     "problems_province": 1,
     "problems_city": 2,
     "problems_county": 3,
@@ -84,6 +87,9 @@ class MonthData:
     grid: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
     texts: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     new_tasks: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # what it does to each register ({form_id: RegisterFill}); a register not named here
+    # is kept in step with the grid (see pipeline.demo.registers)
+    registers: dict[str, RegisterFill] = field(default_factory=dict)
 
 
 def _scaled(limit: int, scale: float) -> int:
@@ -274,10 +280,32 @@ def fill_template(
             elif isinstance(spec, ListSpec):
                 texts, new = data.texts.get(spec.id, {}), data.new_tasks.get(spec.id, [])
                 _fill_list(ws, spec, lay, texts, new)
+            elif isinstance(spec, RegisterSpec):
+                fill = data.registers.get(spec.id)
+                if fill is None or fill.in_step:
+                    inst, period = _reporter(campaign, wb)
+                    items, _ = read_items(ws, spec, lay)
+                    auto = auto_fill(campaign, spec, inst, period, data.grid, items)
+                    if fill is not None:
+                        auto.updates.update(fill.updates)
+                        auto.new = auto.new[fill.drop_new :] + fill.new
+                        auto.clear += fill.clear
+                    fill = auto
+                write_fill(ws, spec, lay, fill)
         write_atomic(out, wb.save)
     finally:
         wb.close()
     return out
+
+
+def _reporter(campaign: Campaign, wb: Workbook) -> tuple[Institution, Period]:
+    """Who a template is for and its period, from its hidden metadata."""
+    rows = wb[META_SHEET].iter_rows(max_col=2, values_only=True)
+    meta = parse_rows((key, value) for key, value in rows)
+    inst = campaign.roster().get(meta.get("institution_code", ""))
+    if inst is None:
+        raise ValueError(f"template for {meta.get('institution_code')!r}, not in the roster")
+    return inst, Period.parse(meta.get("period", ""))
 
 
 def fill_return(

@@ -16,9 +16,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign, load_campaign
 from pipeline.demo.filler import MonthData, fill_return, random_month
+from pipeline.demo.registers import RegisterFill
 from pipeline.errors import ConfigError
 from pipeline.ledger.store import Ledger
 from pipeline.run import run_period
@@ -79,10 +80,16 @@ def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Campaign
         "resubmit": {1: "QW003"},
         "error": {1: "QW006"},
         "habits": {0: "QW002", 1: "QW002", 2: "QW005"},
+        # the registers (两个清单)
+        "overdue": {0: "QW004"},  # an item whose deadline passes while it stays open
+        "major_open": {1: "QW002"},  # a 重大隐患 found and left open: supervised
+        "disagrees": {2: "QW008"},  # a register that disagrees with its 附件2
     }
     echo(f"演示工作区：{workspace}")
     for index, period in enumerate(months):
         _month(campaign, roster, rng, index, period, plan, echo)
+        if index == 1:
+            _supervise_one(campaign, period, "QW005", echo)
     echo("")
     echo(f"请查看 {campaign.outbox}/<月份>/ 下的汇总表、异常清单、报送情况和校验日志；")
     echo(f"各单位的空白模板在 {campaign.templates_dir}/<月份>/。")
@@ -100,7 +107,7 @@ def _month(
 ) -> None:
     from pipeline.distribute.templates import Prefills, write_templates
 
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         prefills = Prefills(campaign, period, ledger)
         write_templates(campaign, period, prefills)
@@ -117,6 +124,9 @@ def _month(
             )
             overwrite = (
                 _planted_error(campaign, data) if plan["error"].get(index) == inst.code else None
+            )
+            _plant_items(
+                campaign, data, period, {k: v.get(index) for k, v in plan.items()}, inst.code
             )
             path = fill_return(
                 campaign,
@@ -157,3 +167,54 @@ def _month(
         f"异常清单 {result.anomalies} 条；未报送或待重报："
         + ("、".join(i.name for i in result.missing) or "无")
     )
+
+
+def _plant_items(
+    campaign: Campaign, data: MonthData, period: Period, today: dict[str, str | None], code: str
+) -> None:
+    """The registers' planted cases: an item left open past its deadline, a 重大隐患 left
+    open (supervised by listing), a register that disagrees with 附件2."""
+    grid = data.grid.get("fujian2", {})
+    topics = campaign.rows_for(campaign.form("fujian2"))
+    if today["overdue"] == code:
+        deadline = period.shift(1).first_day() + dt.timedelta(days=19)
+        item = {
+            "topic": topics[3].label,
+            "category": "突出问题",
+            "description": "消防控制室值班人员未持证上岗",
+            "found": (period.first_day() + dt.timedelta(days=9)).isoformat(),
+            "measure": "组织值班人员参加消防设施操作员培训取证",
+            "department": "保卫科",
+            "person": "赵刚",
+            "deadline": deadline.isoformat(),
+            "status": "整改中",
+        }
+        data.registers["hazards"] = RegisterFill(new=[item], in_step=True)
+    if today["major_open"] == code and topics[3].key in grid:
+        grid[topics[3].key]["major_found"] = grid[topics[3].key].get("major_found", 0) + 1
+    if today["disagrees"] == code and topics[0].key in grid:
+        grid[topics[0].key]["general_found"] = grid[topics[0].key].get("general_found", 0) + 1
+        data.registers["hazards"] = RegisterFill(in_step=True, drop_new=1)
+
+
+def _supervise_one(
+    campaign: Campaign, period: Period, code: str, echo: Callable[[str], object]
+) -> None:
+    """The bureau lists one of an institution's open hazards for supervision (挂牌督办)."""
+    from pipeline.forms.kinds.register.items import latest_states
+    from pipeline.forms.kinds.register.spec import RegisterSpec
+    from pipeline.ledger.supervise import supervise
+
+    spec = campaign.form("hazards")
+    assert isinstance(spec, RegisterSpec)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
+    try:
+        states = latest_states(spec, ledger, str(period))
+    finally:
+        ledger.close()
+    open_ones = sorted(
+        item for (inst, item), s in states.items() if inst == code and not spec.is_closed(s.values)
+    )
+    if open_ones:
+        d = supervise(campaign, open_ones[-1], note="演示：本局挂牌督办")
+        echo(f"本局将{d.form} {d.item_id} 列入挂牌督办（python -m pipeline supervise {d.item_id}）")

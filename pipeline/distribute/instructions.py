@@ -10,11 +10,12 @@ import jinja2
 from openpyxl.worksheet.worksheet import Worksheet
 
 from pipeline.forms import printing
+from pipeline.forms.kinds import kind_of
 from pipeline.forms.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
 
 if TYPE_CHECKING:
+    from pipeline.campaigns.campaign import Campaign
     from pipeline.config.calendar import Period
-    from pipeline.config.campaign import Campaign
     from pipeline.config.roster import Reporter
 
 
@@ -36,16 +37,28 @@ def render(name: str, **context: object) -> str:
 def lines(
     campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
 ) -> list[str]:
-    """The sheet's text, one cell per line."""
+    """The sheet's text, one cell per line: what each form asks of this reporter and how
+    to fill it, as each form's kind words it from the definition."""
     _, covered = campaign.due.due_date(period)
+    forms = [
+        {
+            "annex": spec.annex,
+            "title": spec.title_for(period.year),
+            "fill": kind_of(spec).to_fill(spec, reporter.role),
+            "how": kind_of(spec).how_to_fill(spec),
+        }
+        for spec in campaign.forms
+    ]
     text = render(
         "instructions.txt.j2",
         due_covered=covered,
+        due_rule=campaign.due.describe(),
         campaign=campaign,
         reporter=reporter,
         period=period,
         due=due,
         kind=kind,
+        forms=forms,
     )
     return text.splitlines()
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
+    from pipeline.campaigns.campaign import Campaign
     from pipeline.config.calendar import Period
-    from pipeline.config.campaign import Campaign
     from pipeline.config.roster import Reporter
     from pipeline.forms.layout import Layout
 

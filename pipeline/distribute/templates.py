@@ -9,13 +9,13 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from pipeline import parallel
+from pipeline.atomic import safe_filename, write_atomic
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Reporter
 from pipeline.distribute.workbook import build_workbook, restamp_template
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import PrefillContext, Records
-from pipeline.report.atomic import safe_filename, write_atomic
 
 Contents = dict[str, object]  # form id -> what its kind pre-fills
 

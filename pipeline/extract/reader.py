@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
@@ -551,12 +552,13 @@ def _parse(
 
 
 def read_workbook(
-    path: Path,
+    path: Path | IO[bytes],
     bounds: dict[str, tuple[int, int]],
     limits: Limits = DEFAULT_LIMITS,
     default: tuple[int, int] = (60, 30),
 ) -> RawWorkbook:
-    """Cells of every sheet within ``bounds`` (max row, max column by sheet name).
+    """Cells of every sheet within ``bounds`` (max row, max column by sheet name), from a
+    file or an open binary stream (a member of a zip of returns, read into memory).
 
     Raises :class:`Refused` for a file that is damaged or exceeds ``limits``.
     """

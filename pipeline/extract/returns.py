@@ -8,12 +8,12 @@ Everything wrong becomes a finding; nothing here raises for a bad return.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.metadata import FORMAT, form_key
 from pipeline.findings import Finding, make
@@ -54,8 +54,14 @@ def read_bounds(campaign: Campaign, layouts: Mapping[str, Layout]) -> dict[str, 
 
 
 def identify(
-    raw: RawWorkbook, campaign: Campaign, roster: Roster, period: Period, layouts: dict[str, Layout]
+    raw: RawWorkbook,
+    campaign: Campaign,
+    roster: Roster,
+    periods: Sequence[Period],
+    layouts: Mapping[str, Layout],
 ) -> Identity:
+    """Who sent the workbook, for which of the campaign's ``periods`` (those run now);
+    a return of another period is refused for now (judged again when it is run)."""
     meta = raw.meta
     if not meta or meta.get("format") != FORMAT:
         return Identity(None, None, [make("M-NO-META")])
@@ -70,12 +76,13 @@ def identify(
     if inst is None:
         return Identity(None, None, [make("M-UNKNOWN-INST", value=code)], transient=True)
     try:
-        stated = Period.parse(meta.get("period", ""))
+        stated = campaign.period(meta.get("period", ""))
     except Exception:
         return Identity(inst, None, [make("M-NO-META")])
-    if stated != period:
+    if stated not in periods:
+        expected = "、".join(str(p) for p in periods) or "（本次未运行该工作）"
         return Identity(
-            inst, stated, [make("M-PERIOD", value=stated, expected=period)], transient=True
+            inst, stated, [make("M-PERIOD", value=stated, expected=expected)], transient=True
         )
     findings = []
     for spec in campaign.forms:

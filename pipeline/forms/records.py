@@ -51,6 +51,8 @@ class NewItem:
     row_key: str
     prefix: str  # the register's ID prefix after the institution code
     identity: str  # its description: a superseding return's same item keeps its ID
+    # an aggregated return of the level below brings its items' IDs: kept as they are
+    given_id: str = ""
 
 
 @dataclass
@@ -65,6 +67,8 @@ class Extracted:
     foreign: list[GridCell] = field(default_factory=list)
     claims: list[GridCell] = field(default_factory=list)  # derived cells and total rows
     texts: list[TextCell] = field(default_factory=list)
+    # cells read only to be checked, never taken: a bureau's field on an institution's file
+    not_taken: list[TextCell] = field(default_factory=list)
     new_items: list[NewItem] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     aggregate: bool = False  # an aggregated return of the level below (its IDs are its own)

@@ -18,11 +18,9 @@ from pipeline.errors import ConfigError
 from pipeline.forms.fields import Field
 from pipeline.forms.rows import Row
 
-# The definitions shipped with the program: the top-level schemas/ folder of the source,
-# installed as the package pipeline.schemas (see pyproject.toml).
+# The definitions shipped with the program, as package data (schemas/ at the top of the
+# source is a link to this folder); a campaign may name a folder of its own.
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "schemas"
-if not SCHEMAS_DIR.is_dir():  # a source checkout (editable install): the folder itself
-    SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,111 +1,40 @@
-"""Intake: every inbox file judged once and recorded, in order of receipt.
+"""Intake: every file of the source judged once and recorded, in order of receipt.
 
-Each new file (by its sha256) is sniffed, read within the limits, identified from its
-hidden metadata and extracted by its forms' kinds, in a pool of worker processes when
-there are many; all new returns are then validated as one batch and recorded in the
-ledger, each in one transaction. A file seen before takes its outcome from the ledger.
+The files come through a source (:mod:`pipeline.intake.sources`; the inbox folder by
+default), each with its received time and, when it came by e-mail, its origin. Each new
+file (by its sha256) is sniffed, read within the limits, identified from its hidden
+metadata and extracted by its forms' kinds, in a pool of worker processes when there
+are many (:mod:`pipeline.intake.reading`). A zip of returns is unpacked and each of its
+members judged the same way, listed after it. All new returns are then validated as one
+batch and recorded in the ledger, each in one transaction. A file seen before takes its
+outcome from the ledger.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
-from pipeline import parallel
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
-from pipeline.config.roster import Institution, Roster
-from pipeline.extract.reader import Refused, read_workbook
-from pipeline.extract.returns import extract, identify, layouts_for, read_bounds
+from pipeline.config.roster import Roster
+from pipeline.extract.returns import layouts_for, read_bounds
 from pipeline.faults import checkpoint
 from pipeline.findings import Finding, is_blocking, make
 from pipeline.forms.kinds.base import Returned
-from pipeline.forms.layout import Layout
-from pipeline.forms.records import Extracted
+from pipeline.intake.archive import Member
 from pipeline.intake.outcome import FileOutcome
-from pipeline.intake.sniff import display_name, is_regular_file, sha256_of, skip_reason, sniff
+from pipeline.intake.reading import Context, Pending, Progress, Target, judge_all, where_of
+from pipeline.intake.sources import Entry, Source, member_entries, source_for
 from pipeline.ledger.store import Ledger, Submission
 from pipeline.validate.batch import validate_batch
 
-Progress = Callable[[str, int, int], None]
-
-
-@dataclass
-class _Pending:
-    """A new file read and identified, waiting for the batch validation."""
-
-    outcome: FileOutcome
-    extracted: Extracted | None
-    where: dict
-
-
-def _received_at(path: Path) -> str:
-    return dt.datetime.fromtimestamp(path.stat().st_mtime).isoformat(timespec="seconds")
-
-
-def _where(name: str, sha: str, inst: Institution | None, period: Period | None) -> dict:
-    return {
-        "file": name,
-        "sha256": sha,
-        "institution": inst.code if inst else "",
-        "institution_name": inst.name if inst else "",
-        "period": str(period or ""),
-    }
-
-
-def _judge_file(
-    path: Path,
-    name: str,
-    sha: str,
-    size: int,
-    campaign: Campaign,
-    roster: Roster,
-    period: Period,
-    layouts: dict[str, Layout],
-    bounds: dict,
-    institutions: dict[str, str],
-) -> _Pending:
-    """Sniff, read and identify one new file; extraction when it is one of ours."""
-    out = FileOutcome(
-        name=name, outcome="rejected", sha256=sha, size=size, received_at=_received_at(path)
-    )
-    if path.stat().st_size != size:
-        out.mark_transient()
-        out.findings = [make("F-COPYING", file=name, sha256=sha)]
-        return _Pending(out, None, {})
-    where = _where(name, sha, None, None)
-    sniffed = sniff(path, size, campaign.limits)
-    if sniffed.kind != "xlsx":
-        out.findings = [make(sniffed.reason, value=sniffed.detail, **where)]
-        return _Pending(out, None, where)
-    try:
-        raw = read_workbook(path, bounds, campaign.limits)
-    except Refused as exc:
-        loc = {**where, "sheet": exc.sheet, "cell": exc.cell}
-        out.findings = [make(exc.rule, value=exc.detail, **loc)]
-        return _Pending(out, None, where)
-    ident = identify(raw, campaign, roster, period, layouts)
-    where = _where(name, sha, ident.institution, ident.period)
-    out.institution = ident.institution.code if ident.institution else ""
-    out.period = str(ident.period or "")
-    out.findings = [replace(f, **where) for f in ident.findings]
-    out.findings += [make(rule, value=detail, **where) for rule, detail in raw.notes]
-    if ident.transient and ident.period is not None and ident.period != period:
-        out.mark_transient(f"属于{ident.period}，请运行 make PERIOD={ident.period}")
-    elif ident.transient:
-        out.mark_transient("机构不在名册中：补入名册后重新运行")
-    if ident.institution is None or ident.period is None or ident.transient:
-        return _Pending(out, None, where)
-    ext = extract(raw, campaign, ident, layouts, where, institutions)
-    return _Pending(out, ext, where)
+__all__ = ["Progress", "context_for", "intake", "source_for"]
 
 
 def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster) -> list[Finding]:
     inst = roster.get(sub.institution or "")
-    base = _where(name, sub.sha256, inst, Period.parse(sub.period) if sub.period else None)
+    base = where_of(name, sub.sha256, inst, None)
+    base["period"] = sub.period or ""
     if inst is None and sub.institution:
         base["institution"] = sub.institution
     return [Finding(**row, **base) for row in ledger.findings_of(sub.id)]
@@ -113,6 +42,7 @@ def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster)
 
 def _outcome_from_ledger(out: FileOutcome, sub: Submission, ledger: Ledger, roster: Roster) -> None:
     out.submission_id = sub.id
+    out.campaign = sub.campaign
     out.institution = sub.institution or ""
     out.period = sub.period or ""
     if sub.file_name != out.name:
@@ -127,173 +57,171 @@ def _outcome_from_ledger(out: FileOutcome, sub: Submission, ledger: Ledger, rost
     out.findings = _ledger_findings(ledger, sub, out.name, roster)
 
 
-def _by_receipt(inbox: Path) -> list[Path]:
-    """Inbox entries in order of receipt, so of identical copies the earliest is the return."""
-    if not inbox.is_dir():
-        return []
+class _Intake:
+    """One run's intake: the outcome of every entry, in the order listed, and the new
+    files judged, waiting to be validated and recorded."""
 
-    def key(p: Path) -> tuple[float, str]:
-        try:
-            return (p.stat().st_mtime, p.name)
-        except OSError:
-            return (0.0, p.name)
+    def __init__(self, context: Context, ledger: Ledger, progress: Progress | None) -> None:
+        self.context = context
+        self.ledger = ledger
+        self.progress = progress
+        self.outcomes: list[FileOutcome] = []
+        self.pending: list[Pending] = []
+        self.seen: set[str] = set()  # sha256 of the files judged in this run
+        self.earliest: dict[str, str] = {}  # sha256 -> the earliest receipt of its copies
 
-    return sorted(inbox.iterdir(), key=key)
+    def _not_judged(self, e: Entry) -> FileOutcome | None:
+        """The outcome of an entry that is not judged now, or None (judge it)."""
+        if e.skip:
+            return FileOutcome(name=e.name, outcome="skipped", note=e.skip, origin=e.origin)
+        if e.unreadable:
+            out = FileOutcome(name=e.name, outcome="rejected", origin=e.origin)
+            out.mark_transient()
+            out.findings = [make("F-UNREADABLE", value=e.unreadable, file=e.name)]
+            return out
+        if e.received_at:
+            first = self.earliest.setdefault(e.sha256, e.received_at)
+            self.earliest[e.sha256] = min(first, e.received_at)
+        if self.ledger.known(e.sha256) is not None or e.sha256 in self.seen:
+            # The outcome is filled in from the ledger at the end.
+            return FileOutcome(
+                name=e.name,
+                outcome="duplicate",
+                sha256=e.sha256,
+                size=e.size,
+                received_at=e.received_at,
+                origin=e.origin,
+            )
+        self.seen.add(e.sha256)
+        return None
+
+    def place(self, entries: list[Entry]) -> list[tuple[int, Entry]]:
+        """An outcome for each entry; those to judge, with their places."""
+        jobs = []
+        for e in entries:
+            out = self._not_judged(e)
+            self.outcomes.append(out or FileOutcome(name=e.name, outcome="rejected"))
+            if out is None:
+                jobs.append((len(self.outcomes) - 1, e))
+        return jobs
+
+    def judge(self, jobs: list[tuple[int, Entry]]) -> list[tuple[int, Entry, list[Member]]]:
+        """Judge the jobs; the zips of returns among them, with their members."""
+        judged = judge_all([e for _, e in jobs], self.context, self.progress)
+        archives = []
+        for (place, entry), p in zip(jobs, judged, strict=True):
+            self.outcomes[place] = p.outcome
+            if p.members is not None:
+                archives.append((place, entry, p.members))
+                continue
+            self.pending.append(p)
+            checkpoint("intake")
+        return archives
+
+    def unpack(self, archives: list[tuple[int, Entry, list[Member]]]) -> list[tuple[int, Entry]]:
+        """Each zip's members placed right after it; those to judge, with their places.
+        The members of a zip that came by mail are recorded as from its messages."""
+        at = {place: (entry, found) for place, entry, found in archives}
+        unpacked = {entry.sha256: entry.name for entry, _ in at.values()}
+        outcomes, self.outcomes = self.outcomes, []
+        jobs = []
+        for place, out in enumerate(outcomes):
+            self.outcomes.append(out)
+            if out.outcome == "duplicate" and out.sha256 in unpacked:  # a copy of a zip
+                out.note = f"与“{unpacked[out.sha256]}”内容完全相同"
+            if place not in at:
+                continue
+            entry, found = at[place]
+            judged = [(m.name, m.sha256, m.size) for m in found if not m.skip]
+            self.ledger.record_members(entry.sha256, judged)
+            jobs += self.place(member_entries(entry, found))
+        return jobs
+
+    def record(self, run_ids: dict[tuple[str, str], int], fallback: tuple[str, str]) -> None:
+        """Validate the new returns, each campaign and period as one batch, and record
+        every new file under its campaign (a file of none: ``fallback``)."""
+        targets = self.context.targets
+        groups: dict[tuple[str, str], list[Pending]] = {}
+        for p in self.pending:
+            if p.extracted is not None:
+                groups.setdefault((p.campaign, str(p.extracted.period)), []).append(p)
+        for (code, _), found in groups.items():
+            target = targets[code]
+            batch = [Returned(p.extracted, p.where) for p in found if p.extracted is not None]
+            period = found[0].extracted.period  # type: ignore[union-attr]
+            validate_batch(batch, target.campaign, self.ledger.scoped(code), period)
+        for p in self.pending:
+            if p.extracted is not None:
+                p.outcome.findings.extend(p.extracted.findings)
+
+        def received(out: FileOutcome) -> str:
+            return self.earliest.get(out.sha256) or out.received_at
+
+        # In order of receipt, so that of two returns the later received is current.
+        for p in sorted(self.pending, key=lambda p: (received(p.outcome), p.outcome.name)):
+            out = p.outcome
+            if out.transient:
+                continue
+            ext = p.extracted
+            code = p.campaign if p.campaign in targets else fallback[0]
+            period = out.period or fallback[1]  # an unidentified file: the run's period
+            run_id = run_ids.get((code, period)) or next(iter(run_ids.values()), 0)
+            self.ledger.scoped(code).record(
+                sha256=out.sha256,
+                file_name=out.name,
+                size=out.size,
+                received_at=received(out),
+                run_id=run_id,
+                institution=out.institution or None,
+                period=period,
+                accepted=ext is not None and not is_blocking(out.findings),
+                values=ext.values if ext else (),
+                texts=ext.texts if ext else (),
+                new_items=ext.new_items if ext else (),
+                findings=out.findings,
+            )
 
 
-_Job = tuple[Path, str, str, int]  # path, display name, sha256, size
-PARALLEL_FROM = 24  # new files; fewer are judged in-process (a pool costs ~0.1 s to start)
-
-
-@dataclass(frozen=True)
-class _Context:
-    """What judging a file needs, sent once to each worker process."""
-
-    campaign: Campaign
-    roster: Roster
-    period: Period
-    layouts: dict[str, Layout]
-    bounds: dict[str, tuple[int, int]]
-    institutions: dict[str, str]  # roster code or name -> code
-
-
-_worker_context: _Context | None = None
-
-
-def _start_worker(context: _Context) -> None:
-    global _worker_context
-    _worker_context = context
-
-
-def _judge_safely(context: _Context, job: _Job) -> _Pending:
-    path, name, sha, size = job
-    c = context
-    try:
-        return _judge_file(
-            path,
-            name,
-            sha,
-            size,
-            c.campaign,
-            c.roster,
-            c.period,
-            c.layouts,
-            c.bounds,
-            c.institutions,
-        )
-    except Exception as exc:  # a fault of ours must not stop the other files
-        return _fault(job, f"程序内部错误 {type(exc).__name__}")
-
-
-def _judge_in_worker(job: _Job) -> _Pending:
-    assert _worker_context is not None, "worker started without its context"
-    return _judge_safely(_worker_context, job)
-
-
-def _fault(job: _Job, what: str) -> _Pending:
-    _, name, sha, size = job
-    out = FileOutcome(name=name, outcome="rejected", sha256=sha, size=size)
-    out.mark_transient()  # judged again on the next run
-    out.findings = [make("F-UNREADABLE", value=what, file=name, sha256=sha)]
-    return _Pending(out, None, {})
-
-
-def _judge_all(jobs: list[_Job], context: _Context, progress: Progress | None) -> list[_Pending]:
-    """Each new file judged (read, identified, extracted), in ``jobs`` order.
-
-    Reading is most of a run's work and each file is independent, so many files are
-    shared among worker processes, one per core. Should a worker die, the files it had
-    are refused for now (judged again next run) and the others keep their judgement.
-    """
-    done: list[_Pending] = []
-    try:
-        for pending in parallel.each(
-            _judge_in_worker, jobs, _start_worker, (context,), parallel_from=PARALLEL_FROM
-        ):
-            done.append(pending)
-            checkpoint("judging")  # a crash here leaves workers mid-batch
-            if progress:
-                progress("读取", len(done), len(jobs))
-    except BrokenProcessPool:
-        done += [_fault(job, "读取进程意外终止") for job in jobs[len(done) :]]
-    return done
+def context_for(
+    campaigns: Sequence[Campaign],
+    targets: Mapping[str, Sequence[Period]],
+    roster: Roster,
+) -> Context:
+    """What judging needs: every campaign of the workspace (to route a file to its own),
+    and the periods of those run now."""
+    known = {c.code: c for c in campaigns}
+    run = {}
+    bounds: dict[str, tuple[int, int]] = {}
+    for c in campaigns:
+        layouts = layouts_for(c)
+        for sheet, (rows, cols) in read_bounds(c, layouts).items():
+            old = bounds.get(sheet, (0, 0))
+            bounds[sheet] = (max(rows, old[0]), max(cols, old[1]))
+        if c.code in targets:
+            run[c.code] = Target(c, tuple(targets[c.code]), layouts)
+    institutions = {i.name: i.code for i in roster} | {i.code: i.code for i in roster}
+    return Context(run, known, roster, bounds, institutions, campaigns[0].limits)
 
 
 def intake(
-    campaign: Campaign,
-    roster: Roster,
+    context: Context,
     ledger: Ledger,
-    period: Period,
-    run_id: int,
+    run_ids: dict[tuple[str, str], int],
+    source: Source,
     progress: Progress | None = None,
 ) -> list[FileOutcome]:
-    """Judge every new inbox file and record it; return every file's outcome."""
-    layouts = layouts_for(campaign)
-    bounds = read_bounds(campaign, layouts)
-    institutions = {i.name: i.code for i in roster} | {i.code: i.code for i in roster}
-    entries = _by_receipt(campaign.inbox)
-    outcomes: list[FileOutcome] = []
-    pending: list[_Pending] = []
-    seen: dict[str, str] = {}
-    jobs: list[_Job] = []  # new files to judge, and where their outcomes go
-    places: list[int] = []
-    for path in entries:
-        name = display_name(path.name)
-        reason = "文件夹，未读取" if path.is_dir() else skip_reason(name)
-        if not reason and not is_regular_file(path):
-            reason = "不是普通文件（失效的链接、管道或设备），未读取"
-        if reason:
-            outcomes.append(FileOutcome(name=name, outcome="skipped", note=reason))
-            continue
-        try:
-            sha, size = sha256_of(path)
-        except OSError as exc:  # removed or locked since the listing
-            out = FileOutcome(name=name, outcome="rejected")
-            out.mark_transient()
-            out.findings = [make("F-UNREADABLE", value=type(exc).__name__, file=name)]
-            outcomes.append(out)
-            continue
-        known = ledger.known(sha)
-        if known is not None or sha in seen:  # outcome filled in from the ledger below
-            outcomes.append(FileOutcome(name=name, outcome="duplicate", sha256=sha, size=size))
-            continue
-        seen[sha] = name
-        jobs.append((path, name, sha, size))
-        outcomes.append(FileOutcome(name=name, outcome="rejected"))  # its place, for now
-        places.append(len(outcomes) - 1)
-    context = _Context(campaign, roster, period, layouts, bounds, institutions)
-    judged = _judge_all(jobs, context, progress)
-    for place, p in zip(places, judged, strict=True):
-        outcomes[place] = p.outcome
-        pending.append(p)
-        checkpoint("intake")
-    batch = [Returned(p.extracted, p.where) for p in pending if p.extracted is not None]
-    validate_batch(batch, campaign, ledger, period)
-    for p in pending:
-        if p.extracted is not None:
-            p.outcome.findings.extend(p.extracted.findings)
-    # Record in order of receipt, so that of two returns the later received is current.
-    for p in sorted(pending, key=lambda p: (p.outcome.received_at, p.outcome.name)):
-        out = p.outcome
-        if out.transient:
-            continue
-        ext = p.extracted
-        ledger.record(
-            sha256=out.sha256,
-            file_name=out.name,
-            size=out.size,
-            received_at=out.received_at,
-            run_id=run_id,
-            institution=out.institution or None,
-            period=out.period or str(period),  # an unidentified file: this run's month
-            accepted=ext is not None and not is_blocking(out.findings),
-            values=ext.values if ext else (),
-            texts=ext.texts if ext else (),
-            new_items=ext.new_items if ext else (),
-            findings=out.findings,
-        )
-    for out in outcomes:
+    """Judge every new file of ``source`` (the inbox) and record it; return every file's
+    outcome, a zip's members listed after it. ``run_ids`` are the runs of this intake by
+    (campaign code, period); a file of no campaign is recorded under the first."""
+    run = _Intake(context, ledger, progress)
+    entries = source.entries(ledger)
+    archives = run.judge(run.place(entries))
+    nested = run.judge(run.unpack(archives))
+    assert not nested, "a zip inside a zip is refused, never unpacked"
+    fallback = next(iter(run_ids)) if run_ids else ("", "")
+    run.record(run_ids, fallback)
+    for out in run.outcomes:
         sub = ledger.known(out.sha256) if out.sha256 else None
-        if sub is not None:  # else skipped, or refused for now (roster, period, copying)
-            _outcome_from_ledger(out, sub, ledger, roster)
-    return outcomes
+        if sub is not None:  # else skipped, unpacked, or refused for now (roster, period...)
+            _outcome_from_ledger(out, sub, ledger, context.roster)
+    return run.outcomes

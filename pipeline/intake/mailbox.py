@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.config.campaign import Campaign
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.imap import ImapConfig
 from pipeline.config.limits import MB
 from pipeline.errors import MailboxError

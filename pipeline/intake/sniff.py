@@ -2,12 +2,16 @@
 
 A file's type is decided from its bytes, never its extension: an ``.xls`` renamed to
 ``.xlsx`` or a web page saved as ``.xlsx`` is recognised and refused with advice. Only a
-plain OOXML workbook without macros goes on to a spreadsheet reader.
+plain OOXML workbook without macros goes on to a spreadsheet reader. An xlsx is itself a
+zip; a zip that holds neither a workbook's parts nor an OpenDocument's is an *archive*
+of returns, whose members the intake judges one by one (:mod:`pipeline.intake.archive`).
+What is sniffed is an inbox file (a path) or a member of such an archive (its bytes).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import stat
@@ -16,9 +20,11 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from pipeline.config.limits import Limits
+
+Source = Path | bytes  # an inbox file, or the bytes of an archive's member
 
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -26,6 +32,7 @@ SETTLE_SECONDS = 1.0  # an unfinished zip changed more recently may still be gro
 _EOCD = b"PK\x05\x06"  # a zip's end-of-central-directory record: 22 bytes, a comment
 _EOCD_SIZE = 22
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+_OTHER_ARCHIVES = (b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c")
 _SKIP_PATTERNS = (
     re.compile(r"^~\$"),  # Excel / WPS owner file
     re.compile(r"^\.~lock\..*#$"),  # LibreOffice lock file
@@ -37,7 +44,8 @@ _SKIP_PATTERNS = (
 
 @dataclass(frozen=True)
 class Sniffed:
-    """What the bytes say: ``kind`` is "xlsx" when the file may be opened."""
+    """What the bytes say: ``kind`` is "xlsx" when the file may be opened as a workbook,
+    "archive" when it is a zip of files to judge one by one (within the limits)."""
 
     kind: str
     reason: str = ""  # rule code of the refusal when kind != "xlsx"
@@ -118,10 +126,15 @@ def _unfinished_zip(fh: BinaryIO) -> bool:
     return True
 
 
-def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
+def opened(source: Source) -> IO[bytes]:
+    """The file or the bytes, to read from."""
+    return io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
+
+
+def _sniff_zip(source: Source, limits: Limits) -> Sniffed:
     """Checks over the zip directory only: nothing is inflated here but two tiny parts."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with opened(source) as raw, zipfile.ZipFile(raw) as zf:
             infos = zf.infolist()
             if len(infos) > limits.max_members:
                 return Sniffed("bomb", "F-TOO-LARGE", f"压缩包内有 {len(infos)} 个文件")
@@ -141,7 +154,7 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
                 with zf.open(by_name["[Content_Types].xml"]) as fh:
                     types = fh.read(1 << 20)
             elif not any(n.startswith("xl/") for n in names):
-                return Sniffed("zip", "F-NOT-XLSX", "压缩包，不是 Excel 工作簿")
+                return _archive(infos, limits)
             # Before the macro check: every .xlsb is typed "binary.macroEnabled".
             if b"sheet.binary" in types or "xl/workbook.bin" in names:
                 return Sniffed("xlsb", "F-NOT-XLSX", "Excel 二进制工作簿（.xlsb）")
@@ -162,6 +175,23 @@ def _sniff_zip(path: Path, limits: Limits) -> Sniffed:
     return Sniffed("xlsx")
 
 
+def _archive(infos: list[zipfile.ZipInfo], limits: Limits) -> Sniffed:
+    """A zip of returns, within the limits on archives (declared sizes: the reader of
+    its members holds each to its declared size)."""
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > limits.unpacked_bytes:
+        return Sniffed("bomb", "F-TOO-LARGE", f"压缩包解压后共 {total // (1 << 20)} MB")
+    if total / packed > limits.max_ratio:
+        return Sniffed("bomb", "F-TOO-LARGE", f"压缩包压缩比 {total / packed:.0f} 倍")
+    for info in infos:
+        if info.file_size > limits.file_bytes:
+            name = info.filename[-80:]
+            size = info.file_size // (1 << 20)
+            return Sniffed("bomb", "F-TOO-LARGE", f"压缩包中的“{name}”解压后 {size} MB")
+    return Sniffed("archive")
+
+
 def _held_twice(infos: list[zipfile.ZipInfo]) -> str | None:
     """The first member name the zip holds twice, if any. Excel reads the first of the
     two, Python's zipfile (and so this sniffing) the last: the clerk would see other
@@ -175,12 +205,12 @@ def _held_twice(infos: list[zipfile.ZipInfo]) -> str | None:
     return None
 
 
-def _sniff_cfb(path: Path, size: int) -> Sniffed:
+def _sniff_cfb(source: Source, size: int) -> Sniffed:
     """A compound file (CFB) is told by the names in its directory: a legacy .xls or
     .et, a workbook encrypted with a password, or a Word or Outlook file sent by mistake."""
-    names = {n.lower() for n in _cfb_names(path, size) or ()}
+    names = {n.lower() for n in _cfb_names(source, size) or ()}
     if not names:  # a directory that cannot be walked: look for the encryption stream
-        with open(path, "rb") as fh:
+        with opened(source) as fh:
             body = fh.read(min(size, 1 << 20))
         if "EncryptionInfo".encode("utf-16-le") in body:
             return Sniffed("encrypted", "F-ENCRYPTED")
@@ -199,17 +229,17 @@ def _sniff_cfb(path: Path, size: int) -> Sniffed:
 _CFB_MARKERS = 0xFFFFFFFA  # sector numbers from here up mark a chain's end, free, FAT...
 
 
-def _cfb_names(path: Path, size: int) -> set[str] | None:
+def _cfb_names(source: Source, size: int) -> set[str] | None:
     """Names of the streams and storages in a compound file's directory, or None when
     the directory cannot be walked. Every chain is bounded by the file's sector count."""
     try:
-        with open(path, "rb") as fh:
+        with opened(source) as fh:
             return _walk_cfb(fh, size)
     except (OSError, ValueError, struct.error):
         return None
 
 
-def _walk_cfb(fh: BinaryIO, size: int) -> set[str] | None:
+def _walk_cfb(fh: IO[bytes], size: int) -> set[str] | None:
     header = fh.read(512)
     (shift,) = struct.unpack_from("<H", header, 30)
     if shift not in (9, 12):
@@ -247,7 +277,7 @@ def _walk_cfb(fh: BinaryIO, size: int) -> set[str] | None:
     return names
 
 
-def _sector(fh: BinaryIO, n: int, size: int) -> bytes:
+def _sector(fh: IO[bytes], n: int, size: int) -> bytes:
     fh.seek((n + 1) * size)
     block = fh.read(size)
     if len(block) < size:
@@ -271,19 +301,24 @@ def _looks_like_text(head: bytes) -> bool:
     return False
 
 
-def sniff(path: Path, size: int, limits: Limits) -> Sniffed:
+def sniff(source: Source, size: int, limits: Limits) -> Sniffed:
+    """What ``source`` (an inbox file, or an archive member's bytes) of ``size`` bytes is."""
     if size == 0:
         return Sniffed("empty", "F-EMPTY")
     if size > limits.file_bytes:
         return Sniffed("large", "F-TOO-LARGE", f"文件 {size // (1 << 20)} MB")
-    with open(path, "rb") as fh:
+    with opened(source) as fh:
         head = fh.read(4096)
     if head.startswith(ZIP_MAGIC):
-        return _sniff_zip(path, limits)
+        return _sniff_zip(source, limits)
     if head.startswith(CFB_MAGIC):
-        return _sniff_cfb(path, size)
+        return _sniff_cfb(source, size)
     if head.startswith(b"PK"):
         return Sniffed("damaged", "F-DAMAGED", "压缩包结构不完整")
+    if head.startswith(_OTHER_ARCHIVES):
+        return Sniffed(
+            "rar", "F-NOT-XLSX", "RAR 或 7z 压缩包，无法解开；请改用 zip 或直接发送 .xlsx"
+        )
     lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lowered.startswith((b"<html", b"<!doctype html", b"<table", b"<meta", b"<?xml", b"mime")):
         return Sniffed("html", "F-NOT-XLSX", "网页或 XML 文件")

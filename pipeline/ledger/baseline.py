@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import _rows_from_csv, _rows_from_xlsx
 from pipeline.errors import ConfigError, InputError, RosterError
 from pipeline.forms.cells import column_letter
@@ -110,7 +110,7 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
                 )
             )
     with run_lock(campaign.ledger_path, wait=60.0):
-        ledger = Ledger(campaign.ledger_path)
+        ledger = Ledger(campaign.ledger_path, campaign.code)
         try:
             count = ledger.replace_baseline(out)
         finally:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from pipeline.config.campaign import Campaign
+    from pipeline.campaigns.campaign import Campaign
 
 from pipeline.errors import BusyError
 

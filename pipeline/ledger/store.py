@@ -3,8 +3,9 @@
 Every distinct file (by sha256) the pipeline has judged is a *submission* with its status:
 accepted, rejected or superseded. Accepted submissions carry their figures and texts;
 every submission carries its findings. Every e-mail sent (or tried) is a row of *sends*;
-every message fetched from the bureau's mailbox one of *mail_messages*, and every
-attachment saved from it into the inbox one of *mail_files* (its receipt time and sender).
+every message fetched from the bureau's mailbox one of *mail_messages*, every
+attachment saved from it into the inbox one of *mail_files* (its receipt time and sender),
+and every member of a zip of returns so saved one of *mail_members*.
 Cumulative totals are always computed from here
 (plus imported baselines), so they survive a cleaned inbox; a resubmission supersedes the
 earlier one, which stays on record; a file seen again changes nothing.
@@ -36,7 +37,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, period TEXT NOT NULL, started_at TEXT NOT NULL,
-    finished_at TEXT, summary TEXT);
+    finished_at TEXT, summary TEXT, campaign TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS run_files (
     run_id INTEGER NOT NULL REFERENCES runs(id), file_name TEXT NOT NULL, sha256 TEXT,
     outcome TEXT NOT NULL, PRIMARY KEY (run_id, file_name));
@@ -45,7 +46,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     size INTEGER NOT NULL, received_at TEXT NOT NULL, first_seen_run INTEGER,
     institution TEXT, period TEXT,
     status TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'superseded')),
-    superseded_by INTEGER REFERENCES submissions(id));
+    superseded_by INTEGER REFERENCES submissions(id), campaign TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS submissions_by_return ON submissions (period, institution, status);
 CREATE TABLE IF NOT EXISTS grid_values (
     submission_id INTEGER NOT NULL REFERENCES submissions(id), form TEXT NOT NULL,
@@ -60,8 +61,8 @@ CREATE TABLE IF NOT EXISTS findings (
     rule TEXT NOT NULL, severity TEXT NOT NULL, form TEXT, sheet TEXT, cell TEXT,
     value TEXT, expected TEXT, message TEXT NOT NULL, advice TEXT);
 CREATE TABLE IF NOT EXISTS output_sets (
-    period TEXT PRIMARY KEY, inputs TEXT NOT NULL, files TEXT NOT NULL,
-    anomalies INTEGER NOT NULL);
+    campaign TEXT NOT NULL DEFAULT '', period TEXT NOT NULL, inputs TEXT NOT NULL,
+    files TEXT NOT NULL, anomalies INTEGER NOT NULL, PRIMARY KEY (campaign, period));
 CREATE TABLE IF NOT EXISTS baselines (
     institution TEXT NOT NULL, through TEXT NOT NULL, form TEXT NOT NULL,
     row_key TEXT NOT NULL, measure TEXT NOT NULL, value REAL NOT NULL,
@@ -69,11 +70,12 @@ CREATE TABLE IF NOT EXISTS baselines (
     PRIMARY KEY (institution, form, row_key, measure));
 CREATE TABLE IF NOT EXISTS sends (
     id INTEGER PRIMARY KEY, institution TEXT NOT NULL, period TEXT NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('monthly', 'reminder')),
+    kind TEXT NOT NULL CHECK (kind IN ('monthly', 'reminder', 'receipt')),
     message_id TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL,
     attachment TEXT NOT NULL, attachment_sha256 TEXT NOT NULL, attempted_at TEXT NOT NULL,
     result TEXT NOT NULL CHECK (result IN ('pending', 'delivered', 'failed')),
-    error TEXT NOT NULL DEFAULT '');
+    error TEXT NOT NULL DEFAULT '', regarding TEXT NOT NULL DEFAULT '',
+    campaign TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS sends_by_message ON sends (period, institution, kind);
 CREATE TABLE IF NOT EXISTS items (
     institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
@@ -98,7 +100,17 @@ CREATE TABLE IF NOT EXISTS mail_files (
     saved_name TEXT NOT NULL, original_name TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, kind TEXT NOT NULL, received_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS mail_files_by_sha ON mail_files (sha256);
+CREATE TABLE IF NOT EXISTS mail_members (
+    mail_file INTEGER NOT NULL REFERENCES mail_files(id), member TEXT NOT NULL,
+    sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (mail_file, member));
+CREATE INDEX IF NOT EXISTS mail_members_by_sha ON mail_members (sha256);
 """
+# Ledgers written before receipts have a sends table whose kinds stop at 'reminder' and
+# no ``regarding``; SQLite cannot alter a CHECK, so the table is rebuilt once, rows kept.
+_SENDS_COPY = (
+    "id, institution, period, kind, message_id, recipients, subject, attachment,"
+    " attachment_sha256, attempted_at, result, error"
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +124,7 @@ class Submission:
     period: str | None
     status: str
     superseded_by: int | None
+    campaign: str = ""
 
     @property
     def received(self) -> dt.datetime:
@@ -131,12 +144,13 @@ class Send:
 
     ``result`` is "pending" from just before the SMTP transaction until its outcome is
     recorded; a row still pending was interrupted (a crash), so its fate is unknown.
+    ``regarding`` says which returned file a receipt answers (:attr:`MailOrigin.key`).
     """
 
     id: int
     institution: str
     period: str
-    kind: str  # "monthly" or "reminder"
+    kind: str  # "monthly", "reminder" or "receipt"
     message_id: str
     recipients: str
     subject: str
@@ -145,6 +159,7 @@ class Send:
     attempted_at: str
     result: str  # "pending", "delivered" or "failed"
     error: str
+    regarding: str = ""
 
     @property
     def attempted(self) -> dt.datetime:
@@ -194,9 +209,13 @@ class MailFile:
 
 @dataclass(frozen=True)
 class MailOrigin:
-    """Where an inbox file came from by e-mail: its receipt time and its sender."""
+    """Where an inbox file came from by e-mail: its receipt time and its sender.
 
-    saved_name: str
+    A member of a zip of returns that came by mail has the zip's origin, with ``member``
+    its name in the zip and ``sha256`` its own bytes'.
+    """
+
+    saved_name: str  # the inbox file (a member's zip)
     original_name: str
     sha256: str
     received_at: str  # the message's INTERNALDATE, ISO local time
@@ -204,10 +223,22 @@ class MailOrigin:
     sender_name: str
     subject: str
     message_id: str
+    file_id: int = 0  # the row of mail_files
+    member: str = ""
 
     @property
     def received(self) -> dt.datetime:
         return dt.datetime.fromisoformat(self.received_at)
+
+    @property
+    def name(self) -> str:
+        """The file as the intake names it: ``报表.xlsx``, or ``各院.zip/一院.xlsx``."""
+        return f"{self.saved_name}/{self.member}" if self.member else self.saved_name
+
+    @property
+    def key(self) -> str:
+        """This file of this message, once: what a receipt is recorded against."""
+        return f"{self.file_id}/{self.member}" if self.member else str(self.file_id)
 
 
 def now() -> str:
@@ -215,8 +246,13 @@ def now() -> str:
 
 
 class Ledger:
-    def __init__(self, path: Path) -> None:
+    """The store of record, seen by one campaign (``campaign``, its code) of a workspace:
+    submissions, runs, outputs and e-mail are that campaign's; a file's sha256 is known
+    across the workspace (a file is judged once, whatever campaign it belongs to)."""
+
+    def __init__(self, path: Path, campaign: str = "") -> None:
         self.path = path
+        self.campaign = campaign
         path.parent.mkdir(parents=True, exist_ok=True)
         existed = path.exists() and path.stat().st_size > 0
         try:
@@ -233,8 +269,66 @@ class Ledger:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            self._upgrade_sends()
+            self._upgrade_campaigns()
         except sqlite3.DatabaseError as exc:
             raise damaged(path, exc) from exc
+
+    def scoped(self, campaign: str) -> Ledger:
+        """The same ledger (one connection) seen by another campaign of the workspace."""
+        other = object.__new__(Ledger)
+        other.__dict__.update(self.__dict__)
+        other.campaign = campaign
+        return other
+
+    def _upgrade_campaigns(self) -> None:
+        """A ledger from before workspaces served one campaign: its rows carry no campaign
+        code, and belong to the first campaign that opens it (when no other has rows)."""
+        changed = False
+        with self.transaction(changes_records=False) as db:
+            for table in ("submissions", "runs", "sends"):
+                cols = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+                if "campaign" not in cols:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN campaign TEXT NOT NULL DEFAULT ''")
+                    changed = True
+            cols = {r[1] for r in db.execute("PRAGMA table_info(output_sets)")}
+            if "campaign" not in cols:  # a cache of what the outputs were made from
+                db.execute("DROP TABLE output_sets")
+                changed = True
+        if changed:
+            self.db.executescript(SCHEMA)
+        if not self.campaign:
+            return
+        others = self.db.execute(
+            "SELECT 1 FROM submissions WHERE campaign NOT IN ('', ?) LIMIT 1", (self.campaign,)
+        ).fetchone()
+        unowned = self.db.execute(
+            "SELECT 1 FROM submissions WHERE campaign = '' LIMIT 1"
+        ).fetchone()
+        if unowned and not others:
+            with self.transaction(changes_records=False) as db:
+                for table in ("submissions", "runs", "sends"):
+                    db.execute(
+                        f"UPDATE {table} SET campaign = ? WHERE campaign = ''", (self.campaign,)
+                    )
+
+    def _upgrade_sends(self) -> None:
+        (sql,) = self.db.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sends'"
+        ).fetchone()
+        if "'receipt'" in sql:
+            return
+        start = SCHEMA.index("CREATE TABLE IF NOT EXISTS sends")
+        create = SCHEMA[start : SCHEMA.index(";", start) + 1]
+        index = "CREATE INDEX sends_by_message ON sends (period, institution, kind)"
+        with self.transaction(changes_records=False) as db:
+            db.execute("ALTER TABLE sends RENAME TO sends_before_receipts")
+            db.execute(create)
+            db.execute(
+                f"INSERT INTO sends ({_SENDS_COPY}) SELECT {_SENDS_COPY} FROM sends_before_receipts"
+            )
+            db.execute("DROP TABLE sends_before_receipts")
+            db.execute(index)
 
     def _check_version(self) -> None:
         try:
@@ -275,7 +369,10 @@ class Ledger:
     # -- runs ------------------------------------------------------------------------
     def start_run(self, period: str) -> int:
         with self.transaction(changes_records=False) as db:
-            cur = db.execute("INSERT INTO runs (period, started_at) VALUES (?, ?)", (period, now()))
+            cur = db.execute(
+                "INSERT INTO runs (period, started_at, campaign) VALUES (?, ?, ?)",
+                (period, now(), self.campaign),
+            )
         return int(cur.lastrowid or 0)
 
     def finish_run(self, run_id: int, summary: str, files: Iterable[tuple[str, str, str]]) -> None:
@@ -293,24 +390,25 @@ class Ledger:
     def output_set(self, period: str) -> tuple[str, str, int] | None:
         """(inputs digest, files JSON, anomaly rows) of the period's last outputs."""
         row = self.db.execute(
-            "SELECT inputs, files, anomalies FROM output_sets WHERE period = ?", (period,)
+            "SELECT inputs, files, anomalies FROM output_sets WHERE campaign = ? AND period = ?",
+            (self.campaign, period),
         ).fetchone()
         return (str(row[0]), str(row[1]), int(row[2])) if row else None
 
     def record_output_set(self, period: str, inputs: str, files: str, anomalies: int) -> None:
         with self.transaction(changes_records=False) as db:
             db.execute(
-                "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?)",
-                (period, inputs, files, anomalies),
+                "INSERT OR REPLACE INTO output_sets VALUES (?, ?, ?, ?, ?)",
+                (self.campaign, period, inputs, files, anomalies),
             )
 
     def last_run_files(self, period: str) -> set[str] | None:
         """Names of the inbox files the last completed run of ``period`` saw (None: the
         period was never run)."""
         row = self.db.execute(
-            "SELECT id FROM runs WHERE period = ? AND finished_at IS NOT NULL"
+            "SELECT id FROM runs WHERE period = ? AND campaign = ? AND finished_at IS NOT NULL"
             " ORDER BY id DESC LIMIT 1",
-            (period,),
+            (period, self.campaign),
         ).fetchone()
         if row is None:
             return None
@@ -321,7 +419,10 @@ class Ledger:
     def _submission(self, row: tuple | None) -> Submission | None:
         return Submission(*row) if row else None
 
-    _COLS = "id, sha256, file_name, size, received_at, institution, period, status, superseded_by"
+    _COLS = (
+        "id, sha256, file_name, size, received_at, institution, period, status, superseded_by,"
+        " campaign"
+    )
 
     def known(self, sha256: str) -> Submission | None:
         row = self.db.execute(
@@ -337,8 +438,9 @@ class Ledger:
 
     def submissions(self, period: str) -> list[Submission]:
         rows = self.db.execute(
-            f"SELECT {self._COLS} FROM submissions WHERE period = ? ORDER BY received_at, id",
-            (period,),
+            f"SELECT {self._COLS} FROM submissions WHERE period = ? AND campaign = ?"
+            " ORDER BY received_at, id",
+            (period, self.campaign),
         )
         return [Submission(*r) for r in rows]
 
@@ -363,7 +465,7 @@ class Ledger:
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO submissions (sha256, file_name, size, received_at, first_seen_run,"
-                " institution, period, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " institution, period, status, campaign) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sha256,
                     file_name,
@@ -373,6 +475,7 @@ class Ledger:
                     institution,
                     period,
                     "accepted" if accepted else "rejected",
+                    self.campaign,
                 ),
             )
             sub_id = int(cur.lastrowid or 0)
@@ -437,12 +540,27 @@ class Ledger:
         it was given then, so a corrected resubmission does not renumber the register."""
         ids: dict[tuple[str, str], str] = {}
         for item in new_items:
+            if item.given_id:  # brought by an aggregated return: its own ID, as it is
+                db.execute(
+                    "INSERT OR IGNORE INTO items VALUES (?, ?, ?, NULL, ?, ?)",
+                    (institution, item.form, item.given_id, sub_id, item.identity),
+                )
+                ids[(item.form, item.row_key)] = item.given_id
+                continue
             row = db.execute(
                 "SELECT i.item_id FROM items i JOIN submissions s ON s.id = i.submission_id"
                 " WHERE i.institution = ? AND i.form = ? AND i.identity = ? AND s.period = ?"
+                " AND s.campaign = ?"
                 " AND s.status = 'accepted' AND i.item_id NOT IN (SELECT value FROM json_each(?))"
                 " ORDER BY i.seq LIMIT 1",
-                (institution, item.form, item.identity, period, _json(list(ids.values()))),
+                (
+                    institution,
+                    item.form,
+                    item.identity,
+                    period,
+                    self.campaign,
+                    _json(list(ids.values())),
+                ),
             ).fetchone()
             if row is not None and item.identity:
                 ids[(item.form, item.row_key)] = str(row[0])
@@ -459,15 +577,26 @@ class Ledger:
             ids[(item.form, item.row_key)] = item_id
         return ids
 
-    def adopt_items(
-        self, institution: str, form: str, item_ids: Iterable[str], sub_id: int
-    ) -> None:
-        """Record IDs an aggregated return of the level below brought as they are."""
-        with self.transaction() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO items VALUES (?, ?, ?, NULL, ?, '')",
-                ((institution, form, i, sub_id) for i in item_ids),
-            )
+    def item_states(
+        self, form: str, through: str
+    ) -> list[tuple[str, str, str, str, str, str, str, str, str]]:
+        """(institution, period, first period, item, field, text, cell, file, sha256):
+        each register item's latest state in a current return up to ``through``, and
+        the first period a current return brought it."""
+        return self.db.execute(
+            "WITH cur AS (SELECT id, institution, period, file_name, sha256 FROM submissions"
+            "  WHERE status = 'accepted' AND period <= ? AND campaign = ?),"
+            " span AS (SELECT c.institution, t.row_key, MIN(c.period) AS first,"
+            "  MAX(c.period) AS last FROM text_values t JOIN cur c ON c.id = t.submission_id"
+            "  WHERE t.form = ? AND t.row_key != '__footer'"
+            "  GROUP BY c.institution, t.row_key)"
+            " SELECT c.institution, c.period, p.first, t.row_key, t.field, t.text, t.cell,"
+            " c.file_name, c.sha256 FROM text_values t JOIN cur c ON c.id = t.submission_id"
+            " JOIN span p ON p.institution = c.institution AND p.row_key = t.row_key"
+            " AND p.last = c.period WHERE t.form = ?"
+            " ORDER BY c.institution, t.row_key, t.field",
+            (through, self.campaign, form, form),
+        ).fetchall()
 
     def item_ids(self, form: str) -> dict[str, set[str]]:
         """Institution -> every item ID it was given (or brought, one level up)."""
@@ -505,8 +634,8 @@ class Ledger:
         """Of two accepted returns for one institution and period, the later received wins."""
         row = db.execute(
             "SELECT id, received_at FROM submissions WHERE institution = ? AND period = ?"
-            " AND status = 'accepted' AND id != ?",
-            (institution, period, new_id),
+            " AND status = 'accepted' AND id != ? AND campaign = ?",
+            (institution, period, new_id, self.campaign),
         ).fetchone()
         if row is None:
             return
@@ -522,8 +651,8 @@ class Ledger:
         row = self.db.execute(
             "SELECT 1 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
             " WHERE s.status = 'accepted' AND s.institution = ? AND s.period = ?"
-            " AND v.value IS NOT NULL LIMIT 1",
-            (institution, period),
+            " AND s.campaign = ? AND v.value IS NOT NULL LIMIT 1",
+            (institution, period, self.campaign),
         ).fetchone()
         return row is not None
 
@@ -555,8 +684,8 @@ class Ledger:
             "SELECT s.institution, s.period, v.row_key, v.measure, v.value, v.cell, s.file_name,"
             " s.sha256 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
             " WHERE s.status = 'accepted' AND v.form = ? AND s.period BETWEEN ? AND ?"
-            " ORDER BY s.institution, s.period, v.row_key, v.measure",
-            (form, first, last),
+            " AND s.campaign = ? ORDER BY s.institution, s.period, v.row_key, v.measure",
+            (form, first, last, self.campaign),
         ).fetchall()
 
     def accepted_texts(
@@ -568,8 +697,8 @@ class Ledger:
             "SELECT s.institution, s.period, t.row_key, t.field, t.text, t.cell, s.file_name,"
             " s.sha256 FROM text_values t JOIN submissions s ON s.id = t.submission_id"
             " WHERE s.status = 'accepted' AND t.form = ? AND s.period BETWEEN ? AND ?"
-            " ORDER BY s.institution, s.period, t.row_key, t.field",
-            (form, first, last),
+            " AND s.campaign = ? ORDER BY s.institution, s.period, t.row_key, t.field",
+            (form, first, last, self.campaign),
         ).fetchall()
 
     def baselines(self, form: str) -> list[tuple[str, str, str, str, float, str, str]]:
@@ -596,10 +725,7 @@ class Ledger:
         return len(rows)
 
     # -- e-mail sent ---------------------------------------------------------------------
-    _SEND_COLS = (
-        "id, institution, period, kind, message_id, recipients, subject, attachment,"
-        " attachment_sha256, attempted_at, result, error"
-    )
+    _SEND_COLS = _SENDS_COPY + ", regarding"
 
     def begin_send(
         self,
@@ -613,13 +739,14 @@ class Ledger:
         attachment: str,
         attachment_sha256: str,
         attempted_at: str,
+        regarding: str = "",
     ) -> int:
         """Record an attempt as pending, committed before the SMTP transaction starts."""
         with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO sends (institution, period, kind, message_id, recipients, subject,"
-                " attachment, attachment_sha256, attempted_at, result)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                " attachment, attachment_sha256, attempted_at, result, regarding, campaign)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
                 (
                     institution,
                     period,
@@ -630,6 +757,8 @@ class Ledger:
                     attachment,
                     attachment_sha256,
                     attempted_at,
+                    regarding,
+                    self.campaign,
                 ),
             )
         return int(cur.lastrowid or 0)
@@ -644,8 +773,8 @@ class Ledger:
 
     def sends(self, period: str, kind: str | None = None) -> list[Send]:
         """Every attempt for ``period`` (of ``kind``), oldest first."""
-        sql = f"SELECT {self._SEND_COLS} FROM sends WHERE period = ?"
-        args: tuple[str, ...] = (period,)
+        sql = f"SELECT {self._SEND_COLS} FROM sends WHERE period = ? AND campaign = ?"
+        args: tuple[str, ...] = (period, self.campaign)
         if kind is not None:
             sql += " AND kind = ?"
             args += (kind,)
@@ -721,15 +850,54 @@ class Ledger:
             )
         return row_id
 
+    # Every file that came by mail: each attachment saved, and each member of a zip saved.
+    _ORIGINS = (
+        "SELECT f.saved_name, f.original_name, f.sha256, f.received_at, m.sender,"
+        " m.sender_name, m.subject, m.message_id, f.id, '' AS member"
+        " FROM mail_files f JOIN mail_messages m ON m.id = f.message"
+        " UNION ALL"
+        " SELECT f.saved_name, f.original_name, z.sha256, f.received_at, m.sender,"
+        " m.sender_name, m.subject, m.message_id, f.id, z.member"
+        " FROM mail_members z JOIN mail_files f ON f.id = z.mail_file"
+        " JOIN mail_messages m ON m.id = f.message"
+    )
+
     def mail_origin(self, sha256: str, file_name: str | None = None) -> MailOrigin | None:
-        """The e-mail an inbox file came from, by its content hash: None when ``fetch``
-        never saved these bytes. Of several messages that carried the same bytes, the one
-        saved under ``file_name`` if any, else the first received."""
+        """The e-mail an inbox file (or a member of a zip) came from, by its content hash:
+        None when no message brought these bytes. Of several messages that carried the
+        same bytes, the one saved under ``file_name`` if any, else the first received."""
         row = self.db.execute(
-            "SELECT f.saved_name, f.original_name, f.sha256, f.received_at, m.sender,"
-            " m.sender_name, m.subject, m.message_id"
-            " FROM mail_files f JOIN mail_messages m ON m.id = f.message WHERE f.sha256 = ?"
-            " ORDER BY f.saved_name != ?, f.received_at, f.id LIMIT 1",
+            f"SELECT * FROM ({self._ORIGINS}) WHERE sha256 = ?"
+            " ORDER BY CASE WHEN member = '' THEN saved_name ELSE saved_name || '/' || member"
+            " END != ?, received_at, id, member LIMIT 1",
             (sha256, file_name or ""),
         ).fetchone()
         return MailOrigin(*row) if row else None
+
+    def mail_returns(self) -> list[MailOrigin]:
+        """Every file that came by mail, in order of receipt (a zip of returns: its
+        members, once the intake has listed them, and the zip itself)."""
+        rows = self.db.execute(f"{self._ORIGINS} ORDER BY received_at, 9, member")
+        return [MailOrigin(*r) for r in rows]
+
+    def record_members(self, zip_sha256: str, members: Iterable[tuple[str, str, int]]) -> None:
+        """The (name, sha256, size) of each member of a zip, for every message that
+        brought the zip (none: it was put into the inbox by hand), once: the members
+        inherit the zip's origin (:meth:`mail_origin`)."""
+        files = [
+            int(i)
+            for (i,) in self.db.execute("SELECT id FROM mail_files WHERE sha256 = ?", (zip_sha256,))
+        ]
+        if not files:
+            return
+        known = set(
+            self.db.execute(
+                "SELECT mail_file, member FROM mail_members WHERE mail_file IN"
+                " (SELECT id FROM mail_files WHERE sha256 = ?)",
+                (zip_sha256,),
+            )
+        )
+        new = [(f, *m) for f in files for m in members if (f, m[0]) not in known]
+        if new:
+            with self.transaction() as db:
+                db.executemany("INSERT OR IGNORE INTO mail_members VALUES (?, ?, ?, ?)", new)

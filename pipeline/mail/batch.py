@@ -1,5 +1,5 @@
-"""The machinery both mailings share: screen the roster, write each message, deliver it,
-record it, and tell the clerk what happened.
+"""The machinery every mailing shares (forms, reminders, receipts): screen the roster,
+write each message, deliver it, record it, and tell the clerk what happened.
 
 A dry run (the default) writes every message as an ``.eml`` file under
 ``outbox/YYYY-MM/mail/`` and records nothing: only a delivery attempt is a *send*. With
@@ -8,7 +8,8 @@ SMTP server, and its outcome recorded at once, each in its own transaction; so a
 never sends again what was delivered, and retries what failed. A retry reuses the
 Message-ID of the failed attempt (for a reminder, the same day's), so a message that did
 arrive although the connection dropped before the server's answer is shown once by the
-recipient's mail client.
+recipient's mail client. Forms and reminders are one per institution and month; a
+receipt is one per returned file (``regarding``: which file of which message).
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Literal
 
+from pipeline.atomic import safe_filename, write_atomic
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.mail import CONTROL
 from pipeline.config.roster import Institution
 from pipeline.errors import MailError
@@ -32,10 +34,9 @@ from pipeline.ledger.store import Ledger, Send
 from pipeline.mail.compose import Attachment, build_message, message_id, render_letter
 from pipeline.mail.postman import Postman, Unreachable
 from pipeline.mail.recipients import Refusal, parse_address, recipients_of
-from pipeline.report.atomic import safe_filename, write_atomic
 
-Kind = Literal["monthly", "reminder"]
-KIND_ZH: dict[str, str] = {"monthly": "报表", "reminder": "催报"}
+Kind = Literal["monthly", "reminder", "receipt"]
+KIND_ZH: dict[str, str] = {"monthly": "报表", "reminder": "催报", "receipt": "回执"}
 Clock = Callable[[], dt.datetime]
 MAX_DROPS = 2  # consecutive dropped connections before the batch stops
 
@@ -75,6 +76,8 @@ class BatchResult:
     refused: list[Refusal] = field(default_factory=list)
     skipped: list[tuple[Institution, str]] = field(default_factory=list)  # (inst, why)
     reported: list[Institution] = field(default_factory=list)  # nothing to chase
+    listed: list[str] = field(default_factory=list)  # one line per message, when useful
+    waiting: list[str] = field(default_factory=list)  # not yet judged: nothing to say yet
     stopped: str = ""  # why the batch stopped before its end
     status_report: Path | None = None
 
@@ -132,26 +135,34 @@ class Mailer:
             self.result.not_attempted.append(inst)
         return bool(self.result.stopped)
 
-    def last_delivered(self, code: str) -> Send | None:
+    @staticmethod
+    def _about(send: Send) -> str:
+        """What a message is one of: an institution's (forms, reminders), or a returned
+        file's (receipts)."""
+        return send.regarding or send.institution
+
+    def last_delivered(self, about: str) -> Send | None:
+        """The last delivered message about ``about`` (an institution's code, or what a
+        receipt is ``regarding``)."""
         return next(
             (
                 s
                 for s in reversed(self.history)
-                if s.institution == code and s.result == "delivered"
+                if self._about(s) == about and s.result == "delivered"
             ),
             None,
         )
 
-    def _retry_of(self, code: str, since: dt.datetime | None) -> Send | None:
+    def _retry_of(self, about: str, since: dt.datetime | None) -> Send | None:
         """The latest attempt, when it did not (or may not have) arrived."""
-        mine = [s for s in self.history if s.institution == code]
+        mine = [s for s in self.history if self._about(s) == about]
         if not mine or mine[-1].result == "delivered":
             return None
         last = mine[-1]
         return last if since is None or last.attempted >= since else None
 
     # -- one message -----------------------------------------------------------------
-    def base_context(self, inst: Institution, attachment: Attachment) -> dict[str, object]:
+    def base_context(self, inst: Institution, attachment: Attachment | None) -> dict[str, object]:
         due, covered = self.campaign.due.due_date(self.period)
         return {
             "campaign": self.campaign,
@@ -161,15 +172,17 @@ class Mailer:
             "due": due,
             "due_covered": covered,
             "forms": forms_to_fill(self.campaign, inst, self.period),
-            "attachment": attachment.name,
+            "attachment": attachment.name if attachment else "",
             "reply_to": (self.reply_to or self.sender).addr_spec,
             "today": self.clock().date(),
         }
 
-    def eml_path(self, inst: Institution) -> Path:
+    def eml_path(self, inst: Institution, tag: str = "") -> Path:
         name = f"{KIND_ZH[self.kind]}_{self.period}_{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}"
         if self.kind == "reminder":
             name += f"_{self.clock():%Y%m%d}"
+        if tag:
+            name += f"_{safe_filename(tag, 40)}"
         return self.result.folder / f"{name}.eml"
 
     def dispatch(
@@ -177,15 +190,20 @@ class Mailer:
         inst: Institution,
         to: list[Address],
         context: dict[str, object],
-        attachment: Attachment,
+        attachment: Attachment | None,
         *,
         retry_since: dt.datetime | None = None,
-    ) -> None:
-        """Write the message and, when sending, deliver and record it."""
+        regarding: str = "",
+        in_reply_to: str = "",
+        tag: str = "",
+    ) -> Path | None:
+        """Write the message and, when sending, deliver and record it; its ``.eml``.
+        ``regarding`` says which returned file a receipt answers (``in_reply_to``: that
+        file's message); ``tag`` tells the ``.eml`` files of one institution apart."""
         if self.halted(inst):
-            return
+            return None
         subject, body = render_letter(self.config.templates, self.kind, context)
-        retry = self._retry_of(inst.code, retry_since) if self.postman else None
+        retry = self._retry_of(regarding or inst.code, retry_since) if self.postman else None
         msg_id = retry.message_id if retry else message_id(self.sender)
         data = build_message(
             sender=self.sender,
@@ -196,21 +214,24 @@ class Mailer:
             attachment=attachment,
             msg_id=msg_id,
             date=self.clock(),
+            in_reply_to=in_reply_to,
         )
-        path = self.eml_path(inst)
+        path = self.eml_path(inst, tag)
         write_atomic(path, lambda tmp: tmp.write_bytes(data))
         self.result.written.append(path)
         if self.postman is not None:
-            self._deliver(inst, to, subject, attachment, msg_id, data)
+            self._deliver(inst, to, subject, attachment, msg_id, data, regarding)
+        return path
 
     def _deliver(
         self,
         inst: Institution,
         to: list[Address],
         subject: str,
-        attachment: Attachment,
+        attachment: Attachment | None,
         msg_id: str,
         data: bytes,
+        regarding: str,
     ) -> None:
         assert self.postman is not None
         if self._sent_any and self.config.pause_seconds:
@@ -229,9 +250,10 @@ class Mailer:
             message_id=msg_id,
             recipients="；".join(a.addr_spec for a in to),
             subject=subject,
-            attachment=attachment.name,
-            attachment_sha256=attachment.sha256,
+            attachment=attachment.name if attachment else "",
+            attachment_sha256=attachment.sha256 if attachment else "",
             attempted_at=self.clock().isoformat(timespec="seconds"),
+            regarding=regarding,
         )
         outcome = self.postman.send(self.sender.addr_spec, [a.addr_spec for a in to], data)
         self.ledger.end_send(send_id, outcome.delivered, outcome.error)

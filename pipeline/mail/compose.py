@@ -1,4 +1,4 @@
-"""Write one message: subject and body from jinja2 templates, the form attached.
+"""Write one message: subject and body from jinja2 templates, a form attached (if any).
 
 Templates are looked up in the bureau's own folder (``[mail] templates``) first, then in
 the package (``pipeline/templates/mail/``); a template the bureau did not copy comes from
@@ -6,14 +6,17 @@ the package. ``StrictUndefined`` makes a misspelt variable fail loudly, naming t
 
 The message is internet mail a 2005 client still reads: UTF-8 subject (RFC 2047) and
 body (base64), the attachment's Chinese file name in RFC 2231 (``filename*=utf-8''…``),
-a Message-ID and a Date. It is serialised once, with CRLF line ends; the same bytes are
-written to the ``.eml`` file and handed to the SMTP server.
+a Message-ID and a Date; a reply (a receipt) names the message it answers in
+In-Reply-To and References, so mail clients show them together. It is serialised once,
+with CRLF line ends; the same bytes are written to the ``.eml`` file and handed to the
+SMTP server.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
@@ -27,6 +30,8 @@ import jinja2
 from pipeline.errors import ConfigError
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+# A Message-ID fit to be repeated in our headers: one <...> of visible ASCII, no spaces.
+_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,900}>")
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ def _source(env: jinja2.Environment, name: str) -> str:
 
 
 def render_letter(folder: Path | None, kind: str, context: dict[str, object]) -> tuple[str, str]:
-    """(subject, body) of ``kind`` ("monthly" or "reminder"): ``<kind>_subject.txt.j2`` and
+    """(subject, body) of ``kind`` ("monthly", "reminder", "receipt"): ``<kind>_subject.txt.j2`` and
     ``<kind>_body.txt.j2``. The subject is folded to one line."""
     subject = " ".join(render(folder, f"{kind}_subject.txt.j2", context).split())
     body = render(folder, f"{kind}_body.txt.j2", context).strip() + "\n"
@@ -106,11 +111,14 @@ def build_message(
     to: list[Address],
     subject: str,
     body: str,
-    attachment: Attachment,
+    attachment: Attachment | None,
     msg_id: str,
     date: dt.datetime,
+    in_reply_to: str = "",
 ) -> bytes:
-    """The message as the bytes sent (CRLF line ends), ready for SMTP or an ``.eml`` file."""
+    """The message as the bytes sent (CRLF line ends), ready for SMTP or an ``.eml`` file.
+    ``in_reply_to``: the Message-ID of the message answered, when it is a plain one (it
+    came from outside: anything else is left out rather than put into a header)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = subject
     msg["From"] = sender
@@ -119,9 +127,13 @@ def build_message(
         msg["Reply-To"] = reply_to
     msg["Date"] = format_datetime(date.astimezone() if date.tzinfo is None else date)
     msg["Message-ID"] = msg_id
+    if _MESSAGE_ID.fullmatch(in_reply_to):
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
     msg.set_content(body, charset="utf-8", cte="base64")
-    maintype, subtype = XLSX_TYPE
-    msg.add_attachment(
-        attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name
-    )
+    if attachment is not None:
+        maintype, subtype = XLSX_TYPE
+        msg.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.name
+        )
     return msg.as_bytes(policy=policy.SMTP)

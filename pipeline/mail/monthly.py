@@ -11,8 +11,8 @@ import datetime as dt
 import time
 from collections.abc import Callable
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.config.roster import Institution
 from pipeline.distribute.templates import Prefills, template_filename, write_template
 from pipeline.ledger.lock import holding_ledger_lock
@@ -42,7 +42,7 @@ def mail_forms(
 ) -> BatchResult:
     """Write (and with ``send``, deliver) every institution's form for ``period``."""
     roster = campaign.roster(strict_text=False)
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         mailer = Mailer(campaign, ledger, period, "monthly", send=send, clock=clock, sleep=sleep)
         try:

@@ -10,17 +10,16 @@ and must be a plain ASCII ``local@domain.tld``; anything else is refused, not gu
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
-from email.errors import HeaderDefect, HeaderParseError
 from email.headerregistry import Address
 
+from pipeline.config.addresses import parse_address, split_addresses
 from pipeline.config.mail import CONTROL
 from pipeline.config.roster import COLUMNS, Institution
 
 HEADER_OF = {attr: header for header, attr in COLUMNS.items()}
 CHECKED = ("code", "name", "email", "contact")  # every field a message shows
-_SEPARATORS = re.compile(r"[;,；，、\s]+")
+__all__ = ["Refusal", "addresses", "parse_address", "recipients_of", "unsafe_field"]
 
 
 @dataclass(frozen=True)
@@ -51,30 +50,11 @@ def unsafe_field(inst: Institution) -> str | None:
     return None
 
 
-def parse_address(text: str) -> Address:
-    """One address as typed; ValueError with the reason in Chinese when it is not one."""
-    typed = text.strip()
-    plain = unicodedata.normalize("NFKC", typed).strip()
-    if not plain.isascii():
-        raise ValueError(f"“{typed}”含有中文或全角字符")
-    try:
-        address = Address(addr_spec=plain)
-    except (ValueError, HeaderParseError, HeaderDefect, IndexError) as exc:
-        raise ValueError(f"“{typed}”不是有效的邮箱地址") from exc
-    if not address.username or "." not in address.domain or address.domain.endswith("."):
-        raise ValueError(f"“{typed}”不是有效的邮箱地址")
-    return address
-
-
 def addresses(inst: Institution) -> list[Address]:
     """Every address of the row's 电子邮箱 (none when it is blank), named by the institution."""
-    found: list[Address] = []
-    for part in _SEPARATORS.split(inst.email.strip()):
-        if part:
-            plain = parse_address(part)
-            if plain.addr_spec.lower() not in {a.addr_spec.lower() for a in found}:
-                found.append(Address(display_name=inst.name, addr_spec=plain.addr_spec))
-    return found
+    return [
+        Address(display_name=inst.name, addr_spec=a.addr_spec) for a in split_addresses(inst.email)
+    ]
 
 
 def recipients_of(inst: Institution) -> list[Address] | Refusal:

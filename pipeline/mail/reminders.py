@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.aggregate.period import collect
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.distribute.templates import Prefills, template_bytes, template_filename
 from pipeline.errors import MailError
 from pipeline.intake.sniff import display_name
@@ -47,7 +47,7 @@ class Problem:
     advice: str
 
 
-def _problems(ledger: Ledger, submission_id: int) -> list[Problem]:
+def problems_of(ledger: Ledger, submission_id: int) -> list[Problem]:
     """The return's errors (what rejected it), each once, in the ledger's order."""
     seen: dict[tuple[str, str], Problem] = {}
     for f in ledger.findings_of(submission_id):
@@ -65,7 +65,7 @@ def _why(ledger: Ledger, st: Standing, today: dt.date, due: dt.date) -> dict[str
     problems: list[Problem] = []
     rejected_file = rejected_received = ""
     if st.status == REJECTED and st.rejected is not None:
-        problems = _problems(ledger, st.rejected.id)
+        problems = problems_of(ledger, st.rejected.id)
         rejected_file = st.rejected.file_name
         rejected_received = st.received
     return {
@@ -116,7 +116,7 @@ def send_reminders(
             "确需提前提醒请加 --force"
         )
     roster = campaign.roster(strict_text=False)
-    ledger = Ledger(campaign.ledger_path)
+    ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         _check_inbox_judged(campaign, ledger, period)
         data = collect(campaign, roster, ledger, period, [])

@@ -39,6 +39,7 @@ def summary_lines(result: BatchResult) -> list[str]:
             f"{what}（试运行，未发送）：已写出 {len(result.written)} 封到 {_rel(result.folder)}；"
             "核对无误后加 --send 发送"
         )
+    lines += [f"  {line}" for line in result.listed]
     if result.not_attempted:
         lines.append(f"未发送 {len(result.not_attempted)} 封：{_names(result.not_attempted)}")
     if result.already:
@@ -46,7 +47,8 @@ def summary_lines(result: BatchResult) -> list[str]:
             f"{inst.name}（{send.attempted:%m-%d %H:%M}）" for inst, send in result.already[:SHOWN]
         )
         more = "等" if len(result.already) > SHOWN else ""
-        lines.append(f"此前已发送，本次不再发送 {len(result.already)} 家：{when}{more}")
+        unit = "封" if result.kind == "receipt" else "家"
+        lines.append(f"此前已发送，本次不再发送 {len(result.already)} {unit}：{when}{more}")
     if result.kind == "reminder":
         lines.append(f"已报送、无需催报 {len(result.reported)} 家")
     if result.no_email:
@@ -60,6 +62,11 @@ def summary_lines(result: BatchResult) -> list[str]:
         lines += [f"  {r}" for r in result.refused]
     for inst, why in result.skipped:
         lines.append(f"{inst.name}（{inst.code}）：{why}")
+    if result.waiting:
+        shown = "、".join(result.waiting[:SHOWN]) + ("等" if len(result.waiting) > SHOWN else "")
+        lines.append(
+            f"邮件收到、尚未汇总（或暂未入账）的文件 {len(result.waiting)} 个，汇总后再发回执：{shown}"
+        )
     if result.status_report is not None:
         lines.append(f"报送情况已更新：{_rel(result.status_report)}")
     return lines  # result.stopped is the caller's to report (the CLI: exit status 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.report.atomic import remove_leftovers
+from pipeline.atomic import remove_leftovers
 
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData

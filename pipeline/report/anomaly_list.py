@@ -10,9 +10,9 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import write_atomic, write_text_atomic
 from pipeline.findings import SEVERITY_ZH, Finding
 from pipeline.forms.printing import PrintColumns
-from pipeline.report.atomic import write_atomic, write_text_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
@@ -35,19 +35,20 @@ HEADERS = [
     "联系人",
     "联系电话",
 ]
-# On paper: what is wrong, where, and whom to call; the rule code, the institution's
-# code and the file name stay on screen, to the right.
+# On paper: what is wrong, where, and whom to call; the institution's code and the file
+# name stay on screen, to the right.
 PRINTED = PrintColumns.of(
     {
         "序号": 5,
         "严重程度": 6,
+        "规则": 9,
         "机构名称": 16,
         "工作表": 7,
         "单元格": 7,
-        "问题": 36,
+        "问题": 32,
         "填报值": 9,
         "应为": 9,
-        "处理建议": 30,
+        "处理建议": 27,
         "联系人": 7,
         "联系电话": 12,
     }

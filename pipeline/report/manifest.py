@@ -33,21 +33,30 @@ def _stamp(path: Path) -> list[int]:
 
 def current(
     ledger: Ledger, period: str, folder: Path, inputs: str
-) -> tuple[list[Path], int] | None:
-    """(outputs, anomaly rows) of the period if made from ``inputs`` and intact."""
+) -> tuple[list[Path], int, dict[str, int]] | None:
+    """(outputs, anomaly rows, counts) of the period if made from ``inputs`` and intact;
+    the counts are those :func:`record` was given (the overview's)."""
     known = ledger.output_set(period)
     if known is None or known[0] != inputs:
         return None
     try:
-        files = json.loads(known[1])
+        kept = json.loads(known[1])
+        files, counts = kept["files"], kept["counts"]
         paths = [folder / name for name in files]
         if any(_stamp(path) != files[path.name] for path in paths):
             return None
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError, TypeError, AttributeError, KeyError):
         return None
-    return paths, known[2]
+    return paths, known[2], dict(counts)
 
 
-def record(ledger: Ledger, period: str, inputs: str, outputs: list[Path], anomalies: int) -> None:
-    files = json.dumps({p.name: _stamp(p) for p in outputs}, ensure_ascii=False)
-    ledger.record_output_set(period, inputs, files, anomalies)
+def record(
+    ledger: Ledger,
+    period: str,
+    inputs: str,
+    outputs: list[Path],
+    anomalies: int,
+    counts: dict[str, int] | None = None,
+) -> None:
+    kept = {"files": {p.name: _stamp(p) for p in outputs}, "counts": counts or {}}
+    ledger.record_output_set(period, inputs, json.dumps(kept, ensure_ascii=False), anomalies)

@@ -1,23 +1,35 @@
 """报送情况_YYYY-MM.xlsx: the roster against the period — who reported, on time or late,
-who is missing, whose return was rejected or superseded, who was reminded (催报) and
-when — with counts and rates on top.
+who is missing, whose return was rejected or superseded, from which e-mail it came,
+who was reminded (催报) and when — with counts and rates on top.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.forms.layout import FOOTER_ROW
+from pipeline.atomic import write_atomic
+from pipeline.forms.layout import FOOTER_ROW, footer_key
 from pipeline.forms.printing import PrintColumns
-from pipeline.report.atomic import write_atomic
+from pipeline.forms.spec import FormSpec
+from pipeline.intake.outcome import from_mail
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
     from pipeline.ledger.store import Ledger, Submission
+
+SIGNERS = "__signers"  # the names signed under the forms: a column per footer label
+
+
+def signers(forms: Sequence[FormSpec]) -> list[str]:
+    """The footer labels every form has (审核人, 填表人), as each is recorded."""
+    keys = [[footer_key(label) for label in spec.footer if label] for spec in forms]
+    return [k for k in keys[0] if all(k in other for other in keys[1:])] if keys else []
+
 
 HEADERS = [
     "序号",
@@ -27,10 +39,10 @@ HEADERS = [
     "报送状态",
     "是否按时",
     "接收时间",
+    "来源邮件",
     "采用文件",
     "退回或替代的文件",
-    "填表人",
-    "审核人",
+    SIGNERS,
     "催报记录",
     "联系人",
     "联系电话",
@@ -38,24 +50,26 @@ HEADERS = [
 ]
 
 
-# On paper: who stands where, and whom to call; codes, files taken and e-mail addresses
-# stay on screen, to the right.
-PRINTED = PrintColumns.of(
-    {
-        "序号": 5,
-        "机构名称": 20,
-        "机构级别": 10,
-        "报送状态": 12,
-        "是否按时": 10,
-        "接收时间": 16,
-        "退回或替代的文件": 20,
-        "填表人": 8,
-        "审核人": 8,
-        "催报记录": 16,
-        "联系人": 7,
-        "联系电话": 12,
-    }
-)
+def _printed(names: Sequence[str]) -> PrintColumns:
+    """On paper: who stands where, who signed, and whom to call; codes, the mail and the
+    files taken, and e-mail addresses stay on screen, to the right."""
+    return PrintColumns.of(
+        {
+            "序号": 5,
+            "机构名称": 20,
+            "机构级别": 10,
+            "报送状态": 12,
+            "是否按时": 10,
+            "接收时间": 16,
+            "退回或替代的文件": 20,
+            **{name: 8 for name in names},
+            "催报记录": 16,
+            "联系人": 7,
+            "联系电话": 12,
+        },
+        repeat=2,
+    )
+
 
 MISSING = "未报送"
 REJECTED = "已退回，待重报"
@@ -74,6 +88,7 @@ class Standing:
     used: str  # the file taken
     others: str  # files rejected or superseded
     rejected: Submission | None = None  # the latest rejected file, while awaiting a new one
+    shown: Submission | None = None  # the file whose receipt time is shown
 
 
 def standing(data: PeriodData, code: str) -> Standing:
@@ -93,6 +108,7 @@ def standing(data: PeriodData, code: str) -> Standing:
             "",
             others,
             rejected=last,
+            shown=last,
         )
     counted = [s for s in mine if s.status != "rejected"]  # a refused file is no report
     first_received = min(s.received for s in counted)
@@ -102,6 +118,7 @@ def standing(data: PeriodData, code: str) -> Standing:
         _when(current.received),
         current.file_name,
         others,
+        shown=current,
     )
 
 
@@ -130,7 +147,7 @@ def _timeliness(data: PeriodData, received: dt.datetime | None) -> str:
 
 
 def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
-    """Institution -> names typed beside 填表人/审核人 on its current return."""
+    """Institution -> names typed beside the footer labels (审核人, 填表人) on its return."""
     names: dict[str, dict[str, str]] = {}
     this = str(data.period)
     for spec in data.campaign.forms:
@@ -142,8 +159,18 @@ def _signatures(data: PeriodData, ledger: Ledger) -> dict[str, dict[str, str]]:
     return names
 
 
+def _mail(ledger: Ledger, st: Standing) -> str:
+    """「来源邮件」 of the file shown: from whom, when ("" for a file saved by hand)."""
+    sub = st.shown
+    return from_mail(ledger.mail_origin(sub.sha256, sub.file_name)) if sub else ""
+
+
 def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     signed = _signatures(data, ledger)
+    names = signers(data.campaign.forms)
+    at = HEADERS.index(SIGNERS)
+    headers = [*HEADERS[:at], *names, *HEADERS[at + 1 :]]
+    widths = [6, 10, 30, 18, 16, 12, 17, 36, 40, 40, *([10] * len(names)), 24, 10, 14, 28]
     reminded = _reminders(ledger, str(data.period))
     rows = []
     counts = {"应报": len(data.roster), "已报送": 0, "按时": 0, "逾期": 0, "未报送": 0, "已退回": 0}
@@ -165,17 +192,17 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
                 st.status,
                 st.timeliness,
                 st.received,
+                _mail(ledger, st),
                 st.used,
                 st.others,
-                signed.get(inst.code, {}).get("填表人", ""),
-                signed.get(inst.code, {}).get("审核人", ""),
+                *(signed.get(inst.code, {}).get(key, "") for key in names),
                 reminded.get(inst.code, ""),
                 inst.contact,
                 inst.phone,
                 inst.email,
             ]
         )
-    width = len(HEADERS)
+    width = len(headers)
     due = f"报送截止：{data.due.isoformat()}"
     if not data.due_covered:
         due += (
@@ -198,12 +225,6 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
             sheet.banner(1, title, width, title=True)
             sheet.banner(2, due, width)
             sheet.banner(3, "；".join(summary), width)
-            sheet.table(
-                HEADERS,
-                rows,
-                start_row=5,
-                widths=[6, 10, 30, 18, 16, 12, 17, 40, 40, 10, 10, 24, 10, 14, 28],
-                printed=PRINTED,
-            )
+            sheet.table(headers, rows, start_row=5, widths=widths, printed=_printed(names))
 
     return write_atomic(outbox / f"报送情况_{data.period}.xlsx", _write)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import write_atomic
 from pipeline.config.roster import Reporter
 from pipeline.distribute.workbook import build_workbook
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import Table
-from pipeline.report.atomic import write_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:

@@ -1,8 +1,10 @@
 """校验日志_YYYY-MM.jsonl and .xlsx: the auditable record of the run.
 
-Every inbox file seen (by its name), its hash and outcome, every finding; and for every
-figure of the aggregated return, the returns and cells it was summed from. The JSONL is
-for machines (one object per line, ``type`` says which); the xlsx is the same for people.
+Every inbox file seen (by its name; a zip's members as ``<zip>/<member>``), its hash,
+outcome and, when it came by e-mail, the message (sender, time received, subject,
+Message-ID); every finding; and for every figure of the aggregated return, the returns
+and cells it was summed from. The JSONL is for machines (one object per line, ``type``
+says which); the xlsx is the same for people.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.atomic import open_atomic, write_atomic
 from pipeline.findings import SEVERITY_ZH
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.printing import PrintColumns
-from pipeline.intake.outcome import OUTCOME_ZH
+from pipeline.intake.outcome import OUTCOME_ZH, FileOutcome, from_mail
 from pipeline.report import summary
-from pipeline.report.atomic import open_atomic, write_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
@@ -87,6 +89,19 @@ def _derived_notes(data: PeriodData) -> Iterator[dict[str, object]]:
         yield from kind_of(spec).derivations(data.totals[spec.id], data.layouts[spec.id], target)
 
 
+def _mail(o: FileOutcome) -> dict[str, object]:
+    """The message a file came in, or None for each field when it was saved by hand."""
+    m = o.origin
+    return {
+        "mail_from": m.sender if m else None,
+        "mail_from_name": m.sender_name if m else None,
+        "mail_received_at": m.received_at if m else None,
+        "mail_subject": m.subject if m else None,
+        "mail_message_id": m.message_id if m else None,
+        "from_mail": from_mail(m),
+    }
+
+
 def write(data: PeriodData, outbox: Path) -> list[Path]:
     stem = f"校验日志_{data.period}"
     files = [
@@ -102,6 +117,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             "received_at": o.received_at,
             "note": o.note,
             "findings": len(o.findings),
+            **_mail(o),
         }
         for o in data.files
     ]
@@ -130,6 +146,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                 "机构代码",
                 "报告期",
                 "接收时间",
+                "来源邮件",
                 "说明",
                 "问题数",
             ],
@@ -142,12 +159,13 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                     f["institution"],
                     f["period"],
                     f["received_at"],
+                    f["from_mail"],
                     f["note"],
                     f["findings"],
                 ]
                 for f in files
             ],
-            widths=[40, 66, 12, 16, 10, 10, 20, 40, 8],
+            widths=[40, 66, 12, 16, 10, 10, 20, 36, 40, 8],
             printed=PRINTED_FILES,
             title=f"校验日志 {data.period.label()}：共检查{len(files)}个文件",
         )

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
-from pipeline.config.campaign import Campaign
 from pipeline.findings import is_blocking, make
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import CheckContext, Returned

@@ -12,12 +12,13 @@ from pathlib import Path
 from pipeline.errors import ConfigError
 from pipeline.forms.kinds.base import FormKind
 from pipeline.forms.kinds.grid import GridKind
+from pipeline.forms.kinds.register import RegisterKind
 from pipeline.forms.kinds.tasklist import ListKind
 from pipeline.forms.layout import Layout
 from pipeline.forms.rows import Row
 from pipeline.forms.spec import SCHEMAS_DIR, FormSpec, read_definition
 
-KINDS: dict[str, FormKind] = {kind.name: kind for kind in (GridKind(), ListKind())}
+KINDS: dict[str, FormKind] = {kind.name: kind for kind in (GridKind(), ListKind(), RegisterKind())}
 
 
 def kind_of(spec: FormSpec) -> FormKind:

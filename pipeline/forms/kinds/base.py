@@ -56,6 +56,13 @@ class Records(Protocol):
         """(institution, through, row key, measure, value, source, cell)."""
         ...
 
+    def item_states(
+        self, form: str, through: str
+    ) -> list[tuple[str, str, str, str, str, str, str, str, str]]:
+        """(institution, period, first period, item, field, text, cell, file, sha256):
+        each register item's latest state up to ``through``."""
+        ...
+
     def decisions(self, form: str) -> dict[tuple[str, str], tuple[str, str, str]]:
         """(institution, item ID) -> (field, value, decided at) of the bureau's decisions."""
         ...
@@ -195,6 +202,10 @@ class FormKind(ABC):
     @abstractmethod
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         """The columns a reporter of ``role`` fills, as headed on the form (for the mail)."""
+
+    def how_to_fill(self, spec: FormSpec) -> str:
+        """One sentence on filling a form of this kind (for 填报说明)."""
+        return ""
 
     # -- a return -----------------------------------------------------------------------
     @abstractmethod

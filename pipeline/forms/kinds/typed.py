@@ -9,12 +9,13 @@ date only warns, so that a date typed as text ("2026.7.3") can stand and be read
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from pipeline.findings import make
 from pipeline.forms.cells import column_letter
-from pipeline.forms.fields import Field, read_field
+from pipeline.forms.fields import NUMERIC, Field, read_field
 from pipeline.forms.records import Extracted, TextCell
 from pipeline.forms.sheet import RawSheet
 
@@ -55,6 +56,20 @@ def read_cell(
     if not got.text:
         return None
     return TextCell(form, row_key, f.key, cell, got.text, got.value)
+
+
+def typed_value(f: Field, text: str) -> object:
+    """A field's text as kept on record, as the cell value to write: a date as a date
+    (so it reads back as one), a number as a number, anything else as text."""
+    try:
+        if f.type == "date":
+            return dt.date.fromisoformat(text)
+        if f.type in NUMERIC:
+            number = float(text)
+            return int(number) if number.is_integer() else number
+    except ValueError:
+        pass
+    return text
 
 
 def field_checks(ws: Worksheet, fields: tuple[Field, ...], period_word: str) -> dict[str, Any]:

@@ -81,6 +81,10 @@ class GridKind(FormKind):
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.header[0] for m in _grid(spec).inputs_for(role)))
 
+    def how_to_fill(self, spec: FormSpec) -> str:
+        g = _grid(spec)
+        return f"逐行填写各{g.row_header or '行'}本期的数字，{g.month_total_label}和{g.cumulative_label}自动计算"
+
     def extract(
         self,
         sheet: RawSheet,

@@ -82,6 +82,20 @@ class ListKind(FormKind):
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         return tuple(f.header for f in _list(spec).inputs_for(role))
 
+    def how_to_fill(self, spec: FormSpec) -> str:
+        ls = _list(spec)
+        added = (
+            f"；有新增的，在表格下方空行中填写，并在“{ls.field(ls.remark_field).header}”中注明“{ls.new_task_marker}”"
+            if ls.spare_rows and ls.remark_field
+            else ""
+        )
+        heads = [ls.field(k).header for k in ls.group_fields]
+        if added and heads:  # filling note 4 (归类填写): how an added row names its group
+            group = heads[-1]
+            named = "或".join([*(f"“{h}”填其{h}" for h in heads[:-1]), f"“{group}”照抄其名称"])
+            added += f"；新增的属于上方某一{group}的，{named}，汇总时归入该{group}"
+        return f"逐项填写本期情况{added}"
+
     def extract(
         self,
         sheet: RawSheet,

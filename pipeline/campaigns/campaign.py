@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.config import keys
 from pipeline.config.anomalies import AnomalyConfig
-from pipeline.config.calendar import DueRule, Period
+from pipeline.config.calendar import KINDS, DueRule, Kind, Period, default_due
 from pipeline.config.imap import ImapConfig, load_imap
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.mail import MailConfig, load_mail
@@ -53,6 +54,11 @@ class Campaign:
     limits: Limits = DEFAULT_LIMITS
     mail: MailConfig = field(default_factory=MailConfig)
     imap: ImapConfig | None = None  # the mailbox ``fetch`` reads returns from
+    kind: Kind = "month"  # the campaign's reporting period
+
+    def period(self, text: str) -> Period:
+        """A period of this campaign's kind, from its key or as written on forms."""
+        return Period.parse(text, self.kind)
 
     def roster(self, *, strict_text: bool = True) -> Roster:
         """The roster; ``strict_text=False`` keeps rows with line breaks in a field, for
@@ -98,25 +104,90 @@ def _dates(values: object, where: str) -> list[dt.date]:
     return out
 
 
+CAMPAIGN_KEYS = ("name", "code", "start", "forms", "period")
+BUREAU_KEYS = ("name", "code", "contact", "phone", "email")
+DUE_KEYS = (
+    "day",
+    "months_after",
+    "roll_to_working_day",
+    "weekday",
+    "weeks_after",
+    "days_after",
+    "holidays",
+    "workdays",
+)
+PATH_KEYS = ("roster", "ledger", "inbox", "outbox", "templates", "schemas")
+ANOMALY_KEYS = ("zscore_threshold", "zscore_min_months")
+TABLES = (
+    "campaign",
+    "bureau",
+    "due",
+    "paths",
+    "anomalies",
+    "limits",
+    "mail",
+    "smtp",
+    "imap",
+    "forms",
+    "targets",
+)
+# Tables a workspace file shares with its campaigns (a campaign's own table wins).
+SHARED = ("bureau", "mail", "smtp", "imap", "limits", "anomalies")
+WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6,
+    "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
+}  # fmt: skip
+
+
+def read_toml(path: Path) -> tuple[dict[str, Any], str]:
+    """A configuration file's tables and its text (for line numbers in messages)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text), text
+    except FileNotFoundError as exc:
+        raise ConfigError(f"找不到配置文件 {path} / file not found: {path}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}：不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text: {exc}"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}：格式有误（{exc}） / {exc}") from exc
+
+
 def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campaign:
     """Read the campaign file. ``overrides`` replaces paths (inbox, outbox, ledger...)."""
     path = path.resolve()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"campaign file not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8): {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    data, text = read_toml(path)
+    return campaign_from(path, data, text, overrides)
+
+
+def campaign_from(
+    path: Path,
+    data: dict[str, Any],
+    text: str,
+    overrides: dict[str, Path] | None = None,
+    shared: dict[str, Any] | None = None,
+) -> Campaign:
+    """A campaign from its file's tables; ``shared`` are a workspace's tables it lacks."""
     where = str(path)
     base = path.parent
+    for name, table in (shared or {}).items():
+        data.setdefault(name, table)
     camp = _section(data, "campaign", where)
     bureau = _section(data, "bureau", where)
     due = _section(data, "due", where)
     paths = _section(data, "paths", where)
     anomalies = _section(data, "anomalies", where)
     limits = Limits.from_table(_section(data, "limits", where), where)
+    for name, known in (
+        ("campaign", CAMPAIGN_KEYS),
+        ("bureau", BUREAU_KEYS),
+        ("due", DUE_KEYS),
+        ("paths", PATH_KEYS),
+        ("anomalies", ANOMALY_KEYS),
+    ):
+        keys.check(_section(data, name, where), known, path, text, name)
 
     schemas_dir = base / paths["schemas"] if "schemas" in paths else SCHEMAS_DIR
     form_names = camp.get("forms", ["fujian1_tasks", "fujian2_progress"])
@@ -125,6 +196,8 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
             f'{where} [campaign]: forms must be a list of names, e.g. ["fujian2_progress"]'
         )
     forms = tuple(load_forms(form_names, schemas_dir))
+    row_sets = {s.row_set for s in forms if s.row_set}
+    keys.check(data, (*TABLES, *row_sets, *(f"local_{r}" for r in row_sets)), path, text)
     rows = _rows(data, forms, where)
     forms = tuple(_with_choices(spec, rows, where) for spec in forms)
 
@@ -139,21 +212,19 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         )
     }
     resolved.update(overrides or {})
-    try:
-        start = Period.parse(_need(camp, "start", f"{where} [campaign]"))
-        due_rule = DueRule(
-            day=int(due.get("day", 1)),
-            months_after=int(due.get("months_after", 1)),
-            roll_to_working_day=bool(due.get("roll_to_working_day", True)),
-            holidays=frozenset(_dates(due.get("holidays", []), f"{where} [due] holidays")),
-            workdays=frozenset(_dates(due.get("workdays", []), f"{where} [due] workdays")),
+    kind = camp.get("period", "month")
+    if kind not in KINDS:
+        raise ConfigError(
+            f"{where} [campaign]：period 应为 {'、'.join(KINDS)} 之一，不是 {kind!r}"
+            f" / period must be one of {', '.join(KINDS)}"
         )
+    try:
+        start = Period.parse(str(_need(camp, "start", f"{where} [campaign]")), kind)
+        due_rule = _due(due, kind, where)
         threshold = float(anomalies.get("zscore_threshold", 3.5))
         min_months = int(anomalies.get("zscore_min_months", 4))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {exc}") from exc
-    if not 1 <= due_rule.day <= 31:
-        raise ConfigError(f"{where} [due]: day must be 1..31")
     return Campaign(
         path=path,
         name=_need(camp, "name", f"{where} [campaign]"),
@@ -178,7 +249,40 @@ def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campa
         limits=limits,
         mail=load_mail(data, base, where),
         imap=load_imap(data, base, where),
+        kind=kind,
     )
+
+
+def _due(table: dict[str, Any], kind: Kind, where: str) -> DueRule:
+    """``[due]``, over the default rule of the campaign's kind of period."""
+    w = f"{where} [due]"
+    rule = default_due(kind)
+    weekday = table.get("weekday", rule.weekday)
+    if isinstance(weekday, str):
+        if weekday.lower() not in WEEKDAYS:
+            raise ConfigError(
+                f'{w}: weekday 应为星期几（如 "星期五" 或 "friday"） / weekday must name a day'
+            )
+        weekday = WEEKDAYS[weekday.lower()]
+    days_after = table.get("days_after", rule.days_after)
+    if "day" in table or "months_after" in table:  # the month rule, named: it wins
+        weekday = None if "weekday" not in table else weekday
+        days_after = None if "days_after" not in table else days_after
+    rule = DueRule(
+        day=int(table.get("day", rule.day)),
+        months_after=int(table.get("months_after", rule.months_after)),
+        roll_to_working_day=bool(table.get("roll_to_working_day", rule.roll_to_working_day)),
+        weekday=None if weekday is None else int(weekday),
+        weeks_after=int(table.get("weeks_after", 0)),
+        days_after=None if days_after is None else int(days_after),
+        holidays=frozenset(_dates(table.get("holidays", []), f"{w} holidays")),
+        workdays=frozenset(_dates(table.get("workdays", []), f"{w} workdays")),
+    )
+    if not 1 <= rule.day <= 31:
+        raise ConfigError(f"{w}: day 应为 1—31 / day must be 1..31")
+    if rule.weekday is not None and not 0 <= rule.weekday <= 6:
+        raise ConfigError(f"{w}: weekday 应为 0（星期一）—6（星期日） / weekday must be 0..6")
+    return rule
 
 
 def _rows(

@@ -1,0 +1,164 @@
+"""A register's checks over a batch of returns.
+
+The typed fields first (one pandera call for the form: required fields, choices, dates
+not after the period's end and in order). Then the item's life, against the ledger:
+an open item missing from the return (R-ITEM-MISSING), an ID the institution never had
+(R-ITEM-UNKNOWN: the 编号 cell is locked, so it was copied or typed over), the same ID
+twice (R-ITEM-DUPLICATE), a closed item back open (R-ITEM-REOPENED), the bureau's
+挂牌督办 changed by an institution (R-BUREAU-FIELD, not taken). Last, the register
+against the grid of the same return ([[reconcile]]).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+from pipeline.findings import make
+from pipeline.forms.cells import column_letter
+from pipeline.forms.kinds.base import CheckContext, Returned
+from pipeline.forms.kinds.register.extract import AGAIN, NEW
+from pipeline.forms.kinds.register.items import States, latest_states
+from pipeline.forms.kinds.register.spec import Reconcile, RegisterSpec
+from pipeline.forms.kinds.rowcheck import UNREADABLE, gather, report
+from pipeline.forms.layout import Layout
+from pipeline.forms.records import Extracted, TextCell
+
+
+def validate_register(
+    spec: RegisterSpec, lay: Layout, batch: Sequence[Returned], ctx: CheckContext
+) -> None:
+    required = [f for f in spec.fields if f.required and f.is_input]
+    rows = gather(spec.id, lay, batch)
+    report(spec.id, spec.sheet, spec.fields, lay, batch, rows, ctx.period.last_day(), required)
+    before = latest_states(spec, ctx.records, str(ctx.period.shift(-1)))
+    known = ctx.records.item_ids(spec.id)
+    decisions = ctx.records.decisions(spec.id)
+    for returned in batch:
+        _items(spec, lay, returned, before, known, decisions)
+        for rule in spec.reconcile:
+            _reconcile(spec, rule, returned, ctx)
+
+
+def _rows(ext: Extracted, form: str) -> dict[str, dict[str, TextCell]]:
+    out: dict[str, dict[str, TextCell]] = defaultdict(dict)
+    for t in ext.texts:
+        if t.form == form and not t.row_key.startswith("__"):
+            out[t.row_key][t.field] = t
+    return out
+
+
+def _row_number(cell: str) -> int:
+    return int("".join(ch for ch in cell if ch.isdigit()) or 0)
+
+
+def _items(
+    spec: RegisterSpec,
+    lay: Layout,
+    returned: Returned,
+    before: States,
+    known: Mapping[str, set[str]],
+    decisions: Mapping[tuple[str, str], tuple[str, str, str]],
+) -> None:
+    ext = returned.extracted
+    inst = ext.institution.code
+    id_col = lay.col_of[spec.id_field]
+    letter = column_letter(id_col)
+    loc = {**returned.where, "form": spec.id, "sheet": spec.sheet}
+
+    def add(rule: str, cell: str = "", value: object = "", expected: object = "") -> None:
+        ext.findings.append(make(rule, value=value, expected=expected, **{**loc, "cell": cell}))
+
+    rows = _rows(ext, spec.id)
+    seen: dict[str, int] = {}
+    for row_key, cells in rows.items():
+        if row_key.startswith(NEW):
+            continue
+        r = _row_number(next(iter(cells.values())).cell)
+        if AGAIN in row_key:
+            item = row_key.split(AGAIN)[0]
+            add(
+                "R-ITEM-DUPLICATE",
+                f"{letter}{r}",
+                value=item,
+                expected=f"第{seen.get(item, '?')}行",
+            )
+            continue
+        seen[row_key] = r
+        if ext.aggregate:
+            continue  # an aggregated return brings its own items
+        if row_key not in known.get(inst, set()):
+            add("R-ITEM-UNKNOWN", f"{letter}{r}", value=row_key)
+            continue
+        last = before.get((inst, row_key))
+        status = cells.get(spec.status_field)
+        reopened = status is not None and status.text not in spec.closed_values
+        if last is not None and spec.is_closed(last.values) and status is not None and reopened:
+            add("R-ITEM-REOPENED", status.cell, value=status.text, expected=last.period)
+    for (code, item), state in sorted(before.items()):
+        if code == inst and not spec.is_closed(state.values) and item not in seen:
+            description = state.values.get(spec.identity_field, "")
+            add("R-ITEM-MISSING", value=item, expected=description[:40])
+    if spec.supervised_field and ext.institution.role == "institution":
+        for t in ext.not_taken:
+            if t.form != spec.id or t.field != spec.supervised_field:
+                continue
+            decided = decisions.get((inst, t.row_key))
+            last = before.get((inst, t.row_key))
+            was = decided[1] if decided else (last.values.get(t.field, "") if last else "")
+            if t.text != was:
+                add("R-BUREAU-FIELD", t.cell, value=t.text, expected=was or "空白")
+
+
+def _reconcile(spec: RegisterSpec, rule: Reconcile, returned: Returned, ctx: CheckContext) -> None:
+    """Items of the kind ``rule`` counts, dated within the period, per grid row, against
+    the grid's figure in the same return."""
+    ext = returned.extracted
+    figures = {
+        v.row_key: v for v in ext.values if v.form == rule.form and v.measure == rule.measure
+    }
+    if not figures:
+        return  # the return has no such figure (another role's column, or no grid sheet)
+    if any(f.form == spec.id and f.rule in UNREADABLE for f in ext.findings):
+        return  # a register row could not be read: it is refused, not counted wrong
+    grid = ctx.forms.get(rule.form)
+    if grid is None:
+        return
+    row_of: dict[str, str] = {}
+    for grid_row in ctx.rows.get(rule.form, ()):
+        for text in (grid_row.label, *grid_row.aliases, grid_row.key):
+            row_of[text] = grid_row.key
+    first, last = ctx.period.first_day(), ctx.period.last_day()
+    counts: dict[str, int] = defaultdict(int)
+    for cells in _rows(ext, spec.id).values():
+        if any(cells.get(k) is None or cells[k].text != v for k, v in rule.where.items()):
+            continue
+        day = cells.get(rule.date_field)
+        row = cells.get(rule.row_field)
+        if day is None or row is None or not isinstance(day.value, dt.date):
+            continue
+        if first <= day.value <= last and row.text in row_of:
+            counts[row_of[row.text]] += 1
+    labels = {r.key: r.label for r in ctx.rows.get(rule.form, ())}
+    filters = "、".join(f"{spec.field(k).header}为{v}" for k, v in rule.where.items())
+    words = {
+        "register": spec.title,
+        "when": f"{spec.field(rule.date_field).header}在本期内",
+        "items": filters or "条目",
+    }
+    for row_key, cell in figures.items():
+        stated = int(cell.value or 0)
+        counted = counts.get(row_key, 0)
+        if stated == counted:
+            continue
+        ext.findings.append(
+            make(
+                "X-RECONCILE",
+                value=counted,
+                expected=stated,
+                what=f"{labels.get(row_key, row_key)}/{rule.label or rule.measure}",
+                words=words,
+                **{**returned.where, "form": rule.form, "sheet": grid.sheet, "cell": cell.cell},
+            )
+        )
