@@ -29,7 +29,7 @@ from pipeline.forms.rows import Row
 GROUP_ADDED = "+"
 UNCLAIMED = "*"
 UNIT = "__unit"  # the field of a row's 填报单位 in records read from an aggregated list
-MAX_ROWS = 20_000  # rows an aggregated list may declare (a province's few thousand units)
+MAX_ROWS = 100_000  # rows an aggregated list may declare (a unit per row and task)
 
 
 @dataclass(frozen=True)
