@@ -41,6 +41,7 @@ from openpyxl import load_workbook
 from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
 from pipeline.demo.filler import fill_return, random_month
+from pipeline.forms.kinds import build_layout, kind_of
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 
 PERIOD = Period(2026, 7)
@@ -89,13 +90,21 @@ def write_campaign(
 
 
 def make_district(
-    base: Path, name: str, code: str, prefix: str, seed: int, plant: dict | None = None
+    base: Path,
+    name: str,
+    code: str,
+    prefix: str,
+    seed: int,
+    plant: dict | None = None,
+    more: int = 0,
 ) -> Level:
+    """The bureau, two hospitals and ``more`` clinics, each sending its return."""
     members = [
         (code, name, BUREAU_LEVEL),
         (f"{prefix}001", f"{name[:2]}人民医院", "二级医院"),
         (f"{prefix}002", f"{name[:2]}中心卫生院", "卫生院"),
     ]
+    members += [(f"{prefix}{n:03d}", f"{name[:2]}第{n}诊所", "门诊部") for n in range(3, 3 + more)]
     campaign = write_campaign(base / code, name, code, members)
     rng = random.Random(seed)
     sent: dict[str, Grid] = {}
@@ -274,3 +283,20 @@ def test_a_variant_that_is_not_ours_is_refused(tmp_path: Path) -> None:
     log = _log(make_city(tmp_path, [a]))
     refused = [r for r in log if r["type"] == "finding" and r["rule"] == "L-VARIANT"]
     assert [(r["severity"], r["sheet"]) for r in refused] == [("error", "附件1")]
+
+
+def test_a_district_list_longer_than_a_template_reads_is_read_whole(tmp_path: Path) -> None:
+    """45 units under each of 13 tasks: 585 rows, beyond the 500-odd rows a return from a
+    template is read to. The declared layout says how far to read the district's file."""
+    a = make_district(tmp_path, "甲区卫生健康局", "JQ000", "JQ", seed=13, more=42)
+    district = _list_rows(a.summary)
+    assert len(district) > 13 * 45 - 1
+    spec = a.campaign.form("fujian1")
+    template = build_layout(spec, a.campaign.rows_for(spec))
+    assert load_workbook(a.summary)["附件1"].max_row > kind_of(spec).read_rows(template)
+    city = make_city(tmp_path, [a])
+    log = _log(city)
+    assert [r["outcome"] for r in log if r["type"] == "file"] == ["accepted"]
+    assert not [r for r in log if r["type"] == "finding" and r["severity"] == "error"]
+    units = {u for _, u, _ in _list_rows(city.summary)}
+    assert len(units) == 45 and "甲区卫生健康局／甲区第44诊所" in units

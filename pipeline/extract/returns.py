@@ -53,6 +53,29 @@ def read_bounds(campaign: Campaign, layouts: Mapping[str, Layout]) -> dict[str, 
     }
 
 
+def declared_bounds(
+    raw: RawWorkbook,
+    campaign: Campaign,
+    layouts: Mapping[str, Layout],
+    bounds: Mapping[str, tuple[int, int]],
+) -> dict[str, tuple[int, int]] | None:
+    """The bounds an aggregated return must be read again with when a layout it
+    declares reaches beyond those it was read with (a list with a row for each of its
+    thousands of institutions); None when they suffice. Only an aggregate declares one,
+    so a return from a template is never read further than its form needs."""
+    declared, _ = declared_layouts(raw, campaign, layouts)
+    grown = dict(bounds)
+    for spec in campaign.forms:
+        lay = declared[spec.id]
+        if lay is layouts[spec.id]:
+            continue
+        rows, cols = grown.get(lay.sheet, (0, 0))
+        need = kind_of(spec).read_rows(lay)
+        if need > rows or lay.width > cols:
+            grown[lay.sheet] = (max(need, rows), max(lay.width, cols))
+    return grown if grown != bounds else None
+
+
 def identify(
     raw: RawWorkbook,
     campaign: Campaign,

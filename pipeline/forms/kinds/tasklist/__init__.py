@@ -22,7 +22,7 @@ from pipeline.forms.kinds.rowcheck import gather, report
 from pipeline.forms.kinds.tasklist.extract import extract_aggregate, extract_list
 from pipeline.forms.kinds.tasklist.layout import aggregate_layout, list_layout
 from pipeline.forms.kinds.tasklist.merge import ListAggregate, ListTotals, laid_out, merge
-from pipeline.forms.kinds.tasklist.shape import MAX_ROWS, Shape
+from pipeline.forms.kinds.tasklist.shape import Shape
 from pipeline.forms.kinds.tasklist.spec import ListSpec, load_list
 from pipeline.forms.layout import Declared, Layout
 from pipeline.forms.records import Extracted
@@ -33,10 +33,7 @@ from pipeline.forms.spec import FormSpec
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-# Rows a list may carry below its pre-filled rows: an aggregated return's row for each
-# institution under each task. Reading stops at a sheet's last row, so a return from a
-# template costs nothing more for it.
-ADDED_ROWS = MAX_ROWS
+ADDED_ROWS = 500  # rows a list may carry below its spare rows (typed below the table)
 
 
 def _list(spec: FormSpec) -> ListSpec:
