@@ -51,23 +51,24 @@ HEADERS = [
 
 
 def _printed(names: Sequence[str]) -> PrintColumns:
-    """On paper: who stands where, who signed, and whom to call; codes, the mail and the
-    files taken, and e-mail addresses stay on screen, to the right."""
+    """On paper: who stands where, who signed, and whom to call, in the sheet's order;
+    the mail and the file taken, and e-mail addresses stay on screen, to the right."""
     return PrintColumns.of(
         {
             "序号": 5,
-            "机构名称": 20,
-            "机构级别": 10,
+            "机构代码": 8,
+            "机构名称": 18,
+            "机构级别": 9,
             "报送状态": 12,
             "是否按时": 10,
             "接收时间": 16,
-            "退回或替代的文件": 20,
+            "退回或替代的文件": 18,
             **{name: 8 for name in names},
-            "催报记录": 16,
+            "催报记录": 14,
             "联系人": 7,
             "联系电话": 12,
         },
-        repeat=2,
+        repeat=3,
     )
 
 

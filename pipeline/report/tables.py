@@ -187,11 +187,13 @@ def _columns(
     short = dict(printed.short)
     out = []
     for h, w in printed.widths:
+        if h not in index:  # a column this table does not have (a form without 审核人)
+            continue
         if h in short:
             out.append(_Column(f"{h}（前{short[h]}位）", w, index[h], True, short[h]))
         else:
             out.append(_Column(h, w, index[h], True))
-    shown = {h for h, _ in printed.widths if h not in short}
+    shown = {h for h, _ in printed.widths if h not in short and h in index}
     out += [_Column(h, width_of[i], i, False) for i, h in enumerate(headers) if h not in shown]
     return out
 
