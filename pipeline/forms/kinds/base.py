@@ -142,7 +142,7 @@ class Table:
     headers: Sequence[str]
     rows: Sequence[Sequence[object]]
     widths: Sequence[int] = ()
-    fit_rows: bool = True  # make each row tall enough for its wrapped text
+    fit_rows: bool = True  # rows as tall as their wrapped text (else text does not wrap)
     blank_cells: bool = True  # borders on empty cells too
     printed: PrintColumns | None = None  # the columns that print (default: all)
 
