@@ -2,9 +2,12 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-CAMPAIGN ?= examples/campaign.toml
+WORKSPACE ?= examples/workspace.toml
+CAMPAIGN ?=
 PERIOD ?=
 PERIOD_OPT := $(if $(PERIOD),--period $(PERIOD),)
+# The workspace, and one of its campaigns by its code (or a campaign file alone).
+WHERE := --workspace $(WORKSPACE) $(if $(CAMPAIGN),--campaign $(CAMPAIGN),)
 SEND ?=
 SEND_OPT := $(if $(filter 1 yes true,$(SEND)),--send,)
 N ?= 2000
@@ -22,23 +25,23 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed  ## Run the latest period due (or PERIOD=YYYY-MM) over inbox/ into outbox/
-	$(PY) -m pipeline --campaign $(CAMPAIGN) run $(PERIOD_OPT)
+run: $(VENV)/.installed  ## Run every campaign's open periods (or CAMPAIGN=code PERIOD=...) over inbox/
+	$(PY) -m pipeline $(WHERE) run $(PERIOD_OPT)
 
 fetch: $(VENV)/.installed  ## Fetch returns from the mailbox ([imap]) into inbox/
-	$(PY) -m pipeline --campaign $(CAMPAIGN) fetch
+	$(PY) -m pipeline $(WHERE) fetch
 
 receipts: $(VENV)/.installed  ## Reply (回执) to each return of PERIOD that came by mail (dry run; SEND=1 sends)
-	$(PY) -m pipeline --campaign $(CAMPAIGN) receipts $(PERIOD_OPT) $(SEND_OPT)
+	$(PY) -m pipeline $(WHERE) receipts $(PERIOD_OPT) $(SEND_OPT)
 
-templates: $(VENV)/.installed  ## Write blank forms for PERIOD=YYYY-MM into form_templates/
-	$(PY) -m pipeline --campaign $(CAMPAIGN) templates $(PERIOD_OPT)
+templates: $(VENV)/.installed  ## Write blank forms of CAMPAIGN=code (PERIOD=...) into form_templates/
+	$(PY) -m pipeline $(WHERE) templates $(PERIOD_OPT)
 
 mail: $(VENV)/.installed  ## E-mail each institution its form for PERIOD (dry run; SEND=1 sends)
-	$(PY) -m pipeline --campaign $(CAMPAIGN) mail $(PERIOD_OPT) $(SEND_OPT)
+	$(PY) -m pipeline $(WHERE) mail $(PERIOD_OPT) $(SEND_OPT)
 
 remind: $(VENV)/.installed  ## Remind (催报) who has not reported PERIOD (dry run; SEND=1 sends)
-	$(PY) -m pipeline --campaign $(CAMPAIGN) remind $(PERIOD_OPT) $(SEND_OPT)
+	$(PY) -m pipeline $(WHERE) remind $(PERIOD_OPT) $(SEND_OPT)
 
 demo: $(VENV)/.installed  ## Whole cycle on the shipped example, in demo_workspace/
 	$(PY) -m pipeline demo --workspace demo_workspace

@@ -190,7 +190,7 @@ def fill_one(task: tuple[int, str, str, str]) -> str:
     campaign = _campaign
     inst = _roster.get(code)
     assert inst is not None
-    path = Path(folder) / template_filename(PERIOD, inst)
+    path = Path(folder) / template_filename(PERIOD, inst, campaign.code)
     due, _ = campaign.due.due_date(PERIOD)
     when = _received(index, due)
     if kind == "corrected":

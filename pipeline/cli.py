@@ -18,7 +18,7 @@ from pipeline.campaigns import select
 from pipeline.campaigns.campaign import Campaign
 from pipeline.campaigns.workspace import Workspace, load_workspace
 from pipeline.config.calendar import Period, latest_period_due
-from pipeline.errors import PipelineError
+from pipeline.errors import NotYetDue, PipelineError
 
 if TYPE_CHECKING:
     from pipeline.mail.batch import BatchResult
@@ -52,6 +52,13 @@ def send_option(f: Callable) -> Callable:
     )(f)
 
 
+class Failed(click.ClickException):
+    """A failure of the tool, printed for the clerk: ``错误：…`` on stderr, exit 1."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True)
+
+
 def handle_errors(f: Callable) -> Callable:
     """Turn the tool's own failures into a one-line message and exit status 1."""
 
@@ -60,7 +67,7 @@ def handle_errors(f: Callable) -> Callable:
         try:
             return f(*args, **kwargs)
         except PipelineError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise Failed(str(exc)) from exc
 
     return wrapper
 
@@ -72,6 +79,29 @@ def _workspace(ctx: click.Context) -> Workspace:
 def _campaign(ctx: click.Context) -> Campaign:
     """The one campaign a command works on (--campaign CODE in a workspace)."""
     return select.one(_workspace(ctx), ctx.obj["code"])
+
+
+def _each(ctx: click.Context, period: str | None, work: Callable[[Campaign], None]) -> None:
+    """``work`` for the campaign named, or for every campaign of the workspace (those of
+    PERIOD's kind), each under its name; one campaign's failure does not stop the
+    others, and makes the exit status 1 once all have been tried."""
+    campaigns = select.each(_workspace(ctx), ctx.obj["code"], period)
+    if len(campaigns) == 1:
+        work(campaigns[0])
+        return
+    failed = []
+    for c in campaigns:
+        click.echo(f"— {c.name}（{c.code}）")
+        try:
+            work(c)
+        except NotYetDue as exc:
+            click.echo(str(exc))
+        except (PipelineError, Failed) as exc:
+            message = exc.message if isinstance(exc, click.ClickException) else str(exc)
+            click.echo(f"错误：{message}", err=True)
+            failed.append(c.name)
+    if failed:
+        raise Failed(f"{len(failed)}项工作未完成：{'、'.join(failed)}")
 
 
 @click.group()
@@ -198,22 +228,26 @@ def templates(ctx: click.Context, period: str | None, out: Path | None) -> None:
     """模板：为名册中每个单位生成本期报表模板。
 
     Write a pre-filled, protected form for every institution of the roster, for the
-    period being collected now or PERIOD (up to the next one).
+    period being collected now or PERIOD (up to the next one); for every campaign of
+    the workspace unless --campaign names one.
     """
     from pipeline.distribute.templates import Prefills, write_templates
     from pipeline.ledger.store import Ledger
 
-    campaign = _campaign(ctx)
-    p = select.to_prepare(campaign, period, dt.date.today())
-    ledger = Ledger(campaign.ledger_path, campaign.code)
-    try:
-        prefills = Prefills(campaign, p, ledger)
-        paths = write_templates(
-            campaign, p, prefills, out, progress=lambda d, t: _progress("模板", d, t)
-        )
-    finally:
-        ledger.close()
-    click.echo(f"已生成 {len(paths)} 份 {p.label()} 报表模板：{paths[0].parent if paths else out}")
+    def write(campaign: Campaign) -> None:
+        p = select.to_prepare(campaign, period, dt.date.today())
+        ledger = Ledger(campaign.ledger_path, campaign.code)
+        try:
+            prefills = Prefills(campaign, p, ledger)
+            paths = write_templates(
+                campaign, p, prefills, out, progress=lambda d, t: _progress("模板", d, t)
+            )
+        finally:
+            ledger.close()
+        where = paths[0].parent if paths else out
+        click.echo(f"已生成 {len(paths)} 份 {p.label()} 报表模板：{where}")
+
+    _each(ctx, period, write)
 
 
 @cli.command()
@@ -250,7 +284,9 @@ def supervise(ctx: click.Context, item_id: str, off: bool, reason: str) -> None:
     """
     from pipeline.ledger.supervise import supervise as decide
 
-    d = decide(_campaign(ctx), item_id, on=not off, note=reason)
+    d = decide(
+        select.supervising(_workspace(ctx), ctx.obj["code"]), item_id, on=not off, note=reason
+    )
     click.echo(f"{d.form} {d.item_id}（{d.institution}）：挂牌督办 = {d.value}")
 
 
@@ -260,7 +296,7 @@ def _report_mailing(result: BatchResult) -> None:
     for line in summary_lines(result):
         click.echo(line)
     if result.stopped:
-        raise click.ClickException(result.stopped)
+        raise Failed(result.stopped)
 
 
 @cli.command()
@@ -278,9 +314,11 @@ def mail(ctx: click.Context, period: str | None, send: bool) -> None:
     """
     from pipeline.mail.monthly import mail_forms
 
-    campaign = _campaign(ctx)
-    p = select.to_prepare(campaign, period, dt.date.today())
-    _report_mailing(mail_forms(campaign, p, send=send))
+    def send_forms(campaign: Campaign) -> None:
+        p = select.to_prepare(campaign, period, dt.date.today())
+        _report_mailing(mail_forms(campaign, p, send=send))
+
+    _each(ctx, period, send_forms)
 
 
 @cli.command()
@@ -296,8 +334,11 @@ def remind(ctx: click.Context, period: str | None, send: bool, force: bool) -> N
     whose return was rejected, with a fresh template; run the period first."""
     from pipeline.mail.reminders import send_reminders
 
-    campaign = _campaign(ctx)
-    _report_mailing(send_reminders(campaign, _period(period, campaign), send=send, force=force))
+    _each(
+        ctx,
+        period,
+        lambda c: _report_mailing(send_reminders(c, _period(period, c), send=send, force=force)),
+    )
 
 
 @cli.command()
@@ -316,8 +357,7 @@ def receipts(ctx: click.Context, period: str | None, send: bool) -> None:
     """
     from pipeline.mail.receipts import send_receipts
 
-    campaign = _campaign(ctx)
-    _report_mailing(send_receipts(campaign, _period(period, campaign), send=send))
+    _each(ctx, period, lambda c: _report_mailing(send_receipts(c, _period(period, c), send=send)))
 
 
 @cli.command()
@@ -336,11 +376,14 @@ def fetch(ctx: click.Context) -> None:
     from pipeline.intake.fetch_summary import summary_lines
     from pipeline.intake.mailbox import fetch_returns
 
-    result = fetch_returns(_campaign(ctx), progress=lambda d, t: _progress("邮件", d, t))
+    # One mailbox for the workspace: its [imap] and inbox are every campaign's.
+    ws = _workspace(ctx)
+    campaign = ws.campaign(ctx.obj["code"]) if ctx.obj["code"] else ws.campaigns[0]
+    result = fetch_returns(campaign, progress=lambda d, t: _progress("邮件", d, t))
     for line in summary_lines(result):
         click.echo(line)
     if result.stopped:
-        raise click.ClickException(result.stopped)
+        raise Failed(result.stopped)
 
 
 @cli.command()

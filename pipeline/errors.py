@@ -34,5 +34,9 @@ class MailError(PipelineError):
     """Mail cannot be written or sent as asked (no sender, no server, not due yet)."""
 
 
+class NotYetDue(MailError):
+    """Reminders asked for before the due date has passed: nothing to chase yet."""
+
+
 class MailboxError(PipelineError):
     """The mailbox cannot be read: unreachable, untrusted, login or folder refused."""

@@ -85,6 +85,11 @@ RULES: dict[str, Rule] = {
         "机构代码“{value}”不在名册中",
         "请核对名册；如为新增机构，请先将其加入名册再重新运行。",
     ),
+    "M-OUT-OF-SCOPE": Rule(
+        "error",
+        "本单位（{value}）不在“{expected}”的报送范围内",
+        "请核对是否发错了报表；如确应报送，请在工作配置文件的 scope 中加入该机构级别。",
+    ),
     "M-PERIOD": Rule(
         "error",
         "报表期间为{value}，本次汇总期间为{expected}",
@@ -166,6 +171,11 @@ RULES: dict[str, Rule] = {
         "warning",
         "新增任务行填写了内容但没有写明任务名称",
         "已按新增任务汇总；请报送单位补充任务名称。",
+    ),
+    "V-STEP-BACK": Rule(
+        "warning",
+        "由{when}报送的“{expected}”退回为“{value}”",
+        "请与报送单位核实：确实退回的，已按本期记录；填错的请其更正后重新发送。",
     ),
     "V-REQUIRED": Rule("error", "必填项未填写", "请报送单位补填后重新发送。"),
     "V-CHOICE": Rule(
@@ -270,6 +280,11 @@ RULES: dict[str, Rule] = {
         "warning",
         "“{item}”已过{deadline}（{expected}）{value}天仍未完成",
         "请督促报送单位按期整改，逾期未改的按要求挂牌督办或约谈。",
+    ),
+    "A-TARGET-LATE": Rule(
+        "warning",
+        "{group}应于{date}前达到“{stage}”，目前为“{value}”，已逾期{days}天",
+        "请督促该单位加快推进，并按方案要求通报。",
     ),
     "A-MAJOR-OPEN": Rule(
         "warning",

@@ -161,30 +161,35 @@ def _run_locked(
         results = []
         for c in campaigns:
             scoped = ledger.scoped(c.code)
+            reporters = c.roster()
+            # Its own files; a file of no campaign only in a workspace of one (else the
+            # overview lists it, once).
+            mine = [f for f in files if f.campaign == c.code or (ws.single and not f.campaign)]
             for period in targets[c.code]:
                 outbox = c.outbox / str(period)
-                inputs = _inputs(c, scoped, files)
+                inputs = _inputs(c, scoped, mine)
                 done = manifest.current(scoped, str(period), outbox, inputs)
                 if done is not None:  # nothing new since the outputs were written
                     outputs, anomalies, counts = done
                 else:
-                    data = collect(c, roster, scoped, period, files)
+                    data = collect(c, reporters, scoped, period, mine)
                     outputs = write_outputs(data, scoped, outbox)
                     listed = anomaly_list.listed(data)
                     anomalies = len(listed)
-                    counts = {"overdue": sum(1 for f in listed if "OVERDUE" in f.rule)}
+                    late = sum(1 for f in listed if f.rule.endswith(("-OVERDUE", "-LATE")))
+                    counts = {"overdue": late}
                     manifest.record(scoped, str(period), inputs, outputs, anomalies, counts)
                 current = current_returns(scoped.submissions(str(period)))
-                missing = [i for i in roster if i.code not in current]
+                missing = [i for i in reporters if i.code not in current]
                 result = RunResult(
-                    period, files, anomalies, missing, outputs, outbox, done is not None, c
+                    period, mine, anomalies, missing, outputs, outbox, done is not None, c
                 )
                 result.overdue = counts.get("overdue", 0)
                 summary = {o: result.count(o) for o in OUTCOME_ZH}
                 scoped.finish_run(
                     run_ids[(c.code, str(period))],
                     json.dumps(summary),
-                    ((f.name, f.sha256, f.outcome) for f in files),
+                    ((f.name, f.sha256, f.outcome) for f in files),  # the whole inbox
                 )
                 results.append(result)
         written = None

@@ -60,7 +60,7 @@ def test_missing_campaign_is_one_line_and_exit_1(tmp_path: Path) -> None:
     result = invoke("--campaign", str(tmp_path / "nope.toml"), "run", "--period", "2026-08")
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        f"Error: 找不到配置文件 {tmp_path / 'nope.toml'} / file not found: {tmp_path / 'nope.toml'}"
+        f"错误：找不到配置文件 {tmp_path / 'nope.toml'} / file not found: {tmp_path / 'nope.toml'}"
     ]
 
 

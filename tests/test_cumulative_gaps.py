@@ -107,7 +107,7 @@ def test_baseline_before_the_first_month_reaches_the_first_templates(
     assert inst is not None
     spec = campaign.form("fujian2")
     lay = build_layout(spec, campaign.rows_for(campaign.form("fujian2")))
-    ws = load_workbook(out / template_filename(JUL, inst))[spec.sheet]
+    ws = load_workbook(out / template_filename(JUL, inst, campaign.code))[spec.sheet]
     month_found = lay.cell(MONTH_ROW, "general_found")
     assert ws[lay.cell(CUMULATIVE_ROW, "general_found")].value == f"=11+{month_found}"
     month_fixed = lay.cell(MONTH_ROW, "general_fixed")

@@ -105,7 +105,7 @@ def _put(
     scratch.mkdir(exist_ok=True)
     made = fill_return(campaign, inst, period, scratch, data, **kw)  # type: ignore[arg-type]
     campaign.inbox.mkdir(parents=True, exist_ok=True)
-    path = campaign.inbox / (name or template_filename(period, inst))
+    path = campaign.inbox / (name or template_filename(period, inst, campaign.code))
     shutil.move(made, path)
     set_received(path, received)
     return path
@@ -576,7 +576,7 @@ def test_baseline_import_errors(
     assert result.exit_code == 1, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
-    assert lines[0].startswith("Error: ")
+    assert lines[0].startswith("错误：")
     assert f"基线.csv: line {line}: " in lines[0]
     for w in words:
         assert w in lines[0]
@@ -643,7 +643,7 @@ def test_cumulative_lookup_agrees_with_the_totals_and_prefills_the_template(
     assert made.exit_code == 0, made.output
     lay = grid_layout(campaign)
     for inst in campaign.roster():
-        wb = load_workbook(out / template_filename(SEP, inst))
+        wb = load_workbook(out / template_filename(SEP, inst, campaign.code))
         try:
             ws = wb[SHEET]
             for m in counts:

@@ -198,7 +198,10 @@ def _build(base: Path, campaign: Campaign) -> World:
                 first = fill_return(campaign, inst, period, scratch, data, prefills=prefills)
                 path = inbox / f"{path.stem}(1).xlsx"
                 shutil.move(first, path)
-                assert sorted([path.name, template_filename(period, inst)])[0] == path.name
+                assert (
+                    sorted([path.name, template_filename(period, inst, campaign.code)])[0]
+                    == path.name
+                )
             set_received(path, received)
             sent.append(Sent(path.name, period, inst.code, outcome, received, data))
             if outcome == "accepted":

@@ -25,6 +25,10 @@ def test_every_rule_formats_in_chinese(code: str) -> None:
         items="类别为一般隐患",
         deadline="整改时限",
         item="配电室",
+        group="二级医院",
+        date="2023-06-30",
+        stage="已自评",
+        days="30",
     )
     f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code

@@ -87,7 +87,7 @@ def _check_arrived(mailbox: Mailbox) -> None:
             assert words in body, (words, body)
         assert msg["Message-ID"] and msg["Date"]
         name, data = attachment(msg)
-        assert name == f"{PERIOD}_{row['机构名称']}_{row['机构代码']}.xlsx"
+        assert name == f"{PERIOD}_srzz-2021_{row['机构名称']}_{row['机构代码']}.xlsx"
         meta = template_meta(data)
         assert meta["institution_code"] == row["机构代码"]
         assert meta["institution_name"] == row["机构名称"]
@@ -147,9 +147,9 @@ def test_raw_message_is_ascii_with_rfc2231_file_name(tmp_path: Path) -> None:
     assert "Subject: =?utf-8?" in head
     assert "Message-ID: <" in head and "@example-qwj.gov.cn>" in head
     assert "Date: " in head
-    assert "filename*0*=utf-8''2026-08_%E7%A4%BA%E4%BE%8B" in raw.decode()  # 示例
+    assert "filename*0*=utf-8''2026-08_srzz-2021_%E7%A4%BA%E4%BE%8B" in raw.decode()  # 示例
     name, _ = attachment(parse(raw))
-    assert name == "2026-08_示例区人民医院_QW001.xlsx"
+    assert name == "2026-08_srzz-2021_示例区人民医院_QW001.xlsx"
 
 
 # -- sending ---------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def _check_arrived(mailbox: Mailbox, *, login: str = "") -> None:
         assert "安全生产专项整治三年行动" in subject and "2026年8月" in subject
         assert row["机构名称"] in subject
         name, data = attachment(msg)
-        assert name == f"{PERIOD}_{row['机构名称']}_{row['机构代码']}.xlsx"
+        assert name == f"{PERIOD}_srzz-2021_{row['机构名称']}_{row['机构代码']}.xlsx"
         meta = template_meta(data)
         assert meta["institution_code"] == row["机构代码"] and meta["period"] == PERIOD
 

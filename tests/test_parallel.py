@@ -76,7 +76,7 @@ def test_a_worker_that_dies_costs_its_files_one_run_not_the_whole_run(
     judge = run_module.judge_file
 
     def dies_on_one(entry: Entry, context: Context) -> Pending:
-        if entry.name.startswith("2026-07_示例区中医院"):
+        if entry.name.startswith("2026-07_srzz-2021_示例区中医院"):
             os._exit(3)  # the worker process vanishes, as if killed
         return judge(entry, context)
 

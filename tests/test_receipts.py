@@ -344,7 +344,7 @@ def test_a_rejected_return_is_told_each_error_and_gets_a_fresh_template(world: W
     )
     assert "请使用下发的模板重新填写，不要改动自动计算的单元格。" in body
     name, data = attachment(msg.message)
-    assert name == f"{PERIOD}_示例区中医院_QW002.xlsx"
+    assert name == f"{PERIOD}_srzz-2021_示例区中医院_QW002.xlsx"
     meta = template_meta(data)
     assert (meta["institution_code"], meta["period"], meta["kind"]) == ("QW002", PERIOD, "template")
     assert f"附件是新的空白报表模板（{name}）" in body
@@ -360,7 +360,7 @@ def test_a_file_that_is_no_return_gets_the_template_of_the_address_it_came_from(
     )
     assert "1. 文件不是 Excel 工作簿（PDF 文件）。请在下发的 .xlsx 模板中填写" in body
     name, data = attachment(msg.message)
-    assert name == f"{PERIOD}_示例区北湖镇卫生院_QW008.xlsx"
+    assert name == f"{PERIOD}_srzz-2021_示例区北湖镇卫生院_QW008.xlsx"
     assert template_meta(data)["institution_code"] == "QW008"
 
 

@@ -77,7 +77,7 @@ def _read_back(campaign: Campaign, roster, path: Path) -> tuple[dict, list]:
 def _fill(
     campaign: Campaign, blank: Path, inst: Institution, inbox: Path, grid: dict, habits: frozenset
 ) -> Path:
-    out = inbox / template_filename(PERIOD, inst)
+    out = inbox / template_filename(PERIOD, inst, campaign.code)
     return fill_template(campaign, blank, out, MonthData(grid={FORM: grid}), habits=habits)
 
 

@@ -8,8 +8,9 @@ inbox, so every output is a view of the store of record.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from pipeline.aggregate.targets import Progress, progress
 from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Roster
@@ -36,6 +37,7 @@ class PeriodData:
     totals: dict[str, Totals]  # by form id
     layouts: dict[str, Layout]
     anomalies: list[Finding]
+    progress: list[Progress] = field(default_factory=list)  # the campaign's targets
 
     def current(self) -> dict[str, Submission]:
         return current_returns(self.submissions)
@@ -66,7 +68,9 @@ def collect(
         spec.id: kind_of(spec).aggregate(spec, campaign.rows_for(spec), ctx)
         for spec in campaign.forms
     }
+    found = progress(campaign, roster, ledger, period)
     anomalies = [a for t in totals.values() for a in t.anomalies]
+    anomalies += [a for p in found for a in p.anomalies]
     return PeriodData(
-        campaign, roster, period, due, covered, files, subs, totals, layouts, anomalies
+        campaign, roster, period, due, covered, files, subs, totals, layouts, anomalies, found
     )

@@ -19,7 +19,8 @@ from pipeline.config.calendar import KINDS, DueRule, Kind, Period, default_due
 from pipeline.config.imap import ImapConfig, load_imap
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.mail import MailConfig, load_mail
-from pipeline.config.roster import Roster, load_roster
+from pipeline.config.roster import COLUMNS, Roster, load_roster
+from pipeline.config.targets import Targets, load_targets
 from pipeline.errors import ConfigError
 from pipeline.forms.kinds import load_forms
 from pipeline.forms.rows import Row, rows_from
@@ -55,15 +56,29 @@ class Campaign:
     mail: MailConfig = field(default_factory=MailConfig)
     imap: ImapConfig | None = None  # the mailbox ``fetch`` reads returns from
     kind: Kind = "month"  # the campaign's reporting period
+    # who reports: roster attribute -> the values in scope (none: everyone)
+    scope: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    targets: tuple[Targets, ...] = ()  # what groups of institutions must reach, by when
 
     def period(self, text: str) -> Period:
         """A period of this campaign's kind, from its key or as written on forms."""
         return Period.parse(text, self.kind)
 
     def roster(self, *, strict_text: bool = True) -> Roster:
-        """The roster; ``strict_text=False`` keeps rows with line breaks in a field, for
-        the mail commands, which refuse such a row alone (see ``pipeline.mail.recipients``)."""
-        return load_roster(self.roster_path, self.bureau.code, strict_text=strict_text)
+        """The institutions that report to this campaign: the roster, within the
+        campaign's scope (the bureau too only when its level is in scope: a campaign
+        in which the bureau reviews, as seed 000's, has it report nothing);
+        ``strict_text=False`` keeps rows with line breaks in a field, for the mail
+        commands, which refuse such a row alone."""
+        roster = load_roster(self.roster_path, self.bureau.code, strict_text=strict_text)
+        if not self.scope:
+            return roster
+        kept = tuple(
+            i
+            for i in roster
+            if all(getattr(i, attr) in values for attr, values in self.scope.items())
+        )
+        return Roster(path=roster.path, institutions=kept)
 
     def rows_for(self, spec: FormSpec) -> tuple[Row, ...]:
         return self.rows[spec.id]
@@ -104,7 +119,7 @@ def _dates(values: object, where: str) -> list[dt.date]:
     return out
 
 
-CAMPAIGN_KEYS = ("name", "code", "start", "forms", "period")
+CAMPAIGN_KEYS = ("name", "code", "start", "forms", "period", "scope")
 BUREAU_KEYS = ("name", "code", "contact", "phone", "email")
 DUE_KEYS = (
     "day",
@@ -250,7 +265,51 @@ def campaign_from(
         mail=load_mail(data, base, where),
         imap=load_imap(data, base, where),
         kind=kind,
+        scope=_scope(camp, where),
+        targets=_checked_targets(load_targets(data.get("targets"), where), forms, where),
     )
+
+
+def _scope(camp: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
+    """``scope = { "机构级别" = ["三级医院", ...] }`` (a quoted key): who reports, by roster columns."""
+    table = camp.get("scope", {})
+    if not isinstance(table, dict):
+        raise ConfigError(
+            f"{where} [campaign]: scope 应为一个表，如 {{ 机构级别 = [...] }} / scope must be a table"
+        )
+    out = {}
+    for column, values in table.items():
+        if column not in COLUMNS:
+            raise ConfigError(
+                f"{where} [campaign] scope：“{column}”不是名册的一列（{'、'.join(COLUMNS)}）"
+                f" / unknown roster column {column!r}"
+            )
+        out[COLUMNS[column]] = tuple(
+            str(v) for v in (values if isinstance(values, list) else [values])
+        )
+    return out
+
+
+def _checked_targets(
+    targets: tuple[Targets, ...], forms: tuple[FormSpec, ...], where: str
+) -> tuple[Targets, ...]:
+    """Each target names a form of the campaign and an ordered choice field of it."""
+    by_id = {f.id: f for f in forms}
+    for t in targets:
+        spec = by_id.get(t.form)
+        field_ = next((f for f in spec.fields if f.key == t.field), None) if spec else None
+        if field_ is None or not field_.ordered:
+            raise ConfigError(
+                f"{where} [[targets]]：{t.form}.{t.field} 应为本工作某张表中有序的选择项（ordered = true）"
+                f" / {t.form}.{t.field} is not an ordered choice field of the campaign"
+            )
+        for d in t.deadlines:
+            if d.reach not in field_.choices:
+                raise ConfigError(
+                    f"{where} [[targets]]：reach “{d.reach}”不是“{field_.header}”的选项"
+                    f"（{'、'.join(field_.choices)}） / unknown stage {d.reach!r}"
+                )
+    return targets
 
 
 def _due(table: dict[str, Any], kind: Kind, where: str) -> DueRule:

@@ -15,6 +15,7 @@ from pipeline.campaigns.campaign import Campaign
 from pipeline.campaigns.workspace import Workspace
 from pipeline.config.calendar import KIND_ZH, Period, open_periods
 from pipeline.errors import ConfigError
+from pipeline.forms.kinds.register.spec import RegisterSpec
 
 
 def one(ws: Workspace, code: str | None) -> Campaign:
@@ -30,27 +31,49 @@ def one(ws: Workspace, code: str | None) -> Campaign:
     )
 
 
+def supervising(ws: Workspace, code: str | None) -> Campaign:
+    """The campaign whose registers the bureau supervises (挂牌督办): the one named, or
+    the only campaign of the workspace that has such a register."""
+    if code or len(ws.campaigns) == 1:
+        return one(ws, code)
+    found = [
+        c
+        for c in ws.campaigns
+        if any(isinstance(s, RegisterSpec) and s.supervised_field for s in c.forms)
+    ]
+    return found[0] if len(found) == 1 else one(ws, None)
+
+
+def each(ws: Workspace, code: str | None, period: str | None) -> list[Campaign]:
+    """The campaigns a command for every campaign works on: the one named, else every
+    campaign of the workspace (those reporting by ``period``'s kind when one is named)."""
+    if code:
+        return [ws.campaign(code)]
+    campaigns = list(ws.campaigns)
+    if period is None or len(campaigns) == 1:
+        return campaigns
+    kind = Period.parse(period).kind
+    matching = [c for c in campaigns if c.kind == kind]
+    if not matching:
+        kinds = "、".join(f"{c.name}按{KIND_ZH[c.kind]}" for c in campaigns)
+        raise ConfigError(
+            f"没有按{KIND_ZH[kind]}报送的工作（{kinds}） / no campaign reports by {kind}"
+        )
+    return matching
+
+
 def for_run(
     ws: Workspace, code: str | None, period: str | None, today: dt.date
 ) -> dict[str, list[Period]]:
     """Campaign code -> the periods ``run`` collects."""
-    campaigns = [ws.campaign(code)] if code else list(ws.campaigns)
+    campaigns = each(ws, code, period)
     if period is None:
         return {
             c.code: found
             for c in campaigns
             if (found := open_periods(today, c.kind, c.due, c.start))
         }
-    parsed = Period.parse(period, campaigns[0].kind if len(campaigns) == 1 else None)
-    matching = [c for c in campaigns if c.kind == parsed.kind]
-    if not matching:
-        kinds = "、".join(f"{c.name}按{KIND_ZH[c.kind]}" for c in campaigns)
-        raise ConfigError(
-            f"没有按{KIND_ZH[parsed.kind]}报送的工作（{kinds}） / no campaign reports by {parsed.kind}"
-        )
-    for c in matching:
-        checked(c, parsed, today)
-    return {c.code: [parsed] for c in matching}
+    return {c.code: [checked(c, c.period(period), today)] for c in campaigns}
 
 
 def checked(campaign: Campaign, period: Period, today: dt.date) -> Period:

@@ -357,8 +357,13 @@ class DueRule:
 
 def default_due(kind: Kind) -> DueRule:
     """The rule a campaign of ``kind`` gets when its file names none: Friday of the same
-    week for a week; the 1st of the next month for any other period."""
-    return DueRule(weekday=4) if kind == "week" else DueRule()
+    week for a week; the day after a half-month (the 16th, or the 1st); the 1st of the
+    next month for any other period."""
+    if kind == "week":
+        return DueRule(weekday=4)
+    if kind == "half":
+        return DueRule(days_after=1)
+    return DueRule()
 
 
 def latest_period_due(today: dt.date, kind: Kind = "month") -> Period:

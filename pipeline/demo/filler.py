@@ -31,6 +31,7 @@ from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.grid.spec import GridSpec
 from pipeline.forms.kinds.register.spec import RegisterSpec
 from pipeline.forms.kinds.tasklist.spec import ListSpec
+from pipeline.forms.kinds.typed import typed_value
 from pipeline.forms.layout import Layout
 from pipeline.forms.styles import set_text
 
@@ -233,13 +234,21 @@ def _fill_list(
     texts: dict[str, dict[str, str]],
     new_tasks: list[dict[str, str]],
 ) -> None:
-    """Texts into the input fields only (the rest is the bureau's), new tasks into spare rows."""
-    inputs = {f.key for f in spec.inputs}
+    """Values into the input fields only (the rest is the bureau's), as Excel stores them
+    (a date as a date, a number as a number); new tasks into spare rows."""
+    fields = {f.key: f for f in spec.inputs}
     for task, row in texts.items():
         for key, text in row.items():
-            if key not in inputs:
+            if key not in fields:
                 raise ValueError(f"{spec.id}: {key} is not an input field")
-            set_text(ws[lay.cell(task, key)], text)
+            cell = ws[lay.cell(task, key)]
+            value = typed_value(fields[key], text)
+            if isinstance(value, str):
+                set_text(cell, value)
+            else:
+                cell.value = value
+                if fields[key].type == "date":
+                    cell.number_format = "yyyy-mm-dd"
     if len(new_tasks) > len(lay.spare_rows):
         raise ValueError(f"{spec.id}: {len(new_tasks)} new tasks, {len(lay.spare_rows)} spare rows")
     for r, row in zip(lay.spare_rows, new_tasks, strict=False):
@@ -326,7 +335,7 @@ def fill_return(
     """
     with tempfile.TemporaryDirectory(prefix="filler-") as scratch:
         blank = write_template(campaign, inst, period, Path(scratch), prefills)
-        out = folder / template_filename(period, inst)
+        out = folder / template_filename(period, inst, campaign.code)
         return fill_template(
             campaign, blank, out, data, habits=habits, overwrite_formula=overwrite_formula
         )

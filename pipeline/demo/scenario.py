@@ -1,35 +1,40 @@
-"""``make demo``: three months of the whole cycle on the shipped example, in a scratch folder.
+"""``make demo``: the whole cycle over three months on the shipped example workspace, in a
+scratch folder: two campaigns through one inbox (seed 002, monthly, with its registers;
+seed 000, monthly, with its stage deadlines by tier), and a stray file of a third.
 
-Each month: templates are written (with last month's cumulative from the ledger),
-institutions fill them as people do — one types units and full-width digits, one
-reports late, one misses a month, one resubmits a corrected return, one types a number
-over a formula — the files are saved into the inbox with their receipt times, and the
-run aggregates the month. Nothing outside the workspace is touched.
+The example's files are copied into the workspace (``<workspace>/examples/``) so the
+README's commands work there too. Each month: each campaign's templates are written
+from the ledger, institutions fill them as people do (:mod:`pipeline.demo.seed002`,
+:mod:`pipeline.demo.seed000`), the files land in the one inbox with their receipt
+times, and one run routes every file to its campaign and writes both campaigns'
+outputs and the overview. Nothing outside the workspace is touched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from pipeline.campaigns.campaign import Campaign, load_campaign
-from pipeline.config.calendar import Period
-from pipeline.demo.filler import MonthData, fill_return, random_month
-from pipeline.demo.registers import RegisterFill
-from pipeline.errors import ConfigError
-from pipeline.ledger.store import Ledger
-from pipeline.run import run_period
+from openpyxl import load_workbook
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "campaign.toml"
+from pipeline.campaigns.workspace import Workspace, load_workspace
+from pipeline.config.calendar import Period
+from pipeline.demo import seed000, seed002
+from pipeline.demo.stamps import stamp
+from pipeline.distribute.metadata import META_SHEET
+from pipeline.errors import ConfigError
+from pipeline.run import run_workspace
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 MARKER = ".demo_workspace"
 SEED = 20260701
+EXAMPLE_FILES = ("workspace.toml", "campaign.toml", "standardization.toml", "roster.csv")
 
 
-def _prepare(workspace: Path) -> Campaign:
+def _prepare(workspace: Path) -> Workspace:
     if workspace.exists():
         if Path.cwd().resolve().is_relative_to(workspace):
             raise ConfigError(f"run the demo from outside {workspace}: it is deleted and rebuilt")
@@ -40,181 +45,57 @@ def _prepare(workspace: Path) -> Campaign:
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)
     (workspace / MARKER).write_text("created by `python -m pipeline demo`; safe to delete\n")
-    paths = {key: workspace / key for key in ("inbox", "outbox", "form_templates")}
-    for p in paths.values():
-        p.mkdir()
-    return load_campaign(
-        EXAMPLE,
-        {
-            "inbox": paths["inbox"],
-            "outbox": paths["outbox"],
-            "templates": paths["form_templates"],
-            "ledger": workspace / "ledger.sqlite",
-        },
-    )
+    config = workspace / "examples"
+    config.mkdir()
+    for name in EXAMPLE_FILES:  # their relative paths land in the workspace
+        shutil.copy(EXAMPLES / name, config / name)
+    for folder in ("inbox", "outbox", "form_templates"):
+        (workspace / folder).mkdir()
+    return load_workspace(config / "workspace.toml")
 
 
-def _stamp(path: Path, when: dt.datetime) -> None:
-    """Receipt time: the clerk saved the attachment when the email arrived."""
-    ts = when.timestamp()
-    os.utime(path, (ts, ts))
+def _stray(ws: Workspace, period: Period) -> None:
+    """A return of a campaign this workspace does not run, saved into the inbox."""
+    srzz = ws.campaign("srzz-2021")
+    template = next((srzz.templates_dir / str(period)).glob("*.xlsx"))
+    wb = load_workbook(template)
+    meta = wb[META_SHEET]
+    for row in meta.iter_rows(min_col=1, max_col=2):
+        if row[0].value == "campaign":
+            row[1].value = "ccwm-2026"
+        elif row[0].value == "campaign_name":
+            row[1].value = "创建全国文明城市"
+    out = ws.inbox / "创城工作周报_示例区人民医院.xlsx"
+    wb.save(out)
+    stamp(out, dt.datetime.combine(period.last_day(), dt.time(16, 0)))
 
 
-def _planted_error(campaign: Campaign, data: MonthData) -> dict:
-    """排查隐患总数 typed over its formula, one more than 一般 + 重大 of topic 1."""
-    spec = campaign.form("fujian2")
-    topic = campaign.rows_for(spec)[0].key
-    row = data.grid.get(spec.id, {}).get(topic, {})
-    wrong = row.get("general_found", 0) + row.get("major_found", 0) + 1
-    return {spec.id: {(topic, "hazards_total"): wrong}}
-
-
-def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Campaign:
-    campaign = _prepare(workspace.resolve())
-    roster = list(campaign.roster())
+def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Workspace:
+    ws = _prepare(workspace.resolve())
+    srzz, bzh = ws.campaign("srzz-2021"), ws.campaign("aqbzh-2022")
     rng = random.Random(SEED)
-    months = [campaign.start.shift(i) for i in range(3)]
-    plan = {  # month index -> what happens to whom
-        "late": {0: "QW009", 2: "QW010"},
-        "missing": {1: "QW011"},
-        "resubmit": {1: "QW003"},
-        "error": {1: "QW006"},
-        "habits": {0: "QW002", 1: "QW002", 2: "QW005"},
-        # the registers (两个清单)
-        "overdue": {0: "QW004"},  # an item whose deadline passes while it stays open
-        "major_open": {1: "QW002"},  # a 重大隐患 found and left open: supervised
-        "disagrees": {2: "QW008"},  # a register that disagrees with its 附件2
-    }
-    echo(f"演示工作区：{workspace}")
-    for index, period in enumerate(months):
-        _month(campaign, roster, rng, index, period, plan, echo)
+    echo(f"演示工作区：{workspace}（工作区文件 {ws.path}）")
+    for index in range(3):
+        period = srzz.start.shift(index)
+        seed002.month(srzz, rng, index, period)
+        seed000.month(bzh, index, period)
         if index == 1:
-            _supervise_one(campaign, period, "QW005", echo)
+            _stray(ws, period)
+        echo("")
+        echo(f"== {period.label()}：已生成两项工作的模板，模拟各单位报送 ==")
+        done = run_workspace(ws, {srzz.code: [period], bzh.code: [period]})
+        for result in done.results:
+            assert result.campaign is not None
+            echo(
+                f"{result.campaign.name}：接收 {result.count('accepted')}，"
+                f"退回 {result.count('rejected')}，被替代 {result.count('superseded')}；"
+                f"异常清单 {result.anomalies} 条；未报送或待重报："
+                + ("、".join(i.name for i in result.missing) or "无")
+            )
+        if index == 1:
+            seed002.supervise_one(srzz, period, "QW005", echo)
     echo("")
-    echo(f"请查看 {campaign.outbox}/<月份>/ 下的汇总表、异常清单、报送情况和校验日志；")
-    echo(f"各单位的空白模板在 {campaign.templates_dir}/<月份>/。")
-    return campaign
-
-
-def _month(
-    campaign: Campaign,
-    roster: list,
-    rng: random.Random,
-    index: int,
-    period: Period,
-    plan: dict[str, dict[int, str]],
-    echo: Callable[[str], object],
-) -> None:
-    from pipeline.distribute.templates import Prefills, write_templates
-
-    ledger = Ledger(campaign.ledger_path, campaign.code)
-    try:
-        prefills = Prefills(campaign, period, ledger)
-        write_templates(campaign, period, prefills)
-        due, _ = campaign.due.due_date(period)
-        on_time = dt.datetime.combine(due - dt.timedelta(days=3), dt.time(9, 30))
-        for n, inst in enumerate(roster):
-            if plan["missing"].get(index) == inst.code:
-                continue
-            data = random_month(campaign, inst, period, rng)
-            habits = (
-                frozenset({"fullwidth", "unit", "spaces"})
-                if plan["habits"].get(index) == inst.code
-                else frozenset()
-            )
-            overwrite = (
-                _planted_error(campaign, data) if plan["error"].get(index) == inst.code else None
-            )
-            _plant_items(
-                campaign, data, period, {k: v.get(index) for k, v in plan.items()}, inst.code
-            )
-            path = fill_return(
-                campaign,
-                inst,
-                period,
-                campaign.inbox,
-                data,
-                habits=habits,
-                overwrite_formula=overwrite,
-                prefills=prefills,
-            )
-            late = plan["late"].get(index) == inst.code
-            received = due + dt.timedelta(days=4) if late else None
-            _stamp(
-                path,
-                dt.datetime.combine(received, dt.time(15, 0))
-                if received
-                else on_time + dt.timedelta(minutes=17 * n),
-            )
-            if plan["resubmit"].get(index) == inst.code:
-                first = path.with_name(path.stem + "（初稿）.xlsx")
-                path.rename(first)
-                corrected = random_month(campaign, inst, period, rng)
-                again = fill_return(
-                    campaign, inst, period, campaign.inbox, corrected, prefills=prefills
-                )
-                again = again.rename(again.with_name(again.stem + "（更正）.xlsx"))
-                _stamp(again, on_time + dt.timedelta(days=1))
-    finally:
-        ledger.close()
-    echo("")
-    echo(f"== {period.label()}：已生成模板，模拟各单位报送 ==")
-    result = run_period(campaign, period)
-    echo(
-        f"文件 {len(result.files)} 个：接收 {result.count('accepted')}，退回 {result.count('rejected')}，"
-        f"被替代 {result.count('superseded')}，重复 {result.count('duplicate')}，"
-        f"往月已入账 {result.other_periods}；"
-        f"异常清单 {result.anomalies} 条；未报送或待重报："
-        + ("、".join(i.name for i in result.missing) or "无")
-    )
-
-
-def _plant_items(
-    campaign: Campaign, data: MonthData, period: Period, today: dict[str, str | None], code: str
-) -> None:
-    """The registers' planted cases: an item left open past its deadline, a 重大隐患 left
-    open (supervised by listing), a register that disagrees with 附件2."""
-    grid = data.grid.get("fujian2", {})
-    topics = campaign.rows_for(campaign.form("fujian2"))
-    if today["overdue"] == code:
-        deadline = period.shift(1).first_day() + dt.timedelta(days=19)
-        item = {
-            "topic": topics[3].label,
-            "category": "突出问题",
-            "description": "消防控制室值班人员未持证上岗",
-            "found": (period.first_day() + dt.timedelta(days=9)).isoformat(),
-            "measure": "组织值班人员参加消防设施操作员培训取证",
-            "department": "保卫科",
-            "person": "赵刚",
-            "deadline": deadline.isoformat(),
-            "status": "整改中",
-        }
-        data.registers["hazards"] = RegisterFill(new=[item], in_step=True)
-    if today["major_open"] == code and topics[3].key in grid:
-        grid[topics[3].key]["major_found"] = grid[topics[3].key].get("major_found", 0) + 1
-    if today["disagrees"] == code and topics[0].key in grid:
-        grid[topics[0].key]["general_found"] = grid[topics[0].key].get("general_found", 0) + 1
-        data.registers["hazards"] = RegisterFill(in_step=True, drop_new=1)
-
-
-def _supervise_one(
-    campaign: Campaign, period: Period, code: str, echo: Callable[[str], object]
-) -> None:
-    """The bureau lists one of an institution's open hazards for supervision (挂牌督办)."""
-    from pipeline.forms.kinds.register.items import latest_states
-    from pipeline.forms.kinds.register.spec import RegisterSpec
-    from pipeline.ledger.supervise import supervise
-
-    spec = campaign.form("hazards")
-    assert isinstance(spec, RegisterSpec)
-    ledger = Ledger(campaign.ledger_path, campaign.code)
-    try:
-        states = latest_states(spec, ledger, str(period))
-    finally:
-        ledger.close()
-    open_ones = sorted(
-        item for (inst, item), s in states.items() if inst == code and not spec.is_closed(s.values)
-    )
-    if open_ones:
-        d = supervise(campaign, open_ones[-1], note="演示：本局挂牌督办")
-        echo(f"本局将{d.form} {d.item_id} 列入挂牌督办（python -m pipeline supervise {d.item_id}）")
+    echo(f"请查看 {ws.outbox}/总览.xlsx，以及 {ws.outbox}/<工作代码>/<月份>/ 下的各项结果；")
+    echo(f"各单位的空白模板在 {ws.templates_dir}/<工作代码>/<月份>/。")
+    echo(f"在 {workspace} 中可继续使用：python -m pipeline --workspace examples/workspace.toml run")
+    return ws

@@ -20,8 +20,11 @@ from pipeline.forms.kinds.base import PrefillContext, Records
 Contents = dict[str, object]  # form id -> what its kind pre-fills
 
 
-def template_filename(period: Period, inst: Institution) -> str:
-    return f"{period}_{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}.xlsx"
+def template_filename(period: Period, inst: Institution, campaign: str = "") -> str:
+    """``2026-08_srzz-2021_示例区人民医院_QW001.xlsx``: the period first (files sort by
+    it), the campaign's code (one inbox takes every campaign's returns), the institution."""
+    what = f"{safe_filename(campaign, 30)}_" if campaign else ""
+    return f"{period}_{what}{safe_filename(inst.name)}_{safe_filename(inst.code, 30)}.xlsx"
 
 
 class Prefills:
@@ -59,7 +62,7 @@ def write_template(
     """``prefills``: the period's (from the ledger); none: a blank template."""
     contents = prefills.of(inst) if prefills else {}
     wb = build_workbook(campaign, Reporter.of(inst), period, contents=contents)
-    return write_atomic(folder / template_filename(period, inst), wb.save)
+    return write_atomic(folder / template_filename(period, inst, campaign.code), wb.save)
 
 
 def template_bytes(
@@ -96,7 +99,7 @@ def _write_one(job: _Job) -> Path:
     if wb is None or not restamp_template(wb, campaign, reporter, period, contents):
         wb = build_workbook(campaign, reporter, period, contents=contents)
         _built[shape] = wb
-    return write_atomic(out / template_filename(period, inst), wb.save)
+    return write_atomic(out / template_filename(period, inst, campaign.code), wb.save)
 
 
 def write_templates(

@@ -52,6 +52,8 @@ _KEYS = {
     "not_after",
     "not_before",
     "required_when",
+    "ordered",
+    "flag",
 }
 
 
@@ -72,9 +74,19 @@ class Field:
     choices_from: str = ""  # the labels of another form's rows (the campaign's topics)
     not_after: tuple[str, ...] = ()  # "period_end" or other date fields' keys
     not_before: tuple[str, ...] = ()
-    # required when every other field named has the value given, e.g. 整改完成日期 when
-    # 整改状态 is 已整改
-    required_when: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # required when every other field named has the value given (or one of the values
+    # listed), e.g. 整改完成日期 when 整改状态 is 已整改
+    required_when: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    # a choice whose list is in order (建设阶段): a value below the last period's is a
+    # step back, reported
+    ordered: bool = False
+    # a number whose non-zero values single out the institution in the outputs, under
+    # this heading (红色风险: 有重大风险点的单位)
+    flag: str = ""
+
+    def rank(self, value: str) -> int:
+        """Where ``value`` stands in an ordered choice (-1: not one of them)."""
+        return self.choices.index(value) if value in self.choices else -1
 
     @property
     def is_input(self) -> bool:
@@ -154,7 +166,12 @@ def _field(table: object, where: str) -> Field:
         choices_from=str(table.get("choices_from", "")),
         not_after=_names(table, "not_after", where),
         not_before=_names(table, "not_before", where),
-        required_when={str(k): str(v) for k, v in required_when.items()},
+        required_when={
+            str(k): tuple(str(x) for x in (v if isinstance(v, list) else [v]))
+            for k, v in required_when.items()
+        },
+        ordered=bool(table.get("ordered", False)),
+        flag=str(table.get("flag", "")),
     )
 
 

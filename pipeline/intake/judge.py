@@ -164,6 +164,7 @@ class _Intake:
                 continue
             ext = p.extracted
             code = p.campaign if p.campaign in targets else fallback[0]
+            out.campaign = code
             period = out.period or fallback[1]  # an unidentified file: the run's period
             run_id = run_ids.get((code, period)) or next(iter(run_ids.values()), 0)
             self.ledger.scoped(code).record(
@@ -198,7 +199,7 @@ def context_for(
             old = bounds.get(sheet, (0, 0))
             bounds[sheet] = (max(rows, old[0]), max(cols, old[1]))
         if c.code in targets:
-            run[c.code] = Target(c, tuple(targets[c.code]), layouts)
+            run[c.code] = Target(c, tuple(targets[c.code]), layouts, c.roster())
     institutions = {i.name: i.code for i in roster} | {i.code: i.code for i in roster}
     return Context(run, known, roster, bounds, institutions, campaigns[0].limits)
 
@@ -218,7 +219,9 @@ def intake(
     archives = run.judge(run.place(entries))
     nested = run.judge(run.unpack(archives))
     assert not nested, "a zip inside a zip is refused, never unpacked"
-    fallback = next(iter(run_ids)) if run_ids else ("", "")
+    first = next(iter(run_ids)) if run_ids else ("", "")
+    # A file of no campaign: the campaign's, in a workspace of one; else none of them.
+    fallback = first if context.single else ("", first[1])
     run.record(run_ids, fallback)
     for out in run.outcomes:
         sub = ledger.known(out.sha256) if out.sha256 else None

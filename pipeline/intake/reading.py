@@ -57,6 +57,7 @@ class Target:
     campaign: Campaign
     periods: tuple[Period, ...]
     layouts: dict[str, Layout]
+    roster: Roster  # the institutions in its scope
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,18 @@ def judge_file(entry: Entry, c: Context) -> Pending:
     target = c.targets.get(campaign.code)
     periods = target.periods if target else ()
     layouts = target.layouts if target else {}
-    ident = identify(raw, campaign, c.roster, periods, layouts)
+    code = (raw.meta or {}).get("institution_code", "")
+    if target is not None and c.roster.get(code) and target.roster.get(code) is None:
+        inst = c.roster.get(code)
+        where = where_of(entry.name, entry.sha256, inst, None)
+        out.institution, out.campaign = code, campaign.code
+        out.findings = [
+            make(
+                "M-OUT-OF-SCOPE", value=inst.level if inst else "", expected=campaign.name, **where
+            )
+        ]
+        return Pending(out, None, where, campaign=campaign.code)
+    ident = identify(raw, campaign, target.roster if target else c.roster, periods, layouts)
     where = where_of(entry.name, entry.sha256, ident.institution, ident.period)
     out.institution = ident.institution.code if ident.institution else ""
     out.period = str(ident.period or "")

@@ -25,7 +25,7 @@ def _attachment(
     campaign: Campaign, inst: Institution, period: Period, prefills: Prefills
 ) -> Attachment:
     folder = campaign.templates_dir / str(period)
-    path = folder / template_filename(period, inst)
+    path = folder / template_filename(period, inst, campaign.code)
     if not path.is_file():
         path = write_template(campaign, inst, period, folder, prefills)
     return Attachment(path.name, path.read_bytes())

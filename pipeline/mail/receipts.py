@@ -138,7 +138,7 @@ class Receipts:
         if self._prefills is None:
             self._prefills = Prefills(self.campaign, self.period, self.ledger)
         data = template_bytes(self.campaign, inst, self.period, self._prefills)
-        return Attachment(template_filename(self.period, inst), data)
+        return Attachment(template_filename(self.period, inst, self.campaign.code), data)
 
     def _timeliness(self, reply: Reply) -> str:
         """On time or how late, by the time the mail server received the message."""

@@ -26,7 +26,7 @@ from pipeline.aggregate.period import collect
 from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.distribute.templates import Prefills, template_bytes, template_filename
-from pipeline.errors import MailError
+from pipeline.errors import MailError, NotYetDue
 from pipeline.intake.sniff import display_name
 from pipeline.ledger.lock import holding_ledger_lock
 from pipeline.ledger.store import Ledger
@@ -111,7 +111,7 @@ def send_reminders(
     today = clock().date()
     due, _ = campaign.due.due_date(period)
     if today <= due and not force:
-        raise MailError(
+        raise NotYetDue(
             f"{period.label()}报表的报送截止日是{zh_date(due)}，尚未逾期，不发催报；"
             "确需提前提醒请加 --force"
         )
@@ -141,7 +141,7 @@ def send_reminders(
                 if mailer.halted(inst):
                     continue
                 attachment = Attachment(
-                    template_filename(period, inst),
+                    template_filename(period, inst, campaign.code),
                     template_bytes(campaign, inst, period, prefills),
                 )
                 context = mailer.base_context(inst, attachment)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
-    from pipeline.report import anomaly_list, status, summary, validation_log
+    from pipeline.report import anomaly_list, status, summary, targets, validation_log
 
     outbox.mkdir(parents=True, exist_ok=True)
     remove_leftovers(outbox)
@@ -21,6 +21,7 @@ def write_outputs(data: PeriodData, ledger: Ledger, outbox: Path) -> list[Path]:
         summary.write(data, outbox),
         summary.write_detail(data, outbox),
         *summary.write_books(data, outbox),
+        *targets.write(data, outbox),
         *anomaly_list.write(data, outbox),
         status.write(data, ledger, outbox),
         *validation_log.write(data, outbox),

@@ -138,8 +138,8 @@ def _required_when(f: Field) -> Any:
 
     def check(d: Any) -> Any:
         applies: Any = True
-        for key, value in conditions.items():
-            applies = applies & (d[key] == value)
+        for key, values in conditions.items():
+            applies = applies & d[key].isin(list(values))
         return d[f.key].notna() | ~applies
 
     return check

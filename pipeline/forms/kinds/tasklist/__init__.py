@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from pipeline.config.roster import Reporter
+from pipeline.config.roster import Reporter, Roster
 from pipeline.forms.kinds.base import (
     AggregateContext,
+    Book,
     CheckContext,
     FormKind,
     ReadContext,
@@ -19,9 +20,11 @@ from pipeline.forms.kinds.base import (
     Totals,
 )
 from pipeline.forms.kinds.rowcheck import gather, report
+from pipeline.forms.kinds.tasklist.checks import steps_back
 from pipeline.forms.kinds.tasklist.extract import extract_aggregate, extract_list
 from pipeline.forms.kinds.tasklist.layout import aggregate_layout, list_layout
 from pipeline.forms.kinds.tasklist.merge import ListAggregate, ListTotals, laid_out, merge
+from pipeline.forms.kinds.tasklist.outputs import books
 from pipeline.forms.kinds.tasklist.shape import Shape
 from pipeline.forms.kinds.tasklist.spec import ListSpec, load_list
 from pipeline.forms.layout import Declared, Layout
@@ -119,9 +122,13 @@ class ListKind(FormKind):
         required = [f for f in ls.fields if f.required and f.is_input]
         found = gather(ls.id, lay, batch, fixed=[r.key for r in rows] if required else ())
         report(ls.id, ls.sheet, ls.fields, lay, batch, found, ctx.period.last_day(), required)
+        steps_back(ls, lay, batch, ctx)
 
     def aggregate(self, spec: FormSpec, rows: tuple[Row, ...], ctx: AggregateContext) -> Totals:
         return merge(_list(spec), rows, ctx)
 
     def aggregated(self, spec: FormSpec, rows: tuple[Row, ...], totals: Totals) -> object:
         return laid_out(_list(spec), rows, cast(ListTotals, totals))
+
+    def books(self, totals: Totals, roster: Roster) -> list[Book]:
+        return books(cast(ListTotals, totals), roster)
