@@ -405,3 +405,19 @@ def test_pdf_prints_no_character_under_9_points(scene: Scene, stem: str, tmp_pat
         walk(page)
     assert sizes, f"{pdf.name}: no text found"
     assert min(sizes) >= MIN_PT - 0.05, f"{pdf.name}: smallest character {min(sizes):.2f} pt"
+
+
+def test_filling_notes_under_a_form_wrap_whole(scene: Scene) -> None:
+    """The notes under a form's table (填报说明) wrap across the table's width, each
+    row tall enough for its note: none runs off the printed page."""
+    wb = load_workbook(scene.out("汇总表"))
+    for spec in scene.campaign.forms:
+        ws = wb[spec.sheet]
+        start = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "填报说明：")
+        across = sum(width_pt(ws, c) for c in range(1, print_area(ws)[2] + 1))
+        for r in range(start + 1, start + 1 + len(spec.notes)):
+            text = str(ws.cell(r, 1).value)
+            assert ws.cell(r, 1).alignment.wrap_text, f"{spec.sheet}!A{r}"
+            per_line = max(1, int((across - 4) // 10))
+            lines = math.ceil(len(text) / per_line)
+            assert lines * 12 <= (ws.row_dimensions[r].height or 15), f"{spec.sheet}!A{r}"

@@ -32,6 +32,7 @@ from pipeline.forms.styles import (
     merge,
     set_text,
     style,
+    text_height,
 )
 
 GUIDE_SHEET = "填报说明"
@@ -86,11 +87,16 @@ def _footer(
     row += 2
     ws.cell(row, 1, "填报说明：")
     style(ws.cell(row, 1), font=HEADER_FONT, align=LEFT_NOWRAP, border=False)
+    across = sum(
+        ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, lay.width + 1)
+    )
     for i, note in enumerate(notes, start=1):
         row += 1
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=lay.width)
-        ws.cell(row, 1, f"{i}.{note}")
-        style(ws.cell(row, 1), align=LEFT_NOWRAP, border=False)
+        text = f"{i}.{note}"
+        ws.cell(row, 1, text)
+        style(ws.cell(row, 1), align=LEFT, border=False)  # a long note wraps, never cut
+        ws.row_dimensions[row].height = text_height([(text, across)], minimum=15)
 
 
 def build_workbook(
