@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 from e2e_support import (
@@ -53,9 +54,13 @@ from pipeline.distribute.templates import Prefills, template_filename, write_tem
 from pipeline.distribute.workbook import build_workbook
 from pipeline.extract.reader import read_workbook
 from pipeline.extract.returns import Identity, extract, layouts_for, read_bounds
+from pipeline.forms.kinds import build_layout
 from pipeline.forms.kinds.grid.checks import check_return
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 from pipeline.forms.kinds.grid.totals import grid_totals
+from pipeline.forms.kinds.tasklist.merge import Entry, ListTotals, laid_out
+from pipeline.forms.kinds.tasklist.shape import UNIT
+from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.records import GridCell
 from pipeline.ledger.store import Ledger
 from pipeline.run import RunResult, run_period
@@ -652,10 +657,12 @@ def test_cumulative_lookup_agrees_with_the_totals_and_prefills_the_template(
 
 # -- 11. a task list with many added tasks ---------------------------------------------
 def test_fifteen_added_tasks_are_all_read_and_the_footer_is_below_them(tmp_path: Path) -> None:
+    """An aggregated list whose institutions added 15 tasks naming no group: each its own
+    row after the groups, the footer below them, and all read back one level up."""
     campaign = campaign_in(tmp_path)
     layouts = layouts_for(campaign)
-    lay = layouts["fujian1"]
-    spec = lay.spec
+    spec = layouts["fujian1"].spec
+    rows = campaign.rows_for(spec)
     name = campaign.bureau.name
     added = [
         {
@@ -666,44 +673,48 @@ def test_fifteen_added_tasks_are_all_read_and_the_footer_is_below_them(tmp_path:
         }
         for n in range(1, 16)
     ]
-    contents = {"fujian1": ({"1.1": {"progress": "已学习", "outcome": "会议记录"}}, added)}
+    totals = ListTotals(spec=cast(ListSpec, spec), period=AUG)
+    totals.tasks["1.1"] = [Entry("示例区人民医院", {"progress": "已学习", "outcome": "会议记录"})]
+    totals.unclaimed = [Entry("示例区中医院", dict(task)) for task in added]
+    content = laid_out(cast(ListSpec, spec), rows, totals)
     wb = build_workbook(
         campaign,
         Reporter(code=BUREAU, name=name, role="bureau"),
         AUG,
-        contents=contents,
+        contents={"fujian1": content},
         kind="aggregate",
     )
     path = tmp_path / "附件1.xlsx"
     wb.save(path)
 
-    spare = list(lay.spare_rows)
-    assert len(spare) == 10 and lay.last_data_row == spare[-1]
-    rows = spare + [lay.last_data_row + i for i in range(1, 6)]
-    keys = [f"new{i}" for i in range(1, 11)] + [f"extra{r}" for r in rows[10:]]
-
+    lay = build_layout(spec, rows, content)
+    added_rows = list(range(lay.last_data_row - 14, lay.last_data_row + 1))
     sheet = load_workbook(path)["附件1"]
     col = lay.col_of
-    for r, task in zip(rows, added, strict=True):
+    for r, task in zip(added_rows, added, strict=True):
         assert sheet.cell(r, col["item"]).value == task["item"], r
     label_col = lay.footer_cells[0][1]  # the footer's first label (审核人：)
     footer = [
         r for r in range(1, sheet.max_row + 1) if sheet.cell(r, label_col).value == "审核人："
     ]
-    assert footer == [rows[-1] + 2]
+    assert footer == [added_rows[-1] + 2]
 
     raw = read_workbook(path, read_bounds(campaign, layouts))
     admin = Institution(code=BUREAU, name=name, level="卫生健康行政部门", role="administration")
-    ext = extract(raw, campaign, Identity(admin, AUG, []), layouts, {"file": path.name})
+    ident = Identity(admin, AUG, [], aggregate=True)
+    ext = extract(raw, campaign, ident, layouts, {"file": path.name})
     texts = [t for t in ext.texts if t.form == "fujian1"]
     items = [(t.row_key, t.cell, t.text) for t in texts if t.field == "item"]
     assert items == [
-        (k, f"B{r}", task["item"]) for k, r, task in zip(keys, rows, added, strict=True)
+        (f"*#{n}", f"B{r}", task["item"])
+        for n, r, task in zip(range(1, 16), added_rows, added, strict=True)
     ]
     by_row = {(t.row_key, t.field): t.text for t in texts}
-    for k, task in zip(keys, added, strict=True):
+    for n, task in enumerate(added, start=1):
         for field_key, text in task.items():
-            assert by_row[(k, field_key)] == text
-    assert by_row[("1.1", "progress")] == "已学习"
+            assert by_row[(f"*#{n}", field_key)] == text
+        assert by_row[(f"*#{n}", UNIT)] == "示例区中医院"
+    assert by_row[("1.1#1", "progress")] == "已学习"
+    assert by_row[("1.1#1", UNIT)] == "示例区人民医院"
     assert not [t for t in texts if t.text.startswith(("审核人", "填表人"))]
     assert not [f for f in ext.findings if f.form == spec.id], ext.findings

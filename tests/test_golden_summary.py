@@ -28,6 +28,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.config.calendar import Period
 from pipeline.demo.filler import MonthData, fill_return, random_month
 from pipeline.forms.kinds import build_layout
+from pipeline.forms.kinds.tasklist.shape import UNIT
+from pipeline.forms.layout import Declared
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "summary_layout.json"
 PERIOD = Period(2026, 7)
@@ -58,15 +60,21 @@ def summary(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
         path = fill_return(campaign, inst, PERIOD, inbox, MonthData(grid=grid, texts=texts))
         set_received(path, received)
     run_cli(str(PERIOD), inbox=inbox, outbox=base / "outbox", ledger=base / "ledger.sqlite")
+    path = base / "outbox" / str(PERIOD) / f"汇总表_{PERIOD}.xlsx"
     data_cells: dict[str, set[str]] = {}
     for spec in [campaign.form("fujian1")]:
-        lay = build_layout(spec, campaign.rows_for(spec))
+        # The aggregated list as its metadata declares it: a row per task and institution.
+        wb = load_workbook(path)
+        meta = {k.value: v.value for k, v in wb["_meta"].iter_rows(min_col=1, max_col=2)}
+        wb.close()
+        variant = Declared(meta[f"form.{spec.id}.variant"])
+        lay = build_layout(spec, campaign.rows_for(spec), variant)
         data_cells[spec.sheet] = {
-            f"{get_column_letter(lay.col_of[f.key])}{r}"
-            for f in spec.inputs
+            f"{get_column_letter(lay.col_of[key])}{r}"
+            for key in [*(f.key for f in spec.inputs), UNIT]
             for r in range(lay.first_data_row, lay.last_data_row + 1)
         }
-    return base / "outbox" / str(PERIOD) / f"汇总表_{PERIOD}.xlsx", data_cells
+    return path, data_cells
 
 
 def _widths(ws: Worksheet) -> dict[str, float]:

@@ -303,26 +303,31 @@ def test_csv_outputs_neutralise_formula_triggers(hostile: HostileRun) -> None:
 
 def test_dates_and_escaped_characters_read_back_as_written(hostile: HostileRun) -> None:
     """A date in 附件1 of a 1904-date-system workbook is the calendar date typed, and
-    Excel's _x000D_ escape is a carriage return again, in the text merged into 汇总表."""
+    Excel's _x000D_ escape is a carriage return again, in the institution's row of
+    汇总表's 附件1 (named in its last column, 填报单位)."""
     owners = {c.about: c.institution for c in hostile.cases}
     roster = hostile.campaign.roster()
     wb = load_workbook(hostile.output("汇总表"))
     try:
         ws = wb[LIST_SHEET]
-        lines = [
-            line
-            for row in ws.iter_rows()
-            for c in row
-            if isinstance(c.value, str)
-            for line in c.value.split("\n")
-        ]
+        unit = next(c for c in range(1, ws.max_column + 1) if ws.cell(3, c).value == "填报单位")
+        rows: dict[str, list[str]] = {}
+        for row in ws.iter_rows(min_row=4):
+            name = row[unit - 1].value
+            if isinstance(name, str):
+                rows.setdefault(name, []).extend(
+                    line
+                    for c in row[: unit - 1]
+                    if isinstance(c.value, str)
+                    for line in c.value.split("\n")
+                )
     finally:
         wb.close()
     name_1904 = roster.get(owners["date1904-text"]).name  # type: ignore[union-attr]
-    assert f"{name_1904}：2026-07-05" in lines
+    assert "2026-07-05" in rows[name_1904]
     name_cr = roster.get(owners["excel-escaped-cr"]).name  # type: ignore[union-attr]
-    assert f"{name_cr}：第一行\r" in lines
-    assert not [line for line in lines if "_x000D_" in line]
+    assert "第一行\r" in rows[name_cr]
+    assert not [line for lines in rows.values() for line in lines if "_x000D_" in line]
 
 
 # -- cases that need a run of their own -------------------------------------------------

@@ -41,6 +41,7 @@ from openpyxl import load_workbook
 from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
 from pipeline.demo.filler import fill_return, random_month
+from pipeline.forms.kinds import build_layout, kind_of
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 
 PERIOD = Period(2026, 7)
@@ -89,13 +90,21 @@ def write_campaign(
 
 
 def make_district(
-    base: Path, name: str, code: str, prefix: str, seed: int, plant: dict | None = None
+    base: Path,
+    name: str,
+    code: str,
+    prefix: str,
+    seed: int,
+    plant: dict | None = None,
+    more: int = 0,
 ) -> Level:
+    """The bureau, two hospitals and ``more`` clinics, each sending its return."""
     members = [
         (code, name, BUREAU_LEVEL),
         (f"{prefix}001", f"{name[:2]}人民医院", "二级医院"),
         (f"{prefix}002", f"{name[:2]}中心卫生院", "卫生院"),
     ]
+    members += [(f"{prefix}{n:03d}", f"{name[:2]}第{n}诊所", "门诊部") for n in range(3, 3 + more)]
     campaign = write_campaign(base / code, name, code, members)
     rng = random.Random(seed)
     sent: dict[str, Grid] = {}
@@ -222,3 +231,72 @@ def test_rate_on_a_rounding_boundary_still_rolls_up(tmp_path: Path) -> None:
     ]
     assert errors == []
     assert [r["outcome"] for r in log if r["type"] == "file"] == ["accepted"]
+
+
+def _list_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(主要内容 of the task a row is under, 填报单位, 工作进展) of an aggregated 附件1."""
+    ws = load_workbook(path)["附件1"]
+    heads = {ws.cell(3, c).value: c for c in range(1, ws.max_column + 1)}
+    content, unit, progress = heads["主要内容"], heads["填报单位"], heads["工作进展"]
+    covering = {
+        r: ws.cell(m.min_row, m.min_col).value
+        for m in ws.merged_cells.ranges
+        if m.min_col == content
+        for r in range(m.min_row, m.max_row + 1)
+    }
+    return [
+        (
+            covering.get(r, ws.cell(r, content).value),
+            ws.cell(r, unit).value,
+            ws.cell(r, progress).value,
+        )
+        for r in range(4, ws.max_row + 1)
+        if ws.cell(r, unit).value
+    ]
+
+
+def test_city_list_has_a_row_for_each_unit_of_each_district(hierarchy: Hierarchy) -> None:
+    """The districts' 附件1 have a row per task and institution (a declared variant of
+    the form's layout): the city reads every row back, named by district and unit."""
+    city = _list_rows(hierarchy.city.summary)
+    want = []
+    for d in (hierarchy.a, hierarchy.b):
+        for task, unit, text in _list_rows(d.summary):
+            named = d.name if unit == d.name else f"{d.name}／{unit}"
+            want.append((task, named, text))
+    assert sorted(city, key=str) == sorted(want, key=str)
+    assert len({u for _, u, _ in city}) == 6  # two bureaus and four hospitals
+    wb = load_workbook(hierarchy.a.summary)
+    meta = {k.value: v.value for k, v in wb["_meta"].iter_rows(min_col=1, max_col=2)}
+    assert meta["form.fujian1.variant"].startswith("1.1=3;")  # 3 reporters a task
+
+
+def test_a_variant_that_is_not_ours_is_refused(tmp_path: Path) -> None:
+    a = make_district(tmp_path, "甲区卫生健康局", "JQ000", "JQ", seed=11)
+    wb = load_workbook(a.summary)
+    meta = wb["_meta"]
+    row = next(
+        r for r in range(1, meta.max_row + 1) if meta.cell(r, 1).value == "form.fujian1.variant"
+    )
+    meta.cell(row, 2).value = "1.1=3;9.9=2;*=0"
+    wb.save(a.summary)
+    log = _log(make_city(tmp_path, [a]))
+    refused = [r for r in log if r["type"] == "finding" and r["rule"] == "L-VARIANT"]
+    assert [(r["severity"], r["sheet"]) for r in refused] == [("error", "附件1")]
+
+
+def test_a_district_list_longer_than_a_template_reads_is_read_whole(tmp_path: Path) -> None:
+    """45 units under each of 13 tasks: 585 rows, beyond the 500-odd rows a return from a
+    template is read to. The declared layout says how far to read the district's file."""
+    a = make_district(tmp_path, "甲区卫生健康局", "JQ000", "JQ", seed=13, more=42)
+    district = _list_rows(a.summary)
+    assert len(district) > 13 * 45 - 1
+    spec = a.campaign.form("fujian1")
+    template = build_layout(spec, a.campaign.rows_for(spec))
+    assert load_workbook(a.summary)["附件1"].max_row > kind_of(spec).read_rows(template)
+    city = make_city(tmp_path, [a])
+    log = _log(city)
+    assert [r["outcome"] for r in log if r["type"] == "file"] == ["accepted"]
+    assert not [r for r in log if r["type"] == "finding" and r["severity"] == "error"]
+    units = {u for _, u, _ in _list_rows(city.summary)}
+    assert len(units) == 45 and "甲区卫生健康局／甲区第44诊所" in units

@@ -67,10 +67,11 @@ _PROGRESS = (
 )
 _OUTCOMES = ("会议记录", "培训签到表", "整改台账", "检查记录", "工作方案", "演练记录及照片")
 _REMARKS = ("持续推进", "已完成", "按季度开展", "部分完成")
+# (主要内容, 重点措施, 序号 of the task group it belongs to: filling note 4, 归类填写)
 _NEW_TASKS = (
-    ("开展电动自行车充电安全专项检查", "对院内电动自行车停放、充电区域逐一排查。"),
-    ("开展有限空间作业安全排查", "对污水处理站、地下管廊等有限空间建立台账。"),
-    ("加强医用氧气瓶安全管理", "规范氧气瓶储存、搬运和使用，落实专人管理。"),
+    ("开展电动自行车充电安全专项检查", "对院内电动自行车停放、充电区域逐一排查。", "4"),
+    ("开展有限空间作业安全排查", "对污水处理站、地下管廊等有限空间建立台账。", "5"),
+    ("加强医用氧气瓶安全管理", "规范氧气瓶储存、搬运和使用，落实专人管理。", "3"),
 )
 
 
@@ -153,8 +154,9 @@ def _list_month(
         texts[task] = {k: _fit(v, limits[k]) for k, v in row.items() if k in names}
     new: list[dict[str, str]] = []
     if spec.spare_rows and rng.random() < 0.2:
-        content, measures = rng.choice(_NEW_TASKS)
+        content, measures, group = rng.choice(_NEW_TASKS)
         row = {
+            "number": group,
             "content": content,
             "measures": measures,
             "lead": inst.name,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import jinja2
 from openpyxl.worksheet.worksheet import Worksheet
 
+from pipeline.forms import printing
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.styles import BODY_FONT, HEADER_FONT, LEFT, TITLE_FONT, set_text, style
 
@@ -67,14 +68,10 @@ def write_sheet(
     ws: Worksheet, campaign: Campaign, reporter: Reporter, period: Period, due: dt.date, kind: str
 ) -> None:
     ws.column_dimensions["A"].width = 110
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
     for r, line in enumerate(lines(campaign, reporter, period, due, kind), start=1):
         cell = ws.cell(r, 1)
         set_text(cell, line)
         font = TITLE_FONT if r == 1 else HEADER_FONT if r <= 4 else BODY_FONT
         style(cell, font=font, align=LEFT, border=False)
+    printing.set_page(ws, printing.sheet_plan(ws, 1), 1, None)
     ws.protection.sheet = kind == "template"

@@ -8,7 +8,7 @@ checks it against the cells it can see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,7 +34,10 @@ def write_sheet(
     period: Period,
     layouts: Iterable[Layout],
     kind: str,
+    variants: Mapping[str, str] | None = None,
 ) -> None:
+    """``variants``: form id -> how an aggregated return lays that form out, when not as
+    the template does (:attr:`Layout.variant`); the level above reads it by it."""
     ws = wb.create_sheet(META_SHEET)
     rows: list[tuple[str, str]] = [
         ("format", FORMAT),
@@ -49,6 +52,8 @@ def write_sheet(
         rows.append((form_key(lay.spec.id, "version"), str(lay.spec.version)))
         rows.append((form_key(lay.spec.id, "sheet"), lay.sheet))
         rows.append((form_key(lay.spec.id, "fingerprint"), lay.fingerprint))
+        if (variants or {}).get(lay.spec.id):
+            rows.append((form_key(lay.spec.id, "variant"), (variants or {})[lay.spec.id]))
     for r, (key, value) in enumerate(rows, start=1):
         ws.cell(r, 1, key)
         ws.cell(r, 2, value).data_type = "s"

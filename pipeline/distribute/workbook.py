@@ -17,6 +17,7 @@ from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Reporter
 from pipeline.distribute import instructions, metadata
+from pipeline.forms import printing
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.writing import UNLOCKED
 from pipeline.forms.layout import Layout
@@ -28,8 +29,10 @@ from pipeline.forms.styles import (
     LEFT,
     LEFT_NOWRAP,
     TITLE_FONT,
+    merge,
     set_text,
     style,
+    text_height,
 )
 
 GUIDE_SHEET = "填报说明"
@@ -63,7 +66,7 @@ def _labels(ws: Worksheet, lay: Layout) -> None:
     for (r, c), text in lay.labels.items():
         set_text(ws.cell(r, c), text)
     for m in lay.merges:
-        ws.merge_cells(m.ref)
+        merge(ws, m.first_row, m.first_col, m.last_row, m.last_col)
     for r in lay.header_rows:
         for c in range(1, lay.width + 1):
             style(ws.cell(r, c), font=HEADER_FONT, fill=HEADER_FILL)
@@ -87,11 +90,16 @@ def _footer(
     row += 2
     ws.cell(row, 1, "填报说明：")
     style(ws.cell(row, 1), font=HEADER_FONT, align=LEFT_NOWRAP, border=False)
+    across = sum(
+        ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, lay.width + 1)
+    )
     for i, note in enumerate(notes, start=1):
         row += 1
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=lay.width)
-        ws.cell(row, 1, f"{i}.{note}")
-        style(ws.cell(row, 1), align=LEFT_NOWRAP, border=False)
+        text = f"{i}.{note}"
+        ws.cell(row, 1, text)
+        style(ws.cell(row, 1), align=LEFT, border=False)  # a long note wraps, never cut
+        ws.row_dimensions[row].height = text_height([(text, across)], minimum=15)
 
 
 def build_workbook(
@@ -115,7 +123,8 @@ def build_workbook(
     template = kind == "template"
     due, _ = campaign.due.due_date(period)
     instructions.write_sheet(wb.create_sheet(GUIDE_SHEET), campaign, reporter, period, due, kind)
-    layouts: list[Layout] = []
+    layouts: list[Layout] = []  # each form's own layout, whose fingerprint names the form
+    variants: dict[str, str] = {}  # an aggregate laid out otherwise says how, in its metadata
     # An aggregated return goes up as a district's return: the forms its city asks of it.
     role = reporter.role if template else "administration"
     for spec in campaign.forms_for(role):
@@ -124,23 +133,21 @@ def build_workbook(
         content = (contents or {}).get(spec.id)
         form_kind = kind_of(spec)
         lay = form_kind.layout(spec, rows, content)
-        layouts.append(lay)
+        layouts.append(form_kind.layout(spec, rows) if lay.variant else lay)
+        if lay.variant:
+            variants[spec.id] = lay.variant
         _title(ws, lay, spec.title_for(period.year), reporter, period, campaign.stage(period))
         _labels(ws, lay)
         last_row = form_kind.write_sheet(ws, spec, lay, rows, reporter, content, template)
         _footer(ws, lay, spec.notes, last_row + 2, template)
         ws.freeze_panes = ws.cell(lay.first_data_row, 2)
-        ws.print_title_rows = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
-        ws.page_setup.orientation = "landscape"
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        titles = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
+        printing.set_page(ws, printing.sheet_plan(ws, lay.width), lay.width, titles)
         if template:
             ws.protection.sheet = True
             ws.protection.formatColumns = False
             ws.protection.formatRows = False
-    metadata.write_sheet(wb, campaign, reporter, period, layouts, kind)
+    metadata.write_sheet(wb, campaign, reporter, period, layouts, kind, variants)
     wb.active = 1
     return wb
 

@@ -20,7 +20,7 @@ from pipeline.findings import Finding, make
 from pipeline.forms.cells import column_letter
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import ReadContext
-from pipeline.forms.layout import FOOTER_ROW, Layout, footer_key
+from pipeline.forms.layout import FOOTER_ROW, Declared, Layout, footer_key
 from pipeline.forms.records import Extracted, TextCell
 from pipeline.forms.sheet import RawSheet, RawWorkbook
 from pipeline.forms.values import normalise_text
@@ -51,6 +51,29 @@ def read_bounds(campaign: Campaign, layouts: Mapping[str, Layout]) -> dict[str, 
         for spec in campaign.forms
         for lay in (layouts[spec.id],)
     }
+
+
+def declared_bounds(
+    raw: RawWorkbook,
+    campaign: Campaign,
+    layouts: Mapping[str, Layout],
+    bounds: Mapping[str, tuple[int, int]],
+) -> dict[str, tuple[int, int]] | None:
+    """The bounds an aggregated return must be read again with when a layout it
+    declares reaches beyond those it was read with (a list with a row for each of its
+    thousands of institutions); None when they suffice. Only an aggregate declares one,
+    so a return from a template is never read further than its form needs."""
+    declared, _ = declared_layouts(raw, campaign, layouts)
+    grown = dict(bounds)
+    for spec in campaign.forms:
+        lay = declared[spec.id]
+        if lay is layouts[spec.id]:
+            continue
+        rows, cols = grown.get(lay.sheet, (0, 0))
+        need = kind_of(spec).read_rows(lay)
+        if need > rows or lay.width > cols:
+            grown[lay.sheet] = (max(need, rows), max(lay.width, cols))
+    return grown if grown != bounds else None
 
 
 def identify(
@@ -185,7 +208,10 @@ def extract(
     inst, period = ident.institution, ident.period
     ext = Extracted(institution=inst, period=period, aggregate=ident.aggregate)
     forms = campaign.forms_for(inst.role)
-    layout_findings = check_layout(raw, {spec.id: layouts[spec.id] for spec in forms})
+    layout_findings: list[Finding] = []
+    if ident.aggregate:
+        layouts, layout_findings = declared_layouts(raw, campaign, layouts)
+    layout_findings += check_layout(raw, {spec.id: layouts[spec.id] for spec in forms})
     ext.findings.extend(_located(f, where) for f in layout_findings)
     misplaced = {f.form for f in layout_findings if f.severity == "error"}
     ctx = ReadContext(inst, period, where, institutions or {})
@@ -198,6 +224,25 @@ def extract(
         kind_of(spec).extract(sheet, spec, lay, campaign.rows_for(spec), ctx, ext)
         _footer_names(ext, spec.id, lay, sheet)
     return ext
+
+
+def declared_layouts(
+    raw: RawWorkbook, campaign: Campaign, layouts: Mapping[str, Layout]
+) -> tuple[dict[str, Layout], list[Finding]]:
+    """The layouts an aggregated return declares in its metadata for forms it lays out
+    otherwise than the template (a list's row for each institution under each task);
+    a declaration that is not one for this campaign's form is an error of that form."""
+    out, findings = dict(layouts), []
+    for spec in campaign.forms:
+        text = (raw.meta or {}).get(form_key(spec.id, "variant"), "")
+        if not text:
+            continue
+        try:
+            out[spec.id] = kind_of(spec).layout(spec, campaign.rows_for(spec), Declared(text))
+        except ValueError:
+            shown = text if len(text) <= 60 else text[:60] + "…"
+            findings.append(make("L-VARIANT", value=shown, form=spec.id, sheet=spec.sheet))
+    return out, findings
 
 
 def _footer_names(ext: Extracted, form: str, lay: Layout, sheet: RawSheet) -> None:

@@ -58,6 +58,10 @@ class Layout:
     # (label as on the sheet, its column); the cell to its right is where a name goes
     footer_cells: list[tuple[str, int]] = field(default_factory=list)
     spare_rows: tuple[int, ...] = ()  # blank rows to add tasks or items in
+    # An aggregated return laid out otherwise than the template (a list's row for each
+    # institution under each task): what its metadata declares, so that the level above
+    # builds this layout to read it. "" for the form's own layout.
+    variant: str = ""
 
     def cell(self, row_key: str, col_key: str) -> str:
         return f"{column_letter(self.col_of[col_key])}{self.row_of[row_key]}"
@@ -79,6 +83,11 @@ class Layout:
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+class Declared(str):
+    """The variant an aggregated return's metadata declares (:attr:`Layout.variant`),
+    handed to the form's kind as the content its layout is built for."""
 
 
 def footer_key(label: str) -> str:

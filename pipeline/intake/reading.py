@@ -23,7 +23,7 @@ from pipeline.config.limits import Limits
 from pipeline.config.roster import Institution, Roster
 from pipeline.distribute.metadata import FORMAT
 from pipeline.extract.reader import Refused, read_workbook
-from pipeline.extract.returns import extract, identify
+from pipeline.extract.returns import declared_bounds, extract, identify
 from pipeline.faults import checkpoint
 from pipeline.findings import Finding, make
 from pipeline.forms.layout import Layout
@@ -199,9 +199,22 @@ def judge_file(entry: Entry, c: Context) -> Pending:
         out.mark_transient("机构不在名册中：补入名册后重新运行")
     if ident.institution is None or ident.period is None or ident.transient:
         return found
+    grown = declared_bounds(raw, campaign, layouts, c.bounds) if ident.aggregate else None
+    if grown is not None:  # an aggregate longer than a return: read it again, further
+        try:
+            raw = read_workbook(_reopened(content), grown, c.limits)
+        except Refused as exc:
+            loc = {**where, "sheet": exc.sheet, "cell": exc.cell}
+            out.findings += [make(exc.rule, value=exc.detail, **loc)]
+            return found
     out.findings += _sender(entry.origin, ident.institution, where)
     found.extracted = extract(raw, campaign, ident, layouts, where, c.institutions)
     return found
+
+
+def _reopened(content: Path | bytes) -> Path | io.BytesIO:
+    """The file's content, to read from its start again."""
+    return io.BytesIO(content) if isinstance(content, bytes) else content
 
 
 def _foreign(meta: dict[str, str] | None, c: Context) -> tuple[str, str, str]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.atomic import write_atomic, write_text_atomic
 from pipeline.findings import SEVERITY_ZH, Finding
+from pipeline.forms.printing import PrintColumns
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
@@ -34,6 +35,24 @@ HEADERS = [
     "联系人",
     "联系电话",
 ]
+# On paper: what is wrong, where, and whom to call; the institution's code and the file
+# name stay on screen, to the right.
+PRINTED = PrintColumns.of(
+    {
+        "序号": 5,
+        "严重程度": 6,
+        "规则": 9,
+        "机构名称": 16,
+        "工作表": 7,
+        "单元格": 7,
+        "问题": 32,
+        "填报值": 9,
+        "应为": 9,
+        "处理建议": 27,
+        "联系人": 7,
+        "联系电话": 12,
+    }
+)
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -108,6 +127,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                 table,
                 widths=[6, 12, 14, 10, 26, 34, 8, 8, 60, 10, 10, 40, 10, 14],
                 title=f"{data.campaign.name} 异常清单（{data.period.label()}，共{len(table)}条）",
+                printed=PRINTED,
             )
 
     stem = f"异常清单_{data.period}"

@@ -50,6 +50,7 @@ def write_tables(path: Path, tables: list[Table], stage: str = "") -> Path:
                     title=t.title,
                     fit_rows=t.fit_rows,
                     blank_cells=t.blank_cells,
+                    printed=t.printed,
                 )
 
     return write_atomic(path, _write)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,9 +20,11 @@ from typing import Any
 import xlsxwriter
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from pipeline.forms import printing
+from pipeline.forms.printing import PrintColumns
 from pipeline.forms.styles import FONT, text_height
 
-A4 = 9
+DEFAULT_WIDTH = 10
 _OPTIONS = {
     "constant_memory": True,
     "strings_to_formulas": False,
@@ -47,6 +50,7 @@ class TableBook:
             | {"text_wrap": True}
         )
         self.body = fmt({**_BASE, "border": 1, "align": "left", "text_wrap": True})
+        self.body_nowrap = fmt({**_BASE, "border": 1, "align": "left"})
 
     def __enter__(self) -> TableBook:
         return self
@@ -73,8 +77,15 @@ class TableSheet:
         self.book = book
         self.ws = ws
         ws.set_landscape()
-        ws.set_paper(A4)
-        ws.fit_to_pages(1, 0)
+        ws.set_paper(printing.PAPER_A4)
+        ws.set_margins(
+            left=printing.MARGIN_SIDE_IN,
+            right=printing.MARGIN_SIDE_IN,
+            top=printing.MARGIN_TOP_IN,
+            bottom=printing.MARGIN_BOTTOM_IN,
+        )
+        ws.set_header("", {"margin": printing.MARGIN_HEADER_IN})
+        ws.set_footer(printing.PAGE_FOOTER, {"margin": printing.MARGIN_FOOTER_IN})
 
     def banner(self, row: int, text: str, width: int, *, title: bool = False) -> None:
         """A line of text across the table's width (titles, due date, counts); 1-based."""
@@ -91,46 +102,105 @@ class TableSheet:
         headers: Sequence[str],
         rows: Iterable[Sequence[object]],
         *,
-        widths: Sequence[int] | None = None,
+        widths: Sequence[float] | None = None,
         title: str = "",
         start_row: int = 1,
         fit_rows: bool = True,
         blank_cells: bool = True,
+        printed: PrintColumns | None = None,
     ) -> int:
         """Write a titled table from row ``start_row`` (1-based); returns the next free row.
 
-        ``fit_rows`` makes each row tall enough for its wrapped text, ``blank_cells`` gives
-        empty cells the table's borders; long tables of short values (traces, details)
-        leave them off."""
-        ws, body = self.ws, self.book.body
+        ``printed`` says which columns print, in which order and how wide (the others
+        follow at the right, on screen only); by default every column prints as it is.
+        ``fit_rows`` makes each row tall enough for the wrapped text of its printed
+        columns; without it (long tables of short values) text does not wrap, so it
+        never runs into the row below. ``blank_cells`` gives empty cells the borders."""
+        ws, book = self.ws, self.book
+        cols = _columns(headers, widths or [], printed)
+        n_printed = sum(1 for c in cols if c.printed)
         r = start_row - 1
         if title:
-            self.banner(r + 1, title, len(headers), title=True)
+            self.banner(r + 1, title, n_printed, title=True)
             r += 2
-        width_of = list(widths or [])
-        for c, w in enumerate(width_of):
-            ws.set_column(c, c, w)
+        for c, col in enumerate(cols):
+            ws.set_column(c, c, col.width)
         header_row = r
-        for c, h in enumerate(headers):
-            ws.write_string(r, c, _clean(h), self.book.header)
+        ws.set_row(r, text_height([(c.header, c.width) for c in cols if c.printed], minimum=15))
+        for c, col in enumerate(cols):
+            ws.write_string(r, c, _clean(col.header), book.header)
         for row in rows:
             r += 1
+            shown = [col.value(row) for col in cols]
             if fit_rows:
-                shown = [
-                    (v, width_of[c])
-                    for c, v in enumerate(row)
-                    if isinstance(v, str) and c < len(width_of)
+                wrapped = [
+                    (v, col.width)
+                    for v, col in zip(shown, cols, strict=True)
+                    if col.printed and isinstance(v, str)
                 ]
-                if shown:
-                    ws.set_row(r, text_height(shown, minimum=15))
-            for c, value in enumerate(row):
+                if wrapped:
+                    ws.set_row(r, text_height(wrapped, minimum=15))
+            for c, (value, col) in enumerate(zip(shown, cols, strict=True)):
+                fmt = book.body if fit_rows and col.printed else book.body_nowrap
                 if blank_cells or (value is not None and value != ""):
-                    _write(ws, r, c, value, body)
+                    _write(ws, r, c, value, fmt)
         ws.freeze_panes(header_row + 1, 0)
         ws.repeat_rows(header_row)
         if r > header_row:
-            ws.autofilter(header_row, 0, r, len(headers) - 1)
+            ws.autofilter(header_row, 0, r, len(cols) - 1)
+        self._print_setup(cols, n_printed, r, printed.repeat if printed else 0)
         return r + 3
+
+    def _print_setup(self, cols: list[_Column], n_printed: int, last_row: int, repeat: int) -> None:
+        """Print the printed columns at a scale that keeps 10-pt text at 9 pt or more
+        (see :mod:`pipeline.forms.printing`)."""
+        ws = self.ws
+        plan = printing.plan_columns(
+            [printing.table_width_pt(c.width) for c in cols[:n_printed]], repeat
+        )
+        ws.print_area(0, 0, last_row, n_printed - 1)
+        ws.set_print_scale(plan.scale)
+        if plan.breaks:
+            ws.set_v_pagebreaks(list(plan.breaks))
+        if plan.repeat:
+            ws.repeat_columns(0, plan.repeat - 1)
+
+
+@dataclass(frozen=True)
+class _Column:
+    header: str
+    width: float
+    source: int  # index into a row
+    printed: bool
+    cut: int = 0  # print only the first ``cut`` characters
+
+    def value(self, row: Sequence[object]) -> object:
+        value = row[self.source] if self.source < len(row) else None
+        if self.cut and isinstance(value, str):
+            return value[: self.cut]
+        return value
+
+
+def _columns(
+    headers: Sequence[str], widths: Sequence[float], printed: PrintColumns | None
+) -> list[_Column]:
+    """The sheet's columns: the printed ones in print order, then the others."""
+    width_of = {i: (widths[i] if i < len(widths) else DEFAULT_WIDTH) for i in range(len(headers))}
+    if printed is None:
+        return [_Column(h, width_of[i], i, True) for i, h in enumerate(headers)]
+    index = {h: i for i, h in enumerate(headers)}
+    short = dict(printed.short)
+    out = []
+    for h, w in printed.widths:
+        if h not in index:  # a column this table does not have (a form without 审核人)
+            continue
+        if h in short:
+            out.append(_Column(f"{h}（前{short[h]}位）", w, index[h], True, short[h]))
+        else:
+            out.append(_Column(h, w, index[h], True))
+    shown = {h for h, _ in printed.widths if h not in short and h in index}
+    out += [_Column(h, width_of[i], i, False) for i, h in enumerate(headers) if h not in shown]
+    return out
 
 
 def _clean(text: str) -> str:

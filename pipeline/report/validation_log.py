@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from pipeline.atomic import open_atomic, write_atomic
 from pipeline.findings import SEVERITY_ZH
 from pipeline.forms.kinds import kind_of
+from pipeline.forms.printing import PrintColumns
 from pipeline.intake.outcome import OUTCOME_ZH, FileOutcome, from_mail
 from pipeline.report import summary
 from pipeline.report.tables import TableBook
@@ -26,6 +27,52 @@ if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
 
 MAX_XLSX_TRACE_ROWS = 20_000  # a district needs a few thousand; the JSONL always has every row
+
+# On paper each sheet prints these columns, this wide (see pipeline.forms.printing); a
+# sha256 prints as its first 12 hex digits, the whole hash stays on screen and in the JSONL.
+PRINTED_FILES = PrintColumns.of(
+    {
+        "文件名": 30,
+        "SHA-256": 14,
+        "大小（字节）": 9,
+        "结果": 9,
+        "机构代码": 9,
+        "报告期": 8,
+        "接收时间": 21,
+        "说明": 31,
+        "问题数": 6,
+    },
+    short={"SHA-256": 12},
+)
+PRINTED_FINDINGS = PrintColumns.of(
+    {
+        "文件名": 26,
+        "机构代码": 9,
+        "严重程度": 6,
+        "规则": 12,
+        "工作表": 7,
+        "单元格": 7,
+        "问题": 44,
+        "填报值": 10,
+        "应为": 10,
+    }
+)
+PRINTED_DERIVED = PrintColumns.of(
+    {"汇总表工作表": 8, "汇总表单元格": 8, "栏目": 30, "汇总数": 9, "计算方法": 56, "说明": 24}
+)
+PRINTED_TRACE = PrintColumns.of(
+    {
+        "汇总表工作表": 6,
+        "汇总表单元格": 6,
+        "行": 30,
+        "栏目": 26,
+        "汇总数": 7,
+        "来源文件": 40,
+        "来源单元格": 11,
+        "来源期间": 8,
+        "来源数值": 7,
+    }
+)
 
 
 def _trace(data: PeriodData) -> Iterator[dict[str, object]]:
@@ -118,7 +165,8 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                 ]
                 for f in files
             ],
-            widths=[40, 20, 12, 16, 10, 10, 20, 36, 40, 8],
+            widths=[40, 66, 12, 16, 10, 10, 20, 36, 40, 8],
+            printed=PRINTED_FILES,
             title=f"校验日志 {data.period.label()}：共检查{len(files)}个文件",
         )
         book.sheet("问题").table(
@@ -148,6 +196,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                 for f in findings + anomalies
             ],
             widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
+            printed=PRINTED_FINDINGS,
         )
         book.sheet("计算方法").table(
             ["汇总表工作表", "汇总表单元格", "栏目", "汇总数", "计算方法", "说明"],
@@ -156,6 +205,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                 for d in _derived_notes(data)
             ],
             widths=[10, 12, 30, 10, 60, 24],
+            printed=PRINTED_DERIVED,
             title="汇总表中计算得出的数字（合计、整改率等）如何由汇总后的数量算出",
         )
         trace_rows: list[list[object]] = []
@@ -191,7 +241,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             ],
             trace_rows,
             widths=[10, 10, 40, 30, 10, 40, 14, 10, 10],
-            fit_rows=False,
+            printed=PRINTED_TRACE,
             title="汇总表每个数字的来源（整改率、合计等按汇总后的数量重新计算）"
             + (f"；此处只列前{MAX_XLSX_TRACE_ROWS}行，完整溯源见同名 .jsonl 文件" if cut else ""),
         )

@@ -26,6 +26,7 @@ from pipeline.config.calendar import Period
 from pipeline.config.roster import Institution, Reporter, Roster
 from pipeline.findings import Finding
 from pipeline.forms.layout import Layout
+from pipeline.forms.printing import PrintColumns
 from pipeline.forms.records import Extracted
 from pipeline.forms.rows import Row
 from pipeline.forms.sheet import RawSheet
@@ -141,8 +142,9 @@ class Table:
     headers: Sequence[str]
     rows: Sequence[Sequence[object]]
     widths: Sequence[int] = ()
-    fit_rows: bool = True  # make each row tall enough for its wrapped text
+    fit_rows: bool = True  # rows as tall as their wrapped text (else text does not wrap)
     blank_cells: bool = True  # borders on empty cells too
+    printed: PrintColumns | None = None  # the columns that print (default: all)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pipeline.forms.kinds.grid.arithmetic import computed_as
 from pipeline.forms.kinds.grid.spec import TOTAL_ROWS
 from pipeline.forms.kinds.grid.totals import GridTotals
 from pipeline.forms.layout import Layout
+from pipeline.forms.printing import PrintColumns
 
 DETAIL_SHEET = "明细"
 PERIOD_PREFIX = "当月"
@@ -49,8 +50,11 @@ def detail(totals: GridTotals, roster: Roster) -> Table:
         headers=heads,
         rows=rows,
         widths=[10, 30, 40] + [14] * (len(heads) - 3),
-        fit_rows=False,
         blank_cells=False,
+        # On paper: who and which topic on every page across, each figure 9 wide.
+        printed=PrintColumns.of(
+            {heads[0]: 8, heads[1]: 16, heads[2]: 20, **{h: 9 for h in heads[3:]}}, repeat=3
+        ),
     )
 
 
@@ -61,7 +65,12 @@ def _round(v: float | None) -> float | None:
 def trace(totals: GridTotals, lay: Layout, output: str) -> Iterator[dict[str, object]]:
     """(output cell, figure, contribution) for every summed figure of the return."""
     spec = totals.spec
-    for (row_key, measure), sources in sorted(totals.sources.items()):
+
+    def reading_order(item: tuple[tuple[str, str], object]) -> tuple[int, int]:
+        row_key, measure = item[0]
+        return lay.row_of[row_key], lay.col_of[measure]
+
+    for (row_key, measure), sources in sorted(totals.sources.items(), key=reading_order):
         cell = lay.cell(row_key, measure)
         figure = totals.table.get((row_key, measure))
         for c in sources:

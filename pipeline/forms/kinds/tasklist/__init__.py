@@ -6,7 +6,7 @@ Writing sheets (openpyxl) and checking (pandas, pandera) are imported when used.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from pipeline.config.roster import Reporter, Roster
@@ -21,12 +21,13 @@ from pipeline.forms.kinds.base import (
 )
 from pipeline.forms.kinds.rowcheck import gather, report
 from pipeline.forms.kinds.tasklist.checks import steps_back
-from pipeline.forms.kinds.tasklist.extract import extract_list
-from pipeline.forms.kinds.tasklist.layout import list_layout
-from pipeline.forms.kinds.tasklist.merge import ListTotals, merge
+from pipeline.forms.kinds.tasklist.extract import extract_aggregate, extract_list
+from pipeline.forms.kinds.tasklist.layout import aggregate_layout, list_layout
+from pipeline.forms.kinds.tasklist.merge import ListAggregate, ListTotals, laid_out, merge
 from pipeline.forms.kinds.tasklist.outputs import books
+from pipeline.forms.kinds.tasklist.shape import Shape
 from pipeline.forms.kinds.tasklist.spec import ListSpec, load_list
-from pipeline.forms.layout import Layout
+from pipeline.forms.layout import Declared, Layout
 from pipeline.forms.records import Extracted
 from pipeline.forms.rows import Row
 from pipeline.forms.sheet import RawSheet
@@ -35,7 +36,7 @@ from pipeline.forms.spec import FormSpec
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
-ADDED_ROWS = 500  # rows a list may carry below its spare rows (an aggregated return's)
+ADDED_ROWS = 500  # rows a list may carry below its spare rows (typed below the table)
 
 
 def _list(spec: FormSpec) -> ListSpec:
@@ -49,7 +50,14 @@ class ListKind(FormKind):
         return load_list(data, where)
 
     def layout(self, spec: FormSpec, rows: tuple[Row, ...], content: object = None) -> Layout:
-        return list_layout(_list(spec), rows)
+        """The template's layout; an aggregated list's (``content`` its aggregate, or the
+        shape a return one level down declares: ValueError when it is not one of ours)."""
+        ls = _list(spec)
+        if isinstance(content, ListAggregate):
+            return aggregate_layout(ls, rows, content.shape)
+        if isinstance(content, Declared):
+            return aggregate_layout(ls, rows, Shape.parse(content, ls, rows))
+        return list_layout(ls, rows)
 
     def read_rows(self, layout: Layout) -> int:
         return layout.last_data_row + 2 + ADDED_ROWS
@@ -64,11 +72,12 @@ class ListKind(FormKind):
         content: object,
         template: bool,
     ) -> int:
-        """``content``: an aggregated return's (merged texts by row, added rows)."""
-        from pipeline.forms.kinds.tasklist.sheet import write_list
+        """``content``: an aggregated return's :class:`ListAggregate`."""
+        from pipeline.forms.kinds.tasklist.sheet import write_aggregate, write_list
 
-        filled, extra = cast(tuple[Mapping[str, Mapping[str, str]], list], content or ({}, []))
-        return write_list(ws, _list(spec), lay, rows, reporter, filled, extra, template)
+        if isinstance(content, ListAggregate):
+            return write_aggregate(ws, _list(spec), lay, rows, content)
+        return write_list(ws, _list(spec), lay, rows, reporter, template)
 
     def to_fill(self, spec: FormSpec, role: str) -> tuple[str, ...]:
         return tuple(f.header for f in _list(spec).inputs_for(role))
@@ -80,6 +89,11 @@ class ListKind(FormKind):
             if ls.spare_rows and ls.remark_field
             else ""
         )
+        heads = [ls.field(k).header for k in ls.group_fields]
+        if added and heads:  # filling note 4 (归类填写): how an added row names its group
+            group = heads[-1]
+            named = "或".join([*(f"“{h}”填其{h}" for h in heads[:-1]), f"“{group}”照抄其名称"])
+            added += f"；新增的属于上方某一{group}的，{named}，汇总时归入该{group}"
         return f"逐项填写本期情况{added}"
 
     def extract(
@@ -91,7 +105,10 @@ class ListKind(FormKind):
         ctx: ReadContext,
         out: Extracted,
     ) -> None:
-        extract_list(sheet, _list(spec), lay, ctx, out)
+        if lay.variant:
+            extract_aggregate(sheet, _list(spec), lay, rows, ctx, out)
+        else:
+            extract_list(sheet, _list(spec), lay, ctx, out)
 
     def validate(
         self,
@@ -111,8 +128,7 @@ class ListKind(FormKind):
         return merge(_list(spec), rows, ctx)
 
     def aggregated(self, spec: FormSpec, rows: tuple[Row, ...], totals: Totals) -> object:
-        t = cast(ListTotals, totals)
-        return (t.merged, t.extra)
+        return laid_out(_list(spec), rows, cast(ListTotals, totals))
 
     def books(self, totals: Totals, roster: Roster) -> list[Book]:
         return books(cast(ListTotals, totals), roster)

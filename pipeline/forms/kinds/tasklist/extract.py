@@ -1,14 +1,20 @@
 """A list's cells as records: the fields its reporter fills on each pre-filled row, and
-every field of a row it added (in the spare rows, or typed below them)."""
+every field of a row it added (in the spare rows, or typed below them); an aggregated
+list of the level below, row by row and institution by institution."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pipeline.findings import make
+from pipeline.forms.cells import column_letter
 from pipeline.forms.kinds.base import ReadContext
+from pipeline.forms.kinds.tasklist.shape import UNIT, Shape
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.kinds.typed import read_cell
 from pipeline.forms.layout import Layout
-from pipeline.forms.records import Extracted
+from pipeline.forms.records import Extracted, TextCell
+from pipeline.forms.rows import Row
 from pipeline.forms.sheet import RawSheet
 
 
@@ -51,3 +57,51 @@ def extract_list(
                 out.findings.append(make("V-NEW-TASK-EMPTY", **loc))
             if spec.remark_field and spec.new_task_marker not in texts.get(spec.remark_field, ""):
                 out.findings.append(make("V-NEW-TASK", expected=spec.new_task_marker, **loc))
+
+
+def extract_aggregate(
+    sheet: RawSheet,
+    spec: ListSpec,
+    lay: Layout,
+    rows: tuple[Row, ...],
+    ctx: ReadContext,
+    out: Extracted,
+) -> None:
+    """An aggregated list of the level below (see :mod:`.shape`): each named row as an
+    entry of its task or group, a row without a name continuing the entry above it."""
+    year = ctx.period.year
+    entries: dict[str, int] = {}  # part -> entries so far
+    current: dict[str, TextCell] = {}
+    part = ""
+    for s in Shape.parse(lay.variant, spec, rows).slots(spec, rows, lay.first_data_row):
+        here = s.key.partition("#")[0]
+        fields = (
+            spec.inputs
+            if s.task
+            else [f for f in spec.fields if not (s.group and f.key in spec.group_fields)]
+        )
+        unit = sheet.text(s.row, lay.col_of[UNIT])
+        got: dict[str, TextCell] = {}
+        for f in fields:
+            read = read_cell(
+                sheet, f, s.row, lay.col_of[f.key], s.key, spec.id, year, ctx.where, out
+            )
+            if read is not None:
+                got[f.key] = read
+        if not unit and current and here == part:  # the entry above goes on
+            key = next(iter(current.values())).row_key
+            for field_key, more in got.items():
+                before = current.get(field_key)
+                joined = more.text if before is None else before.text + more.text
+                current[field_key] = replace(before or more, row_key=key, text=joined, value=joined)
+            continue
+        out.texts.extend(current.values())
+        current, part = {}, here
+        if not unit and not got:
+            continue
+        entries[here] = n = entries.get(here, 0) + 1
+        key = f"{here}#{n}"
+        current = {k: replace(c, row_key=key) for k, c in got.items()}
+        where = f"{column_letter(lay.col_of[UNIT])}{s.row}"
+        current[UNIT] = TextCell(spec.id, key, UNIT, where, unit, unit)
+    out.texts.extend(current.values())
