@@ -52,6 +52,20 @@ def _annexes_campaign() -> Path:
 
 
 EXAMPLE = _annexes_campaign()
+
+
+def example_workspace(base: Path) -> Path:
+    """The shipped example workspace copied to ``base`` (its files in ``base/examples``,
+    its inbox, outbox and templates folders beside them); returns its workspace file."""
+    (base / "examples").mkdir(parents=True)
+    for path in (ROOT / "examples").iterdir():
+        if path.suffix in (".toml", ".csv"):
+            shutil.copy(path, base / "examples" / path.name)
+    for folder in ("inbox", "outbox", "form_templates"):
+        (base / folder).mkdir()
+    return base / "examples" / "workspace.toml"
+
+
 FORM = "fujian2"
 SHEET = "附件2"
 

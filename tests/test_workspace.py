@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from e2e_support import ROOT, read_jsonl, set_received
+from e2e_support import ROOT, example_workspace, read_jsonl, set_received
 from openpyxl import Workbook, load_workbook
 from support.smtp import Mailbox, attachment, body_text, running, template_meta
 
@@ -42,12 +41,7 @@ SRZZ, BZH = "srzz-2021", "aqbzh-2022"
 
 
 def _workspace(base: Path) -> Workspace:
-    (base / "examples").mkdir(parents=True)
-    for name in ("workspace.toml", "campaign.toml", "standardization.toml", "roster.csv"):
-        shutil.copy(ROOT / "examples" / name, base / "examples" / name)
-    for folder in ("inbox", "outbox", "form_templates"):
-        (base / folder).mkdir()
-    return load_workspace(base / "examples" / "workspace.toml")
+    return load_workspace(example_workspace(base))
 
 
 def _cli(*argv: str) -> tuple[int, str]:
@@ -87,9 +81,9 @@ def _foreign(ws: Workspace, source: Path, out: Path) -> Path:
     wb = load_workbook(source)
     for row in wb["_meta"].iter_rows(min_col=1, max_col=2):
         if row[0].value == "campaign":
-            row[1].value = "ccwm-2026"
+            row[1].value = "gwcs-2026"
         elif row[0].value == "campaign_name":
-            row[1].value = "创建全国文明城市"
+            row[1].value = "国家卫生城市复审"
     wb.save(out)
     return out
 
@@ -108,7 +102,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     with zipfile.ZipFile(inbox / "七月报表.zip", "w") as z:  # one of each campaign
         z.write(_bzh(ws, "QW005", scratch), "标准化_东城.xlsx")
         z.write(_srzz(ws, "QW003", scratch), "整治_妇幼.xlsx")
-    _foreign(ws, _srzz(ws, "QW006", scratch), inbox / "创城工作周报_西城.xlsx")
+    _foreign(ws, _srzz(ws, "QW006", scratch), inbox / "创卫工作周报_西城.xlsx")
     wb = Workbook()
     wb.active["A1"] = "会议通知回执"
     wb.save(inbox / "回执.xlsx")
@@ -156,11 +150,11 @@ def test_each_return_reaches_its_own_campaign_only(mixed: Workspace) -> None:
 
 
 def test_strays_are_rejected_once_with_one_finding_and_listed_once(mixed: Workspace) -> None:
-    expected = {"创城工作周报_西城.xlsx": "M-CAMPAIGN", "回执.xlsx": "M-NO-META"}
+    expected = {"创卫工作周报_西城.xlsx": "M-CAMPAIGN", "回执.xlsx": "M-NO-META"}
     for _ in range(2):  # a second run changes nothing
         strays = _strays(mixed)
         assert sorted(r[0] for r in strays) == sorted(expected)
-        assert "创建全国文明城市" in next(r[1] for r in strays if r[0].startswith("创城"))
+        assert "国家卫生城市复审" in next(r[1] for r in strays if r[0].startswith("创卫"))
         for campaign in (SRZZ, BZH):
             assert not set(expected) & set(_files(mixed, campaign))
         code, out = _cli("--workspace", str(mixed.path), "run", "--period", "2026-07")
@@ -229,14 +223,19 @@ def test_one_campaign_run_leaves_the_others_files_waiting(mixed: Workspace, tmp_
 
 
 def test_a_run_without_period_collects_each_campaigns_open_periods(mixed: Workspace) -> None:
-    # 6 August: July is complete for both; neither has a period due before it ends.
+    # Thursday 6 August: July is complete for the monthly ones; the weekly one collects
+    # its running week (due on its Friday); the two-monthly one May–June.
     assert select.for_run(mixed, None, None, dt.date(2026, 8, 6)) == {
         SRZZ: [Period(2026, 7)],
         BZH: [Period(2026, 7)],
+        "ccwm-2026": [Period(2026, 32, "week")],
+        "gdyd-2026": [Period(2026, 3, "bimonth")],
     }
     assert select.for_run(mixed, BZH, None, dt.date(2026, 9, 6)) == {BZH: [Period(2026, 8)]}
-    # Before the start, nothing is due.
-    assert select.for_run(mixed, None, None, dt.date(2026, 7, 20)) == {}
+    # Before a campaign's start, nothing of it is due.
+    assert select.for_run(mixed, None, None, dt.date(2026, 7, 20)) == {
+        "gdyd-2026": [Period(2026, 3, "bimonth")]
+    }
 
 
 @pytest.mark.parametrize(

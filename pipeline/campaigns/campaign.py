@@ -412,10 +412,25 @@ def _rows(
             w = f"{where} [[forms.{spec.id}.local_rows]]"
             local += rows_from(table["local_rows"], w, spec.defaults)
         rows = rows + local
+        _check_choices(spec, rows, f"{where} [forms.{spec.id}]")
         if len({r.key for r in rows}) != len(rows):
             raise ConfigError(f"{where}: local rows of {spec.id} repeat the keys of its rows")
         out[spec.id] = rows
     return out
+
+
+def _check_choices(spec: FormSpec, rows: tuple[Row, ...], where: str) -> None:
+    """A row's value for a choice field (a seeded project's 项目类别) is one of its choices."""
+    for f in spec.fields:
+        if not f.choices:
+            continue
+        for row in rows:
+            value = row.values.get(f.key)
+            if value and value not in f.choices:
+                raise ConfigError(
+                    f"{where} {row.key}：“{f.header}”为“{value}”，应为{'、'.join(f.choices)}之一"
+                    f" / {f.key} {value!r} is not one of its choices"
+                )
 
 
 def _with_choices(spec: FormSpec, rows: Mapping[str, tuple[Row, ...]], where: str) -> FormSpec:

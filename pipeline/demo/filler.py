@@ -282,6 +282,8 @@ def fill_template(
     try:
         for spec in campaign.forms:
             lay = kind_of(spec).layout(spec, campaign.rows_for(spec))
+            if lay.sheet not in wb.sheetnames:
+                continue  # a form of another reporter's (the bureau's 督导记录)
             ws = wb[lay.sheet]
             if isinstance(spec, GridSpec):
                 overwrite = (overwrite_formula or {}).get(spec.id, {})

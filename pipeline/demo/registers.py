@@ -23,6 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Institution
+from pipeline.forms.fields import NUMERIC
 from pipeline.forms.kinds.register.spec import Reconcile, RegisterSpec
 from pipeline.forms.layout import Layout, footer_key
 from pipeline.forms.styles import set_text
@@ -293,4 +294,11 @@ def _put(ws: Worksheet, spec: RegisterSpec, row: int, col: int, key: str, text: 
             return
         except ValueError:
             pass  # a date as a clerk types it ("2026.7.3"): written as text
+    if spec.field(key).type in NUMERIC and text:
+        try:
+            number = float(text)
+            cell.value = int(number) if number.is_integer() else number
+            return
+        except ValueError:
+            pass  # "5处" typed with its unit: written as text
     set_text(cell, text)

@@ -146,10 +146,16 @@ class RegisterKind(FormKind):
                 values[reg.supervised_field] = decided[1]
             if not reg.is_closed(values):
                 by_inst.setdefault(inst, []).append((item, values))
+        names = {i.code: i.name for i in institutions}
         for inst, items in seeds.items():
             for item, row in items.items():
                 if (inst, item) not in states:
                     by_inst.setdefault(inst, []).append((item, seed_values(reg, row)))
+        for held in by_inst.values():  # an institution named, as a person reads it
+            for _, shown in held:
+                for f in reg.fields:
+                    if f.type == "institution" and shown.get(f.key) in names:
+                        cast(dict, shown)[f.key] = names[shown[f.key]]
         return {
             code: RegisterRows(
                 items=tuple(sorted(items, key=lambda it: (order.get(it[0], len(order)), it[0]))),

@@ -204,7 +204,7 @@ def _reconcile(spec: RegisterSpec, rule: Reconcile, returned: Returned, ctx: Che
     labels = {r.key: r.label for r in ctx.rows.get(rule.form, ())}
     filters = "、".join(f"{spec.field(k).header}为{v}" for k, v in rule.where.items())
     words = {
-        "register": spec.title,
+        "register": spec.title_for(ctx.period.year),
         "when": f"{spec.field(rule.date_field).header}在本期内",
         "items": filters or "条目",
     }

@@ -51,7 +51,19 @@ def extract_register(
         for f in spec.fields:
             if f.key == spec.id_field:
                 continue
-            got = read_cell(sheet, f, r, lay.col_of[f.key], row_key, spec.id, year, ctx.where, out)
+            got = read_cell(
+                sheet,
+                f,
+                r,
+                lay.col_of[f.key],
+                row_key,
+                spec.id,
+                year,
+                ctx.where,
+                out,
+                # an aggregate names the units of the level below, not of our roster
+                None if out.aggregate else ctx.institutions,
+            )
             if got is None:
                 continue
             if f.key in mine or f.fill == "prefilled":

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from pipeline.config.roster import Roster
 from pipeline.forms.cells import column_letter
+from pipeline.forms.fields import NUMERIC, Field
 from pipeline.forms.kinds.base import Book, Table
 from pipeline.forms.kinds.register.layout import RegisterRows
 from pipeline.forms.kinds.register.totals import ItemView, RegisterTotals, counts, rates
@@ -24,7 +25,7 @@ FIRST_DATA_ROW = 4  # a table's title, a blank row, its header, then its rows
 
 
 def book_stem(totals: RegisterTotals) -> str:
-    return f"{totals.spec.title}汇总"
+    return f"{totals.spec.title_for(totals.period.year)}汇总"
 
 
 def aggregated(totals: RegisterTotals) -> RegisterRows:
@@ -37,6 +38,18 @@ def aggregated(totals: RegisterTotals) -> RegisterRows:
 def _name(roster: Roster, code: str) -> str:
     inst = roster.get(code)
     return inst.name if inst else code
+
+
+def _shown(f: Field, text: str, roster: Roster) -> object:
+    """A value as the book shows it: a number as a number, an institution by its name."""
+    if f.type == "institution":
+        return _name(roster, text)
+    if f.type in NUMERIC and text:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
 
 
 def books(totals: RegisterTotals, roster: Roster) -> list[Book]:
@@ -61,7 +74,12 @@ def books(totals: RegisterTotals, roster: Roster) -> list[Book]:
                 i,
                 v.institution,
                 _name(roster, v.institution),
-                *(v.item_id if f.key == spec.id_field else v.values.get(f.key, "") for f in fields),
+                *(
+                    v.item_id
+                    if f.key == spec.id_field
+                    else _shown(f, v.values.get(f.key, ""), roster)
+                    for f in fields
+                ),
                 v.state.first_period,
                 _standing(v),
                 v.days_open,
@@ -110,7 +128,7 @@ def _counts(totals: RegisterTotals) -> Table:
     rows: list[list[object]] = []
     counted = [0] * (len(statuses) + 1)  # by status, and all
     grand = [0.0] * len(sums)
-    for key, by_status in sorted(counts(totals).items()):
+    for key, by_status in _ordered(totals):
         views = [v for group in by_status.values() for v in group]
         n = [len(by_status.get(s, [])) for s in statuses] + [len(views)]
         added = [_total(views, f.key) for f in sums]
@@ -123,11 +141,26 @@ def _counts(totals: RegisterTotals) -> Table:
     groups = [spec.field(k).header for k in spec.group_by]
     return Table(
         sheet=COUNTS_SHEET,
-        title=f"{spec.title}分类统计（截至{totals.period.label()}）",
+        title=f"{spec.title_for(totals.period.year)}分类统计（截至{totals.period.label()}）",
         headers=[*groups, *statuses, TOTAL if statuses else "条目数", *(f.header for f in sums)],
         rows=rows,
         widths=[30] * len(groups) + [10] * (len(statuses) + 1) + [14] * len(sums),
     )
+
+
+def _ordered(totals: RegisterTotals) -> list[tuple[tuple[str, ...], dict[str, list[ItemView]]]]:
+    """Groups in the order of their fields' choices (项目类别 as the definition lists
+    them), other values after, alphabetically."""
+    spec = totals.spec
+    fields = [spec.field(k) for k in spec.group_by]
+
+    def rank(key: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+        return tuple(
+            (f.choices.index(v) if v in f.choices else len(f.choices), v)
+            for f, v in zip(fields, key, strict=True)
+        )
+
+    return sorted(counts(totals).items(), key=lambda kv: rank(kv[0]))
 
 
 def _total(views: list[ItemView], key: str) -> float:
@@ -160,7 +193,7 @@ def _behind(totals: RegisterTotals, roster: Roster) -> Table:
                 v.item_id,
                 v.values.get(spec.identity_field, ""),
                 _name(roster, v.institution),
-                *(v.values.get(k, "") for k in shown),
+                *(_shown(spec.field(k), v.values.get(k, ""), roster) for k in shown),
                 verdict.planned,
                 verdict.actual,
                 verdict.gap,
@@ -173,7 +206,7 @@ def _behind(totals: RegisterTotals, roster: Roster) -> Table:
     progress = spec.field(sched.progress).header
     return Table(
         sheet=BEHIND_SHEET,
-        title=f"{spec.title}：进度滞后的项目（截至{totals.period.label()}，共{len(rows)}项）",
+        title=f"{spec.title_for(totals.period.year)}：进度滞后的项目（截至{totals.period.label()}，共{len(rows)}项）",
         headers=[
             "序号",
             spec.field(spec.id_field).header,
@@ -221,7 +254,7 @@ def _listing(totals: RegisterTotals, roster: Roster, sheet: str, views: list[Ite
     ]
     return Table(
         sheet=sheet,
-        title=f"{spec.title}{sheet}（截至{totals.period.label()}，共{len(rows)}条）",
+        title=f"{spec.title_for(totals.period.year)}{sheet}（截至{totals.period.label()}，共{len(rows)}条）",
         headers=[*headers, extra],
         rows=rows,
         widths=[6, 24, *(min(spec.field(k).width, 30) for k in shown), 8, 14],
@@ -265,7 +298,7 @@ def trace(totals: RegisterTotals, output: str) -> Iterator[dict[str, object]]:
     statuses = _statuses(totals)
     first_col = len(spec.group_by) + 1
     status_header = spec.field(spec.status_field).header
-    for r, (key, by_status) in enumerate(sorted(counts(totals).items()), start=FIRST_DATA_ROW):
+    for r, (key, by_status) in enumerate(_ordered(totals), start=FIRST_DATA_ROW):
         for c, status in enumerate(statuses, start=first_col):
             views = by_status.get(status, [])
             for v in views:

@@ -175,7 +175,7 @@ def _anomalies(spec: RegisterSpec, totals: RegisterTotals, ctx: AggregateContext
             "A-ITEM-OVERDUE",
             value=view.overdue_days,
             expected=state.values.get(spec.deadline_field, ""),
-            what=f"{spec.title}/{view.item_id}",
+            what=f"{spec.title_for(totals.period.year)}/{view.item_id}",
             words={"deadline": deadline, "item": state.values.get(spec.identity_field, "")[:40]},
             institution=view.institution,
             institution_name=inst.name if inst else view.institution,
@@ -203,7 +203,7 @@ def _behind(spec: RegisterSpec, totals: RegisterTotals, ctx: AggregateContext):
             "A-BEHIND",
             value=f"{v.actual:g}",
             expected=f"{v.planned:g}",
-            what=f"{spec.title}/{view.item_id}",
+            what=f"{spec.title_for(totals.period.year)}/{view.item_id}",
             words={
                 "item": view.values.get(spec.identity_field, "")[:40],
                 "plan": f"{v.planned:g}",
@@ -226,8 +226,8 @@ def _rising(
 ) -> list[Finding]:
     """New items per value of the watched field, this period against the one before,
     across every institution: a value with more is an anomaly (第三方暗访 rising)."""
-    if not spec.rising:
-        return []
+    if not spec.rising or ctx.period.shift(-1) < ctx.start:
+        return []  # the campaign's first period has nothing to rise from
     this, last = str(ctx.period), str(ctx.period.shift(-1))
     new: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for state in states.values():
@@ -242,7 +242,7 @@ def _rising(
             "A-RISING",
             value=now,
             expected=before,
-            what=f"{spec.title}/{header}“{value}”",
+            what=f"{spec.title_for(ctx.period.year)}/{header}“{value}”",
             form=spec.id,
             period=this,
         )

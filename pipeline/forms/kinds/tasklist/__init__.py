@@ -22,6 +22,7 @@ from pipeline.forms.kinds.base import (
 from pipeline.forms.kinds.rowcheck import gather, report
 from pipeline.forms.kinds.tasklist.checks import steps_back
 from pipeline.forms.kinds.tasklist.extract import extract_aggregate, extract_list
+from pipeline.forms.kinds.tasklist.history import streaks, trend
 from pipeline.forms.kinds.tasklist.layout import aggregate_layout, list_layout
 from pipeline.forms.kinds.tasklist.merge import ListAggregate, ListTotals, laid_out, merge
 from pipeline.forms.kinds.tasklist.outputs import books
@@ -125,7 +126,12 @@ class ListKind(FormKind):
         steps_back(ls, lay, batch, ctx)
 
     def aggregate(self, spec: FormSpec, rows: tuple[Row, ...], ctx: AggregateContext) -> Totals:
-        return merge(_list(spec), rows, ctx)
+        ls = _list(spec)
+        totals = merge(ls, rows, ctx)
+        totals.history = trend(ls, ctx)
+        totals.rows = rows
+        totals.anomalies += streaks(ls, rows, ctx)
+        return totals
 
     def aggregated(self, spec: FormSpec, rows: tuple[Row, ...], totals: Totals) -> object:
         return laid_out(_list(spec), rows, cast(ListTotals, totals))

@@ -47,7 +47,18 @@ def extract_list(
         fields = spec.fields if r in spare else mine
         texts = {}
         for f in fields:
-            got = read_cell(sheet, f, r, lay.col_of[f.key], row_key, spec.id, year, ctx.where, out)
+            got = read_cell(
+                sheet,
+                f,
+                r,
+                lay.col_of[f.key],
+                row_key,
+                spec.id,
+                year,
+                ctx.where,
+                out,
+                ctx.institutions,
+            )
             if got is not None:
                 texts[f.key] = got.text
                 out.texts.append(got)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pipeline.config.roster import Roster
 from pipeline.forms.kinds.base import AggregateContext, Totals
+from pipeline.forms.kinds.tasklist.history import PeriodTotals
 from pipeline.forms.kinds.tasklist.shape import GROUP_ADDED, UNCLAIMED, UNIT, Shape, groups
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.layout import FOOTER_ROW
@@ -55,6 +56,8 @@ class ListTotals(Totals):
     unclaimed: list[Entry] = field(default_factory=list)  # added tasks naming no group
     # institution -> row key -> field -> text: every institution's own list
     by_inst: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    history: list[PeriodTotals] = field(default_factory=list)  # its numbers, period by period
+    rows: tuple[Row, ...] = ()  # the pre-filled rows, in order
 
 
 def merge(spec: ListSpec, rows: tuple[Row, ...], ctx: AggregateContext) -> ListTotals:

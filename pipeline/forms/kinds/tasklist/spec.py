@@ -29,6 +29,7 @@ class ListSpec(FormSpec):
     name_fields: tuple[str, ...] = ()
     remark_field: str = ""
     lead_field: str = ""
+    trend: int = 0  # the totals of its numbers over this many periods, side by side
 
     def opens_group(self, row: Row) -> bool:
         return any(row.values.get(k) for k in self.group_fields)
@@ -44,7 +45,7 @@ class ListSpec(FormSpec):
         return next(f for f in self.fields if f.key == key)
 
 
-KEYS = COMMON_KEYS | {"fields", "spare_rows", "new_task_marker", "roles"}
+KEYS = COMMON_KEYS | {"fields", "spare_rows", "new_task_marker", "roles", "trend"}
 
 
 def load_list(data: dict[str, Any], where: str) -> ListSpec:
@@ -76,4 +77,5 @@ def load_list(data: dict[str, Any], where: str) -> ListSpec:
         name_fields=field_keys("names", True),
         remark_field=next(iter(field_keys("remark", False)), ""),
         lead_field=next(iter(field_keys("lead", False)), ""),
+        trend=int(data.get("trend", 0)),
     )
