@@ -156,6 +156,7 @@ def _run_locked(
             for c in campaigns
             for p in targets[c.code]
         }
+        batch = min(run_ids.values(), default=0)  # this run, as the ledger numbers it
         context = context_for(ws.campaigns, targets, roster)
         files = intake(context, ledger, run_ids, source_for(ws.campaigns[0]), progress)
         results = []
@@ -176,7 +177,9 @@ def _run_locked(
                     outputs = write_outputs(data, scoped, outbox)
                     listed = anomaly_list.listed(data)
                     anomalies = len(listed)
-                    late = sum(1 for f in listed if f.rule.endswith(("-OVERDUE", "-LATE")))
+                    late = sum(
+                        1 for f in listed if f.rule.endswith(("-OVERDUE", "-LATE", "-BEHIND"))
+                    )
                     counts = {"overdue": late}
                     manifest.record(scoped, str(period), inputs, outputs, anomalies, counts)
                 current = current_returns(scoped.submissions(str(period)))
@@ -185,7 +188,9 @@ def _run_locked(
                     period, mine, anomalies, missing, outputs, outbox, done is not None, c
                 )
                 result.overdue = counts.get("overdue", 0)
-                summary = {o: result.count(o) for o in OUTCOME_ZH}
+                summary: dict[str, object] = {o: result.count(o) for o in OUTCOME_ZH}
+                summary["batch"] = batch  # the overview shows a campaign's latest batch
+                summary["overview"] = overview.row(result, ledger)
                 scoped.finish_run(
                     run_ids[(c.code, str(period))],
                     json.dumps(summary),
@@ -194,7 +199,7 @@ def _run_locked(
                 results.append(result)
         written = None
         if not ws.single:
-            written = overview.write(ws, results, ledger, files)
+            written = overview.write(ws, ledger, files)
         return WorkspaceRun(results, campaigns, written)
     except sqlite3.DatabaseError as exc:  # damage found mid-run: nothing half-written
         raise damaged(ws.ledger_path, exc) from exc

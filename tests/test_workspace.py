@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import shutil
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -176,15 +177,19 @@ def test_strays_are_rejected_once_with_one_finding_and_listed_once(mixed: Worksp
     assert sorted(r for (r,) in findings) == sorted(expected.values())
 
 
-def test_the_overview_has_a_line_per_campaign(mixed: Workspace) -> None:
-    wb = load_workbook(mixed.outbox / "总览.xlsx", read_only=True)
+def _overview(ws: Workspace) -> dict[str, dict[str, object]]:
+    wb = load_workbook(ws.outbox / "总览.xlsx", read_only=True)
     try:
         rows = [r for r in wb["总览"].iter_rows(values_only=True) if any(r)]
     finally:
         wb.close()
     head = list(rows[1])
-    lines = {r[head.index("工作代码")]: dict(zip(head, r, strict=False)) for r in rows[2:]}
-    assert set(lines) == {SRZZ, BZH}
+    return {r[head.index("工作代码")]: dict(zip(head, r, strict=False)) for r in rows[2:]}
+
+
+def test_the_overview_has_a_line_per_campaign(mixed: Workspace) -> None:
+    lines = _overview(mixed)
+    assert list(lines) == [SRZZ, BZH, "ccwm-2026", "gdyd-2026"]  # the workspace's order
     assert lines[SRZZ]["报告期"] == lines[BZH]["报告期"] == "2026年7月"
     assert lines[SRZZ]["已报送"] == 3 and lines[BZH]["已报送"] == 3
     assert lines[BZH]["应报"] == 9  # its scope: 机构级别 of the notice
@@ -192,6 +197,19 @@ def test_the_overview_has_a_line_per_campaign(mixed: Workspace) -> None:
     assert "示例区中医院" in lines[BZH]["未报送"] and "示例区中医院" not in lines[SRZZ]["未报送"]
     assert lines[BZH]["报送截止"] == "2026-08-05"  # its own due rule: the 5th
     assert lines[SRZZ]["报送截止"] == "2026-08-03"  # the 1st is a Saturday
+    assert lines["ccwm-2026"]["报告期"] == "尚未汇总"  # not run yet
+
+
+def test_a_run_of_one_campaign_keeps_the_others_lines(mixed: Workspace, tmp_path: Path) -> None:
+    copy = tmp_path / "w"
+    shutil.copytree(mixed.path.parent.parent, copy)
+    ws = load_workspace(copy / "examples" / "workspace.toml")
+    before = _overview(ws)
+    code, out = _cli("--workspace", str(ws.path), "--campaign", BZH, "run", "--period", "2026-08")
+    assert code == 0, out
+    after = _overview(ws)
+    assert after[SRZZ] == before[SRZZ]  # its July, as its last run left it
+    assert after[BZH]["报告期"] == "2026年8月" and after[BZH]["已报送"] == 0
 
 
 def test_outputs_go_to_each_campaigns_folder(mixed: Workspace) -> None:

@@ -386,6 +386,14 @@ class Ledger:
                 (now(), summary, run_id),
             )
 
+    def finished_runs(self) -> list[tuple[str, str, str]]:
+        """(campaign, period, summary JSON) of the latest finished run of each campaign
+        and period, every campaign's (the overview across a workspace)."""
+        return self.db.execute(
+            "SELECT campaign, period, summary FROM runs WHERE id IN (SELECT MAX(id) FROM runs"
+            " WHERE finished_at IS NOT NULL GROUP BY campaign, period) ORDER BY id"
+        ).fetchall()
+
     # -- outputs written ---------------------------------------------------------------
     def output_set(self, period: str) -> tuple[str, str, int] | None:
         """(inputs digest, files JSON, anomaly rows) of the period's last outputs."""
