@@ -25,7 +25,7 @@ from openpyxl import load_workbook
 from pipeline.campaigns.campaign import Campaign
 from pipeline.campaigns.workspace import Workspace, load_workspace
 from pipeline.config.calendar import Period
-from pipeline.demo import seed000, seed001, seed002, seed003
+from pipeline.demo import mailloop, seed000, seed001, seed002, seed003
 from pipeline.demo.stamps import stamp
 from pipeline.distribute.metadata import META_SHEET
 from pipeline.errors import ConfigError
@@ -107,6 +107,7 @@ def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Workspac
         _echo(echo, run_workspace(ws, targets))
         if index == 1:
             seed002.supervise_one(srzz, period, "QW005", echo)
+    mailloop.run_loop(ws, echo)
     echo("")
     echo(f"请查看 {ws.outbox}/总览.xlsx，以及 {ws.outbox}/<工作代码>/<报告期>/ 下的各项结果；")
     echo(f"各单位的空白模板在 {ws.templates_dir}/<工作代码>/<报告期>/。")
