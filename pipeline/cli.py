@@ -121,6 +121,12 @@ def _each(ctx: click.Context, period: str | None, work: Callable[[Campaign], Non
 @click.option("--inbox", type=click.Path(path_type=Path), help="Override the inbox.")
 @click.option("--outbox", type=click.Path(path_type=Path), help="Override the outbox.")
 @click.option("--ledger", type=click.Path(path_type=Path), help="Override the ledger database.")
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(path_type=Path),
+    help="Override the folder blank forms are written to.",
+)
 @click.version_option(package_name="health-returns-pipeline", prog_name="health-returns")
 @click.pass_context
 def cli(
@@ -130,6 +136,7 @@ def cli(
     inbox: Path | None,
     outbox: Path | None,
     ledger: Path | None,
+    templates_dir: Path | None,
 ) -> None:
     """卫生健康报表汇总：生成模板、收取报表、校验、汇总、报告。
 
@@ -137,7 +144,12 @@ def cli(
     """
     overrides = {
         k: v.resolve()
-        for k, v in (("inbox", inbox), ("outbox", outbox), ("ledger", ledger))
+        for k, v in (
+            ("inbox", inbox),
+            ("outbox", outbox),
+            ("ledger", ledger),
+            ("templates", templates_dir),
+        )
         if v is not None
     }
     file, code = workspace_path, campaign
@@ -174,6 +186,10 @@ def run(ctx: click.Context, period: str | None, wait: float) -> None:
         c = ws.campaign(code)
         click.echo(f"{c.name}：汇总 {'、'.join(p.label() for p in periods)}，收件箱 {ws.inbox}")
     done = run_workspace(ws, targets, progress=_progress, lock_wait=wait, notify=click.echo)
+    if not any(ws.inbox.iterdir()):
+        click.echo(
+            f"收件箱 {ws.inbox} 中没有文件：各单位的报表保存到这里（或用 make fetch 从邮箱收取）后再运行"
+        )
     for result in done.results:
         _echo_result(result, several=len(done.results) > 1)
     if done.overview is not None:
@@ -193,6 +209,7 @@ def _echo_result(result: RunResult, several: bool) -> None:
         f"重复 {result.count('duplicate')}，被替代 {result.count('superseded')}，"
         f"跳过 {result.count('skipped')}"
         + (f"；压缩包 {result.count('unpacked')} 个已解开" if result.count("unpacked") else "")
+        + (f"；已撤回 {result.count('withdrawn')}" if result.count("withdrawn") else "")
         + (f"；往期已入账 {result.other_periods}" if result.other_periods else "")
     )
     click.echo(
@@ -288,6 +305,32 @@ def supervise(ctx: click.Context, item_id: str, off: bool, reason: str) -> None:
         select.supervising(_workspace(ctx), ctx.obj["code"]), item_id, on=not off, note=reason
     )
     click.echo(f"{d.form} {d.item_id}（{d.institution}）：挂牌督办 = {d.value}")
+
+
+@cli.command()
+@click.argument("file")
+@click.option("--reason", required=True, help="Why (kept in the ledger with who and when).")
+@click.pass_context
+@handle_errors
+def withdraw(ctx: click.Context, file: str, reason: str) -> None:
+    """撤回：撤回误放入收件箱的文件（按文件名或 sha256），不再计入。
+
+    Withdraw a file recorded by a run (by its name, or the first 8+ characters of its
+    sha256): it counts no more, and its institution falls back to its previous accepted
+    return of the period, or to missing. Run the period again to update the outputs.
+    """
+    from pipeline.ledger.withdraw import withdraw as take_back
+
+    ws = _workspace(ctx)
+    done = take_back(ws.ledger_path, file, reason)
+    sub = done.submission
+    inst = ws.roster().get(sub.institution or "") if sub.institution else None
+    who = f"{inst.name}（{inst.code}）" if inst else (sub.institution or "未能识别单位")
+    click.echo(f"已撤回 {sub.file_name}：{who} {sub.period or ''}，原因：{reason}")
+    if sub.period:
+        click.echo(
+            f"请重新运行 make PERIOD={sub.period}（或 make CAMPAIGN={sub.campaign} PERIOD={sub.period}）更新结果"
+        )
 
 
 def _report_mailing(result: BatchResult) -> None:

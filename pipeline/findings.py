@@ -58,6 +58,11 @@ RULES: dict[str, Rule] = {
         "报送单位发来的文件在 Excel 中无法打开（{value}），数据已照常读取",
         "请告知报送单位此文件用 Excel 打不开，请其核对所报数字；今后请用 Excel 或 WPS 保存后再发送。",
     ),
+    "F-WITHDRAWN": Rule(
+        "warning",
+        "本局已撤回该文件（{value}），不再计入",
+        "无需处理；撤回有误的，请报送单位另存后重新发送（内容相同的文件不会再次读取）。",
+    ),
     "F-ARCHIVE-NESTED": Rule(
         "error",
         "压缩包中又有压缩包（{value}），未解开",
@@ -260,6 +265,11 @@ RULES: dict[str, Rule] = {
     ),
     # Anomalies over the ledger and the month.
     "A-BLANK": Rule("warning", "报表全部为空", "请确认该单位本月确无数据，否则请其补填。"),
+    "A-BLANK-CELLS": Rule(
+        "warning",
+        "{value}个应填单元格为空白，已按0计：{expected}",
+        "请与报送单位确认这些项目本期确实为0（表中要求“没有请填0”）；有数字的请其补填后重新发送。",
+    ),
     "A-MONTH-RATE": Rule(
         "info",
         "当月{num}{value}{unit}超过当月{den}{expected}{unit}（可能包括以前月份遗留的）",
@@ -273,8 +283,13 @@ RULES: dict[str, Rule] = {
     "A-SUM": Rule("warning", "合计{value}与各分项之和{expected}不一致", "请核对基础数据。"),
     "A-GAP": Rule(
         "warning",
-        "未含{value}的数据（当月未报送，或报表退回后未重报）",
-        "请催报；补报收到后先运行 make PERIOD=该月，再重新运行本月。",
+        "未含{expected}的数据",
+        "请催报；收到补报后先运行 make PERIOD={first}（缺几个月就各运行一次），再重新运行本月。",
+    ),
+    "A-GAP-START": Rule(
+        "warning",
+        "全部{value}家单位都未含{expected}的数据（本工具中没有这几个月的报表）",
+        "如本局是在工作开始后才使用本工具的，请用 python -m pipeline baseline 导入各单位截至{last}的累计数（见 README：Baseline），不必让各单位补报。",
     ),
     "A-ZSCORE": Rule(
         "warning",

@@ -21,6 +21,7 @@ from pipeline.campaigns.campaign import Campaign
 from pipeline.campaigns.workspace import Workspace
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Institution
+from pipeline.errors import ConfigError
 from pipeline.intake.judge import Progress, context_for, intake, source_for
 from pipeline.intake.outcome import OUTCOME_ZH, FileOutcome
 from pipeline.ledger.lock import run_lock
@@ -149,6 +150,11 @@ def _run_locked(
 
     campaigns = [ws.campaign(code) for code in targets]
     roster = ws.roster()
+    if not ws.inbox.is_dir():  # a mistyped --inbox must not read as "nobody reported"
+        raise ConfigError(
+            f"收件箱文件夹不存在：{ws.inbox}（请检查 --inbox 或工作配置文件 [paths] inbox）"
+            f" / inbox folder not found: {ws.inbox}"
+        )
     ledger = Ledger(ws.ledger_path, campaigns[0].code if ws.single else "")
     try:
         run_ids = {

@@ -39,6 +39,7 @@ def campaign_dir(tmp_path: Path) -> Path:
     folder.mkdir()
     shutil.copy(EXAMPLES / "campaign.toml", folder / "campaign.toml")
     shutil.copy(EXAMPLES / "roster.csv", folder / "roster.csv")
+    (tmp_path / "inbox").mkdir()
     return folder
 
 
@@ -71,11 +72,22 @@ def test_broken_campaign_names_file_and_line(campaign_dir: Path) -> None:
     assert "campaign.toml" in result.output and "line 1" in result.output
 
 
+def test_an_inbox_that_does_not_exist_is_an_error_not_an_empty_month(
+    campaign_dir: Path,
+) -> None:
+    argv = _paths(campaign_dir)
+    argv[argv.index("--inbox") + 1] = str(campaign_dir.parent / "inbx")  # a typo
+    result = invoke(*argv, "run", "--period", "2026-08")
+    assert result.exit_code == 1
+    assert f"错误：收件箱文件夹不存在：{campaign_dir.parent / 'inbx'}" in result.output
+    assert not (campaign_dir.parent / "outbox").exists()
+
+
 def test_unreadable_roster_is_exit_1(campaign_dir: Path) -> None:
     (campaign_dir / "roster.csv").write_text("名称,电话\n甲,1\n", encoding="utf-8")
     result = invoke(*_paths(campaign_dir), "run", "--period", "2026-08")
     assert result.exit_code == 1
-    assert "missing column(s) 机构代码" in result.output
+    assert "找不到表头（应有机构代码、机构名称、机构级别等列）" in result.output
 
 
 def test_bad_period_is_exit_1(campaign_dir: Path) -> None:
@@ -88,6 +100,7 @@ def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path
     result = invoke(*_paths(campaign_dir), "run", "--period", "2026-08")
     assert result.exit_code == 0, result.output
     assert "文件 0 个" in result.output
+    assert f"收件箱 {campaign_dir.parent / 'inbox'} 中没有文件" in result.output
     assert "未报送或待重报 13 家" in result.output
     out = campaign_dir.parent / "outbox" / "2026-08"
     assert sorted(p.name for p in out.iterdir()) == sorted(
@@ -124,3 +137,16 @@ def test_demo_refuses_a_folder_it_did_not_create(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "not a demo workspace" in result.output
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_templates_follow_the_templates_option(campaign_dir: Path) -> None:
+    """Forms go where the campaign's paths say, or where --templates says, never into
+    the repository's own form_templates/."""
+    elsewhere = campaign_dir.parent / "表格"
+    result = invoke(
+        *_paths(campaign_dir), "--templates", str(elsewhere), "templates", "--period", "2026-08"
+    )
+    assert result.exit_code == 0, result.output
+    written = sorted((elsewhere / "2026-08").glob("*.xlsx"))
+    assert len(written) == 13 and str(elsewhere / "2026-08") in result.output
+    assert not (campaign_dir.parent / "form_templates").exists()

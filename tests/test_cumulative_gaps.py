@@ -79,11 +79,50 @@ def test_a_month_missing_from_the_cumulative_is_listed(campaign: Campaign) -> No
     gaps = [r for r in _anomalies(campaign, SEP) if r["规则"] == "A-GAP"]
     by_code = {r["机构代码"]: r for r in gaps}
     assert by_code["QW002"]["填报值"] == "2026-08"
-    assert "未含2026-08的数据" in by_code["QW002"]["问题"]
+    assert "未含2026-08（未报送）的数据" in by_code["QW002"]["问题"]
+    assert "make PERIOD=2026-08" in by_code["QW002"]["处理建议"]
     # institutions that never reported at all lack every earlier month
     assert by_code["QW003"]["填报值"] == "2026-07、2026-08"
+    assert "make PERIOD=2026-07" in by_code["QW003"]["处理建议"]
     assert "QW001" not in by_code
     assert not [r for r in _anomalies(campaign, JUL) if r["规则"] == "A-GAP"]
+    assert not [r for r in _anomalies(campaign, SEP) if r["规则"] == "A-GAP-START"]
+
+
+def test_a_month_refused_and_not_resent_is_said_so(campaign: Campaign) -> None:
+    runner = CliRunner()
+    campaign.inbox.mkdir(parents=True)
+    inst = campaign.roster().get("QW001")
+    assert inst is not None
+    for period in (JUL, AUG):
+        data = random_month(campaign, inst, period, random.Random(1))
+        wrong = {"fujian2": {("T1", "hazards_total"): 999.0}} if period == JUL else None
+        fill_return(campaign, inst, period, campaign.inbox, data, overwrite_formula=wrong)
+        _submit(campaign, "QW002", period, campaign.inbox, seed=2)  # someone has July
+        result = runner.invoke(cli, _args(campaign, "run", "--period", str(period)))
+        assert result.exit_code == 0, result.output
+    (gap,) = [
+        r for r in _anomalies(campaign, AUG) if r["规则"] == "A-GAP" and r["机构代码"] == "QW001"
+    ]
+    assert "未含2026-07（报表被退回后未重报）的数据" in gap["问题"]
+
+
+def test_a_district_starting_mid_campaign_gets_one_finding_not_one_per_institution(
+    campaign: Campaign,
+) -> None:
+    """The campaign began in July; this district's first month with the tool is
+    September: every institution lacks July and August, said once, with baseline."""
+    runner = CliRunner()
+    campaign.inbox.mkdir(parents=True)
+    for n, code in enumerate(("QW001", "QW002")):
+        _submit(campaign, code, SEP, campaign.inbox, seed=n)
+    result = runner.invoke(cli, _args(campaign, "run", "--period", str(SEP)))
+    assert result.exit_code == 0, result.output
+    rows = _anomalies(campaign, SEP)
+    assert not [r for r in rows if r["规则"] == "A-GAP"]
+    (start,) = [r for r in rows if r["规则"] == "A-GAP-START"]
+    assert start["填报值"] == "13" and start["应为"] == "2026-07、2026-08"
+    assert "baseline" in start["处理建议"] and "截至2026-08的累计数" in start["处理建议"]
 
 
 def test_baseline_before_the_first_month_reaches_the_first_templates(
@@ -128,6 +167,7 @@ def test_a_return_of_another_month_is_announced_and_listed(campaign: Campaign) -
 
 
 def test_outputs_are_readable_by_others(campaign: Campaign) -> None:
+    campaign.inbox.mkdir(parents=True)
     old = os.umask(0o022)
     try:
         assert CliRunner().invoke(cli, _args(campaign, "run", "--period", "2026-08")).exit_code == 0
@@ -155,10 +195,11 @@ def test_names_beside_the_footer_reach_the_status_report(campaign: Campaign) -> 
         ws.cell(lay.footer_row, col).value: ws.cell(lay.footer_row, col + 1)
         for _, col in lay.footer_cells
     }
-    assert set(cells) == {"审核人：", "填表人："}
+    assert set(cells) == {"审核人：", "填表人：", "填报日期："}
     assert all(not cell.protection.locked for cell in cells.values())  # free to sign
     cells["填表人："].value = "王建国"
     cells["审核人："].value = "李主任"
+    cells["填报日期："].value = "2026.9.1"  # as a clerk types it
     wb.save(path)
     result = CliRunner().invoke(cli, _args(campaign, "run", "--period", str(AUG)))
     assert result.exit_code == 0, result.output
@@ -170,3 +211,5 @@ def test_names_beside_the_footer_reach_the_status_report(campaign: Campaign) -> 
     )
     assert status.cell(row, names.index("填表人") + 1).value == "王建国"
     assert status.cell(row, names.index("审核人") + 1).value == "李主任"
+    assert status.cell(row, names.index("填报日期") + 1).value == "2026-09-01"
+    assert "填表时间" in names  # 附件1's own, left blank here

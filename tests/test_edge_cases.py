@@ -382,6 +382,8 @@ def test_negative_fraction_and_too_large_counts(tmp_path: Path) -> None:
     grid["T2"]["general_found"] = 2.04
     grid["T2"]["general_fixed"] = 0
     grid["T3"]["major_found"] = 123456
+    for topic in ("T3", "T4", "T5"):  # the month's 排查 is then -0.96 and 已整改 0
+        grid[topic]["general_found"] = grid[topic]["general_fixed"] = 0
     campaign.inbox.mkdir(parents=True)
     blank = write_template(campaign, inst, AUG, tmp_path / "blank")
     path = fill_template(campaign, blank, campaign.inbox / "QW001.xlsx", data)
@@ -409,8 +411,78 @@ def test_negative_fraction_and_too_large_counts(tmp_path: Path) -> None:
     assert "数值-3为负数" in by_rule["V-NEGATIVE"]["message"]
     assert "数值123456超过上限100000" in by_rule["V-MAX"]["message"]
     listed = {r["单元格"]: r for r in read_csv(_out(campaign, AUG, "异常清单", ".csv"))}
-    assert (listed["G7"]["规则"], listed["G7"]["填报值"]) == ("V-NEGATIVE", "'-3")  # CSV-safe
+    # A number is shown as the number it is; text with a formula trigger is neutralised.
+    assert (listed["G7"]["规则"], listed["G7"]["填报值"]) == ("V-NEGATIVE", "-3")
+    # No rule fires on figures made from a refused count (当月已整改0处超过当月排查-1处).
+    rules = {f["rule"] for f in _findings(campaign, AUG, path.name)}
+    assert "A-MONTH-RATE" not in rules
     assert (listed["G8"]["规则"], listed["J9"]["应为"]) == ("V-INTEGER", "100000")
+
+
+def test_blank_cells_of_a_filled_return_are_counted_as_zero_and_said(tmp_path: Path) -> None:
+    """「没有请填0」: two counts left blank among filled ones are taken as 0, and listed."""
+    campaign = campaign_in(tmp_path)
+    lay = grid_layout(campaign)
+    data = _data(campaign, "QW001", AUG)
+    grid = _grid(data)
+    del grid["T2"]["major_found"], grid["T4"]["general_fixed"]
+    path = _put(campaign, "QW001", AUG, data, due_moment(campaign, AUG))
+    result = run_period(campaign, AUG)
+    assert [f.outcome for f in result.files] == ["accepted"]
+    (blank,) = [f for f in _findings(campaign, AUG, path.name) if f["rule"] == "A-BLANK-CELLS"]
+    cells = [lay.cell("T2", "major_found"), lay.cell("T4", "general_fixed")]
+    assert (blank["severity"], blank["sheet"], blank["cell"]) == ("warning", SHEET, cells[0])
+    assert blank["value"] == "2" and blank["expected"] == "、".join(cells)
+    assert "按0计" in blank["message"]
+    listed = {r["规则"] for r in read_csv(_out(campaign, AUG, "异常清单", ".csv"))}
+    assert "A-BLANK-CELLS" in listed
+
+
+def test_a_refused_file_says_whom_its_name_suggests(tmp_path: Path) -> None:
+    """An empty or damaged file names no institution; its name often does (marked as a
+    guess, so the clerk knows whom to call). The return is still missing."""
+    campaign = campaign_in(tmp_path)
+    campaign.inbox.mkdir(parents=True)
+    (campaign.inbox / "2026-08_示例区中医院_QW002.xlsx").write_bytes(b"")
+    (campaign.inbox / "QW004报表.xlsx").write_bytes(b"not a workbook")
+    (campaign.inbox / "报表.xlsx").write_bytes(b"just text")
+    for path in campaign.inbox.iterdir():
+        set_received(path, due_moment(campaign, AUG))
+    result = run_period(campaign, AUG)
+    assert {f.outcome for f in result.files} == {"rejected"}
+    found = {
+        r["file"]: (r["rule"], r["institution"], r["institution_name"])
+        for r in _log(campaign, AUG)
+        if r["type"] == "finding"
+    }
+    assert found == {
+        "2026-08_示例区中医院_QW002.xlsx": ("F-EMPTY", "QW002", "示例区中医院（据文件名推测）"),
+        "QW004报表.xlsx": ("F-NOT-XLSX", "QW004", "示例区疾病预防控制中心（据文件名推测）"),
+        "报表.xlsx": ("F-NOT-XLSX", "", ""),
+    }
+    assert {"QW002", "QW004"} <= {i.code for i in result.missing}
+
+
+def test_guessing_an_institution_from_a_file_name() -> None:
+    from pipeline.config.roster import Institution, Roster
+    from pipeline.intake.reading import guess_institution
+
+    def inst(code: str, name: str) -> Institution:
+        return Institution(code=code, name=name, level="", role="institution")
+
+    roster = Roster(
+        path=Path("r.csv"),
+        institutions=(
+            inst("QW001", "示例区人民医院"),
+            inst("QW011", "示例区人民医院分院"),
+            inst("QW002", "示例区中医院"),
+        ),
+    )
+    assert guess_institution("示例区人民医院分院.xlsx", roster).code == "QW011"  # type: ignore[union-attr]
+    assert guess_institution("QW001.xlsx", roster).code == "QW001"  # type: ignore[union-attr]
+    assert guess_institution("XQW0011.xlsx", roster) is None  # not a whole token
+    assert guess_institution("示例区中医院_示例区人民医院.xlsx", roster) is None  # two
+    assert guess_institution("各院/报表.xlsx", roster) is None
 
 
 # -- 6. an inserted row ----------------------------------------------------------------

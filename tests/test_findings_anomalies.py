@@ -32,6 +32,8 @@ def test_every_rule_formats_in_chinese(code: str) -> None:
         plan="40",
         missed="",
         window="2026年9月上半月",
+        first="2026-07",
+        last="2026-08",
     )
     f = make(code, value="VAL", expected="EXP", what="附件2/当月累计", words=words)
     assert f.rule == code

@@ -406,4 +406,4 @@ def test_run_still_refuses_a_roster_with_a_line_break(tmp_path: Path) -> None:
     campaign = campaign_folder(tmp_path, roster=roster)
     result = CliRunner().invoke(cli, ["--campaign", str(campaign), "run", "--period", PERIOD])
     assert result.exit_code == 1
-    assert "line 4: line break in column name" in result.output
+    assert "第4行：“机构名称”中有换行" in result.output

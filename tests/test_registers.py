@@ -540,6 +540,21 @@ def test_counts_are_traced_to_the_rows_they_count(world: World) -> None:
     assert any("第二医院_8月_重报" in f for f in files)  # D's carried state is August's
 
 
+def test_each_periods_log_lists_its_own_files_and_the_others_apart(world: World) -> None:
+    wb = load_workbook(world.out(SEP, "校验日志"), read_only=True)
+    try:
+        mine = [r[0] for r in wb["文件"].iter_rows(min_row=4, values_only=True) if r[0]]
+        others = [r for r in wb["其他报告期的文件"].iter_rows(min_row=4, values_only=True) if r[0]]
+        title = next(wb["文件"].iter_rows(max_row=1, values_only=True))[0]
+    finally:
+        wb.close()
+    assert mine and all(name.startswith("2026-09") for name in mine)
+    assert {r[1] for r in others} == {"2026-07", "2026-08"}
+    assert f"本期共检查{len(mine)}个文件" in title
+    header = world.log(SEP)[0]
+    assert (header["files_seen"], header["other_periods_files"]) == (len(mine), len(others))
+
+
 def test_a_rerun_changes_nothing_and_the_log_is_json(world: World) -> None:
     before = world.out(SEP, BOOK).read_bytes()
     _run(world, SEP)

@@ -100,20 +100,48 @@ def test_utf8_bom_csv_and_column_order_and_blank_lines(tmp_path: Path) -> None:
 
 def test_missing_required_column(tmp_path: Path) -> None:
     path = _csv(tmp_path, ["机构代码,机构名称", "QW001,示例区人民医院"])
-    with pytest.raises(RosterError, match="line 1: missing column\\(s\\) 机构级别") as err:
+    with pytest.raises(RosterError, match="第1行：缺少列 机构级别") as err:
         load_roster(path)
     assert str(path) in str(err.value)
 
 
+def test_a_title_row_above_the_headers_is_passed_over(tmp_path: Path) -> None:
+    """A roster saved from Excel often has its title (and a blank row) above the table;
+    rows are then counted as the worksheet counts them."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["示例区卫生健康系统机构名册（2026年）"])
+    ws.append([])
+    ws.append(HEADER.split(","))
+    ws.append(["QW001", "示例区人民医院", "二级医院", "公立", "", "", ""])
+    ws.append(["QW001", "又一医院", "一级医院", "民营", "", "", ""])
+    path = tmp_path / "roster.xlsx"
+    wb.save(path)
+    with pytest.raises(RosterError, match="第5行（工作表）：机构代码 QW001 与第4行（工作表）重复"):
+        load_roster(path)
+    ws.delete_rows(5)
+    wb.save(path)
+    (inst,) = load_roster(path)
+    assert (inst.code, inst.line) == ("QW001", 4)
+
+
+def test_no_header_in_the_first_rows_says_what_it_looked_for(tmp_path: Path) -> None:
+    path = _csv(tmp_path, ["名称,电话", "甲,1"])
+    with pytest.raises(
+        RosterError, match="前2行中找不到表头（应有机构代码、机构名称、机构级别等列）"
+    ):
+        load_roster(path)
+
+
 def test_duplicate_code_names_both_lines(tmp_path: Path) -> None:
     path = _csv(tmp_path, [HEADER, *ROWS, "QW001,另一医院,一级医院,民营,,,"])
-    with pytest.raises(RosterError, match="line 5: 机构代码 QW001 repeats line 3"):
+    with pytest.raises(RosterError, match="第5行：机构代码 QW001 与第3行重复"):
         load_roster(path)
 
 
 def test_blank_code(tmp_path: Path) -> None:
     path = _csv(tmp_path, [HEADER, ROWS[0], " ,无代码医院,一级医院,民营,,,"])
-    with pytest.raises(RosterError, match="line 3: 机构代码 and 机构名称 are required"):
+    with pytest.raises(RosterError, match="第3行：机构代码和机构名称必须填写"):
         load_roster(path)
 
 
@@ -121,7 +149,7 @@ def test_line_break_inside_a_field_is_refused(tmp_path: Path) -> None:
     # A quoted field with a line break could inject a header into the e-mails written.
     lines = [HEADER, ROWS[0], 'QW001,"示例区人民医院\nBcc: x@evil.example",二级医院,公立,,,']
     path = _csv(tmp_path, lines)
-    with pytest.raises(RosterError, match="line 3: line break in column name"):
+    with pytest.raises(RosterError, match="第3行：“机构名称”中有换行"):
         load_roster(path)
 
 
@@ -132,26 +160,26 @@ def test_line_break_in_xlsx_cell_is_refused(tmp_path: Path) -> None:
     ws.append(["QW001", "示例区人民医院", "二级医院", "公立", "a@b.cn\r\nBcc: c@d.cn", "", ""])
     path = tmp_path / "roster.xlsx"
     wb.save(path)
-    with pytest.raises(RosterError, match="line 2: line break in column email"):
+    with pytest.raises(RosterError, match="第2行（工作表）：“电子邮箱”中有换行"):
         load_roster(path)
 
 
 def test_roster_file_problems(tmp_path: Path) -> None:
-    with pytest.raises(RosterError, match="roster not found"):
+    with pytest.raises(RosterError, match="找不到名册"):
         load_roster(tmp_path / "none.csv")
     txt = tmp_path / "roster.txt"
     txt.write_text(HEADER)
-    with pytest.raises(RosterError, match=r"must be \.csv or \.xlsx"):
+    with pytest.raises(RosterError, match=r"名册应为 \.csv 或 \.xlsx"):
         load_roster(txt)
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    with pytest.raises(RosterError, match="empty roster"):
+    with pytest.raises(RosterError, match="名册是空的"):
         load_roster(empty)
-    with pytest.raises(RosterError, match="no institutions"):
+    with pytest.raises(RosterError, match="名册中没有单位"):
         load_roster(_csv(tmp_path, [HEADER], name="header.csv"))
     fake = tmp_path / "fake.xlsx"
     fake.write_bytes(b"not a workbook")
-    with pytest.raises(RosterError, match="cannot open as xlsx"):
+    with pytest.raises(RosterError, match="无法作为 xlsx 打开"):
         load_roster(fake)
 
 

@@ -336,3 +336,27 @@ def test_zip_encrypted_member_is_refused(tmp_path: Path) -> None:
     struct.pack_into("<H", data, local + 6, 1)  # general purpose flag bit 0: encrypted
     struct.pack_into("<H", data, central + 8, 1)
     _refused(_sniff(_write(tmp_path, "zipcrypto.xlsx", bytes(data))))
+
+
+def test_a_file_rewritten_to_the_same_size_after_hashing_is_still_being_written(
+    tmp_path: Path,
+) -> None:
+    """F-COPYING compares the modification time too: an export written in place keeps its
+    size while its bytes change, and must not be judged on bytes it no longer has."""
+    from pipeline.config.limits import DEFAULT_LIMITS
+    from pipeline.intake.reading import _content
+    from pipeline.intake.sources import FolderSource
+
+    path = tmp_path / "报表.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"a" * 100)
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+
+    class NoLedger:
+        def mail_returns(self) -> list:
+            return []
+
+    (entry,) = FolderSource(tmp_path).entries(NoLedger())  # type: ignore[arg-type]
+    assert _content(entry, DEFAULT_LIMITS) == path  # unchanged: read
+    path.write_bytes(b"PK\x03\x04" + b"b" * 100)  # the same size, written again
+    assert path.stat().st_size == entry.size
+    assert _content(entry, DEFAULT_LIMITS) is None  # judged again next run (F-COPYING)

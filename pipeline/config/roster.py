@@ -90,7 +90,7 @@ def _rows_from_csv(path: Path) -> list[list[str]]:
         except UnicodeDecodeError:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
-        raise RosterError(f"{path}: not UTF-8 or GB18030 text")
+        raise RosterError(f"{path}：不是 UTF-8 或 GB18030 文本 / not UTF-8 or GB18030 text")
     return [row for row in csv.reader(io.StringIO(text))]
 
 
@@ -100,7 +100,7 @@ def _rows_from_xlsx(path: Path) -> list[list[str]]:
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a bad file
-        raise RosterError(f"{path}: cannot open as xlsx ({exc})") from exc
+        raise RosterError(f"{path}：无法作为 xlsx 打开（{exc}） / cannot open as xlsx") from exc
     try:
         ws = wb.worksheets[0]
         return [
@@ -108,6 +108,19 @@ def _rows_from_xlsx(path: Path) -> list[list[str]]:
         ]
     finally:
         wb.close()
+
+
+HEADER_SEARCH = 10  # a roster saved from Excel may have a title (and a blank row) above
+HEADERS = {attr: header for header, attr in COLUMNS.items()}
+
+
+def _header_row(rows: list[list[str]]) -> int | None:
+    """The first row with at least two of the roster's headers (a title row above is
+    common; a header row lacking a required column is then said to lack it)."""
+    for i, row in enumerate(rows[:HEADER_SEARCH]):
+        if len({c.strip() for c in row} & set(COLUMNS)) >= 2:
+            return i
+    return None
 
 
 def load_roster(path: Path, bureau_code: str | None = None, *, strict_text: bool = True) -> Roster:
@@ -118,44 +131,56 @@ def load_roster(path: Path, bureau_code: str | None = None, *, strict_text: bool
     mail commands check each row themselves, and refuse that row alone).
     """
     if not path.exists():
-        raise RosterError(f"roster not found: {path}")
+        raise RosterError(f"找不到名册：{path} / roster not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        rows = _rows_from_csv(path)
+        rows, where = _rows_from_csv(path), "行"
     elif suffix in (".xlsx", ".xlsm"):
-        rows = _rows_from_xlsx(path)
+        rows, where = _rows_from_xlsx(path), "行（工作表）"
     else:
-        raise RosterError(f"{path}: roster must be .csv or .xlsx")
+        raise RosterError(f"{path}：名册应为 .csv 或 .xlsx 文件 / roster must be .csv or .xlsx")
     if not rows:
-        raise RosterError(f"{path}: empty roster")
-    header = [h.strip() for h in rows[0]]
+        raise RosterError(f"{path}：名册是空的 / empty roster")
+    head = _header_row(rows)
+    if head is None:
+        raise RosterError(
+            f"{path}：前{min(len(rows), HEADER_SEARCH)}行中找不到表头（应有{'、'.join(REQUIRED)}等列）"
+            f" / no header row with {', '.join(REQUIRED)}"
+        )
+    header = [h.strip() for h in rows[head]]
     missing = [h for h in REQUIRED if h not in header]
     if missing:
-        raise RosterError(f"{path}: line 1: missing column(s) {', '.join(missing)}")
+        raise RosterError(
+            f"{path}：第{head + 1}{where}：缺少列 {'、'.join(missing)} / missing column(s)"
+        )
     index = {COLUMNS[h]: i for i, h in enumerate(header) if h in COLUMNS}
     institutions: list[Institution] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], start=2):
+    for line, row in enumerate(rows[head + 1 :], start=head + 2):
         if not any(cell.strip() for cell in row):
             continue
+        at = f"{path}：第{line}{where}"
         values = {attr: (row[i].strip() if i < len(row) else "") for attr, i in index.items()}
         for attr, text in values.items():
             if strict_text and ("\n" in text or "\r" in text):
-                raise RosterError(f"{path}: line {line}: line break in column {attr}")
+                raise RosterError(f"{at}：“{HEADERS[attr]}”中有换行 / line break in {attr}")
         if not values["code"] or not values["name"]:
-            raise RosterError(f"{path}: line {line}: 机构代码 and 机构名称 are required")
+            raise RosterError(
+                f"{at}：机构代码和机构名称必须填写 / 机构代码 and 机构名称 are required"
+            )
         if values["code"] in seen:
             raise RosterError(
-                f"{path}: line {line}: 机构代码 {values['code']} repeats line {seen[values['code']]}"
+                f"{at}：机构代码 {values['code']} 与第{seen[values['code']]}{where}重复"
+                f" / 机构代码 {values['code']} repeats"
             )
         seen[values["code"]] = line
         role = role_of(values["code"], values["level"], bureau_code)
         institutions.append(Institution(**values, role=role, line=line))
     if not institutions:
-        raise RosterError(f"{path}: no institutions")
+        raise RosterError(f"{path}：名册中没有单位 / no institutions")
     if bureau_code is not None and bureau_code not in seen:
         raise RosterError(
-            f"{path}: the campaign's bureau (机构代码 {bureau_code}) is not in the roster; "
-            f"add it as a row with 机构级别 {BUREAU_LEVEL}"
+            f"{path}：名册中没有本局（机构代码 {bureau_code}），请添加一行，机构级别填“{BUREAU_LEVEL}”"
+            f" / the campaign's bureau {bureau_code} is not in the roster"
         )
     return Roster(path=path, institutions=tuple(institutions))

@@ -23,7 +23,7 @@ from pipeline.forms.kinds.base import ReadContext
 from pipeline.forms.layout import FOOTER_ROW, Declared, Layout, footer_key
 from pipeline.forms.records import Extracted, TextCell
 from pipeline.forms.sheet import RawSheet, RawWorkbook
-from pipeline.forms.values import normalise_text
+from pipeline.forms.values import normalise_text, parse_date
 
 MAX_LABEL_FINDINGS = 3
 
@@ -255,7 +255,11 @@ def _footer_names(ext: Extracted, form: str, lay: Layout, sheet: RawSheet) -> No
     if row is None:
         return
     for label, col in lay.footer_cells:
-        text = normalise_text(sheet.cells.get((row, col + 1)))
+        raw = sheet.cells.get((row, col + 1))
+        text = normalise_text(raw)
+        if text and footer_key(label).endswith(("日期", "时间")):  # 填报日期: as a date
+            day = parse_date(raw, ext.period.year).value
+            text = day.isoformat() if day else text
         if text:
             cell = f"{column_letter(col + 1)}{row}"
             ext.texts.append(TextCell(form, FOOTER_ROW, footer_key(label), cell, text))

@@ -23,7 +23,15 @@ from pipeline.findings import Finding, is_blocking, make
 from pipeline.forms.kinds.base import Returned
 from pipeline.intake.archive import Member
 from pipeline.intake.outcome import FileOutcome
-from pipeline.intake.reading import Context, Pending, Progress, Target, judge_all, where_of
+from pipeline.intake.reading import (
+    Context,
+    Pending,
+    Progress,
+    Target,
+    guess_institution,
+    judge_all,
+    where_of,
+)
 from pipeline.intake.sources import Entry, Source, member_entries, source_for
 from pipeline.ledger.store import Ledger, Submission
 from pipeline.validate.batch import validate_batch
@@ -32,11 +40,16 @@ __all__ = ["Progress", "context_for", "intake", "source_for"]
 
 
 def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster) -> list[Finding]:
+    """A recorded file's findings. One refused before it named its institution (empty,
+    damaged, not ours) says whom its file name suggests, marked as a guess, so the clerk
+    knows whom to call; the return itself stays unattributed (still missing)."""
     inst = roster.get(sub.institution or "")
     base = where_of(name, sub.sha256, inst, None)
     base["period"] = sub.period or ""
     if inst is None and sub.institution:
         base["institution"] = sub.institution
+    elif not sub.institution and (guess := guess_institution(name, roster)) is not None:
+        base.update(institution=guess.code, institution_name=f"{guess.name}（据文件名推测）")
     return [Finding(**row, **base) for row in ledger.findings_of(sub.id)]
 
 
@@ -55,6 +68,12 @@ def _outcome_from_ledger(out: FileOutcome, sub: Submission, ledger: Ledger, rost
     if sub.status == "superseded" and sub.superseded_by:
         out.note = f"已被“{ledger.submission(sub.superseded_by).file_name}”替代"
     out.findings = _ledger_findings(ledger, sub, out.name, roster)
+    if sub.withdrawn:  # the clerk took it back: counted no more, and said so
+        out.outcome = "withdrawn"
+        out.note = f"已撤回：{sub.withdrawn}"
+        where = where_of(out.name, sub.sha256, roster.get(sub.institution or ""), None)
+        where["period"] = sub.period or ""
+        out.findings = [make("F-WITHDRAWN", value=sub.withdrawn, **where), *out.findings]
 
 
 class _Intake:

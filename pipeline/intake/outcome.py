@@ -13,6 +13,7 @@ OUTCOME_ZH = {
     "rejected": "已退回",
     "duplicate": "重复文件",
     "superseded": "已被更正版本替代",
+    "withdrawn": "已撤回",
     "skipped": "已跳过",
     "unpacked": "压缩包，已逐个检查其中的文件",
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
@@ -101,9 +102,13 @@ def _sender(origin: MailOrigin | None, inst: Institution, where: dict) -> list[F
 
 def _content(entry: Entry, limits: Limits) -> Path | bytes | None:
     """Where to read the entry from; None when it changed since it was hashed (still
-    being copied): judged again on the next run."""
+    being copied, or rewritten in place to the same size): judged again on the next run."""
     if not entry.member:
-        return entry.path if entry.path.stat().st_size == entry.size else None
+        now = entry.path.stat()
+        same = now.st_size == entry.size and (
+            not entry.mtime_ns or now.st_mtime_ns == entry.mtime_ns
+        )
+        return entry.path if same else None
     data = entry.read(limits)
     return data if hashlib.sha256(data).hexdigest() == entry.sha256 else None
 
@@ -122,6 +127,25 @@ def _archive(entry: Entry, out: FileOutcome, where: dict, c: Context) -> Pending
     judged = sum(1 for m in found if not m.skip)
     out.note = f"压缩包：其中 {judged} 个文件逐个检查，见“{entry.name}/…”各行"
     return Pending(out, None, where, members=found)
+
+
+def guess_institution(name: str, roster: Roster) -> Institution | None:
+    """The institution whose 机构代码 (as a whole token) or 机构名称 the file name holds;
+    of names within one another (人民医院 in 人民医院分院) the longest; None when the
+    name points at none, or at several."""
+    stem = name.rsplit("/", 1)[-1]
+    found = [
+        inst
+        for inst in roster
+        if (inst.name and inst.name in stem)
+        or re.search(rf"(?<![0-9A-Za-z]){re.escape(inst.code)}(?![0-9A-Za-z])", stem)
+    ]
+    if len(found) > 1:
+        longest = max(found, key=lambda i: len(i.name))
+        if all(i.code == longest.code or i.name in longest.name for i in found):
+            return longest
+        return None
+    return found[0] if found else None
 
 
 def judge_file(entry: Entry, c: Context) -> Pending:

@@ -44,6 +44,7 @@ class Entry:
     skip: str = ""  # not judged, and why (office litter, a folder, a dead link)
     unreadable: str = ""  # could not be read now; judged again on the next run
     stamp: float = 0.0  # received, in seconds: the order of receipt
+    mtime_ns: int = 0  # the file's modification time when it was hashed (0: not known)
 
     def read(self, limits: Limits) -> bytes:
         """A member's bytes (a file is read from its path by the reader itself)."""
@@ -103,13 +104,14 @@ class FolderSource:
         if reason:
             return Entry(name, path, skip=reason, stamp=stamp)
         try:
+            changed = path.stat().st_mtime_ns  # before hashing: a later write changes it
             sha, size = sha256_of(path)
         except OSError as exc:  # removed or locked since the listing
             return Entry(name, path, unreadable=type(exc).__name__, stamp=stamp)
         origin = origins.find(sha, name)
         if origin is not None:
             received, stamp = origin.received_at, origin.received.timestamp()
-        return Entry(name, path, sha, size, received, origin, stamp=stamp)
+        return Entry(name, path, sha, size, received, origin, stamp=stamp, mtime_ns=changed)
 
 
 def member_entries(archive: Entry, members: list[Member]) -> list[Entry]:

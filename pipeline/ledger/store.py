@@ -81,6 +81,9 @@ CREATE TABLE IF NOT EXISTS items (
     institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
     seq INTEGER, submission_id INTEGER NOT NULL REFERENCES submissions(id),
     identity TEXT NOT NULL DEFAULT '', PRIMARY KEY (institution, form, item_id));
+CREATE TABLE IF NOT EXISTS withdrawals (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id), withdrawn_at TEXT NOT NULL,
+    who TEXT NOT NULL, reason TEXT NOT NULL, status_before TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS decisions (
     institution TEXT NOT NULL, form TEXT NOT NULL, item_id TEXT NOT NULL,
     field TEXT NOT NULL, value TEXT NOT NULL, decided_at TEXT NOT NULL, note TEXT NOT NULL,
@@ -125,6 +128,7 @@ class Submission:
     status: str
     superseded_by: int | None
     campaign: str = ""
+    withdrawn: str = ""  # the clerk's withdrawal (撤回): "when, who: why"; "" when not
 
     @property
     def received(self) -> dt.datetime:
@@ -429,7 +433,8 @@ class Ledger:
 
     _COLS = (
         "id, sha256, file_name, size, received_at, institution, period, status, superseded_by,"
-        " campaign"
+        " campaign, COALESCE((SELECT w.withdrawn_at || ' ' || w.who || '：' || w.reason"
+        " FROM withdrawals w WHERE w.submission_id = submissions.id), '')"
     )
 
     def known(self, sha256: str) -> Submission | None:
@@ -443,6 +448,18 @@ class Ledger:
         sub = self._submission(row.fetchone())
         assert sub is not None
         return sub
+
+    def returned(self, first: str, last: str) -> set[tuple[str, str]]:
+        """(institution, period) of every return refused in ``first``..``last`` and
+        never replaced by an accepted one (rejected, not resent)."""
+        rows = self.db.execute(
+            "SELECT institution, period, MAX(status = 'accepted') FROM submissions"
+            " WHERE campaign = ? AND period BETWEEN ? AND ? AND institution IS NOT NULL"
+            " AND id NOT IN (SELECT submission_id FROM withdrawals)"
+            " GROUP BY institution, period",
+            (self.campaign, first, last),
+        )
+        return {(str(i), str(p)) for i, p, ok in rows if not ok}
 
     def submissions(self, period: str) -> list[Submission]:
         rows = self.db.execute(
@@ -635,6 +652,45 @@ class Ledger:
                 (form,),
             )
         }
+
+    def find_submissions(self, text: str) -> list[Submission]:
+        """Recorded files by name, or by sha256 (its first 8 characters or more)."""
+        key = text.strip()
+        rows = self.db.execute(
+            f"SELECT {self._COLS} FROM submissions WHERE file_name = ?"
+            " OR (length(?) >= 8 AND sha256 LIKE ? || '%') ORDER BY id",
+            (key, key, key.lower()),
+        ).fetchall()
+        return [Submission(*r) for r in rows]
+
+    def withdraw(self, sub_id: int, who: str, reason: str) -> Submission:
+        """Take a recorded file back (撤回): it counts no more, and the institution falls
+        back to its latest other accepted return of the period, or to missing."""
+        with self.transaction() as db:
+            sub = self.submission(sub_id)
+            db.execute(
+                "INSERT INTO withdrawals VALUES (?, ?, ?, ?, ?)",
+                (sub_id, now(), who, reason, sub.status),
+            )
+            db.execute(
+                "UPDATE submissions SET status = 'rejected', superseded_by = NULL WHERE id = ?",
+                (sub_id,),
+            )
+            if sub.status == "accepted" and sub.institution and sub.period:
+                back = db.execute(
+                    "SELECT id FROM submissions WHERE institution = ? AND period = ?"
+                    " AND campaign = ? AND status = 'superseded'"
+                    " AND id NOT IN (SELECT submission_id FROM withdrawals)"
+                    " ORDER BY received_at DESC, id DESC LIMIT 1",
+                    (sub.institution, sub.period, sub.campaign),
+                ).fetchone()
+                if back is not None:
+                    db.execute(
+                        "UPDATE submissions SET status = 'accepted', superseded_by = NULL"
+                        " WHERE id = ?",
+                        (back[0],),
+                    )
+        return self.submission(sub_id)
 
     def _supersede(
         self, db: sqlite3.Connection, new_id: int, institution: str, period: str, received_at: str

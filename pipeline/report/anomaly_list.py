@@ -103,9 +103,20 @@ def rows(findings: list[Finding], roster: Roster) -> list[list[object]]:
 
 
 def csv_safe(value: object) -> str:
-    """Neutralise spreadsheet formula triggers (OWASP CSV injection)."""
+    """Neutralise spreadsheet formula triggers (OWASP CSV injection) in text; a number
+    (-1, +3, a figure as the log states it) is left as it is."""
     text = "" if value is None else str(value)
+    if isinstance(value, int | float) or _is_number(text):
+        return text
     return "'" + text if text.startswith(_CSV_TRIGGERS) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.strip() == text and text.lower() not in ("nan", "inf", "-inf", "+inf")
 
 
 def to_csv(table: list[list[object]]) -> str:

@@ -26,9 +26,11 @@ SIGNERS = "__signers"  # the names signed under the forms: a column per footer l
 
 
 def signers(forms: Sequence[FormSpec]) -> list[str]:
-    """The footer labels every form has (审核人, 填表人), as each is recorded."""
-    keys = [[footer_key(label) for label in spec.footer if label] for spec in forms]
-    return [k for k in keys[0] if all(k in other for other in keys[1:])] if keys else []
+    """The footer labels of the forms (审核人, 填表人, 填报日期, 附件1's 填表时间), each
+    once, in the order the forms first have them; an institution's entry is the first
+    form's that has it filled."""
+    keys = [footer_key(label) for spec in forms for label in spec.footer if label]
+    return list(dict.fromkeys(keys))
 
 
 HEADERS = [
@@ -93,13 +95,10 @@ class Standing:
 
 
 def standing(data: PeriodData, code: str) -> Standing:
-    mine = [s for s in data.submissions if s.institution == code]
+    everything = [s for s in data.submissions if s.institution == code]
+    mine = [s for s in everything if not s.withdrawn]  # a withdrawn file never came
     current = next((s for s in mine if s.status == "accepted"), None)
-    others = "；".join(
-        f"{s.file_name}（{'已退回' if s.status == 'rejected' else '已替代'}）"
-        for s in mine
-        if s is not current
-    )
+    others = "；".join(f"{s.file_name}（{_what(s)}）" for s in everything if s is not current)
     if current is None:
         last = max(mine, key=lambda s: (s.received_at, s.id), default=None)
         return Standing(
@@ -121,6 +120,12 @@ def standing(data: PeriodData, code: str) -> Standing:
         others,
         shown=current,
     )
+
+
+def _what(s: Submission) -> str:
+    if s.withdrawn:
+        return "已撤回"
+    return "已退回" if s.status == "rejected" else "已替代"
 
 
 SEND_RESULT_ZH = {"delivered": "已送达", "failed": "发送失败", "pending": "结果不明（发送中断）"}

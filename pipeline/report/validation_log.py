@@ -117,10 +117,16 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             "received_at": o.received_at,
             "note": o.note,
             "findings": len(o.findings),
+            # judged for this period (or naming none); a file of another period lying in
+            # the inbox is listed apart
+            "this_period": o.period in ("", str(data.period)),
             **_mail(o),
         }
         for o in data.files
     ]
+    mine = [f for f in files if f["this_period"]]
+    others = [f for f in files if not f["this_period"]]
+    mine_names = {f["file"] for f in mine}
     findings = [{"type": "finding", **f.to_dict()} for o in data.files for f in o.findings]
     anomalies = [{"type": "anomaly", **f.to_dict()} for f in data.anomalies]
     with open_atomic(outbox / f"{stem}.jsonl", "w", encoding="utf-8") as fh:
@@ -129,7 +135,8 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
             "campaign": data.campaign.name,
             "period": str(data.period),
             "due": data.due.isoformat(),
-            "files_seen": len(files),
+            "files_seen": len(mine),
+            "other_periods_files": len(others),
         }
         records = (header, *files, *findings, *anomalies, *_derived_notes(data))
         for record in itertools.chain(records, _trace(data)):  # the trace streams
@@ -163,11 +170,27 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                     f["note"],
                     f["findings"],
                 ]
-                for f in files
+                for f in mine
             ],
             widths=[40, 66, 12, 16, 10, 10, 20, 36, 40, 8],
             printed=PRINTED_FILES,
-            title=f"校验日志 {data.period.label()}：共检查{len(files)}个文件",
+            title=f"校验日志 {data.period.label()}：本期共检查{len(mine)}个文件",
+        )
+        book.sheet("其他报告期的文件").table(
+            ["文件名", "报告期", "结果", "机构代码", "接收时间", "说明"],
+            [
+                [
+                    f["file"],
+                    f["period"],
+                    f["outcome_zh"],
+                    f["institution"],
+                    f["received_at"],
+                    f["note"],
+                ]
+                for f in others
+            ],
+            widths=[40, 10, 16, 10, 20, 40],
+            title=f"收件箱中属于其他报告期的文件（共{len(others)}个，见各自报告期的校验日志）",
         )
         book.sheet("问题").table(
             [
@@ -194,6 +217,7 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
                     f["expected"],
                 ]
                 for f in findings + anomalies
+                if f["type"] == "anomaly" or f["file"] in mine_names
             ],
             widths=[40, 10, 12, 14, 8, 8, 60, 10, 10],
             printed=PRINTED_FINDINGS,

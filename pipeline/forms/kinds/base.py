@@ -71,6 +71,10 @@ class Records(Protocol):
         """Institution -> every item ID it was given (or brought, one level up)."""
         ...
 
+    def returned(self, first: str, last: str) -> set[tuple[str, str]]:
+        """(institution, period) whose returns were all refused: rejected, not resent."""
+        ...
+
 
 @dataclass(frozen=True)
 class ReadContext:

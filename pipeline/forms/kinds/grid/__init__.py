@@ -123,8 +123,15 @@ class GridKind(FormKind):
     def aggregate(self, spec: FormSpec, rows: tuple[Row, ...], ctx: AggregateContext) -> Totals:
         grid = _grid(spec)
         totals = grid_totals(grid, rows, ctx.records, ctx.start, ctx.period)
+        returned = ctx.records.returned(str(ctx.start), str(ctx.period))
         totals.anomalies = ledger_anomalies(
-            totals, grid_layout(grid, rows), ctx.roster, ctx.anomalies, ctx.current, ctx.start
+            totals,
+            grid_layout(grid, rows),
+            ctx.roster,
+            ctx.anomalies,
+            ctx.current,
+            ctx.start,
+            returned,
         )
         return totals
 

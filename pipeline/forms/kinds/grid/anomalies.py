@@ -43,8 +43,10 @@ def ledger_anomalies(
     config: AnomalyConfig,
     files: Mapping[str, tuple[str, str]],
     campaign_start: Period,
+    returned: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> list[Finding]:
-    """``files``: institution -> (file name, sha256) of its current return this period."""
+    """``files``: institution -> (file name, sha256) of its current return this period;
+    ``returned``: (institution, period) refused and not resent."""
     spec = totals.spec
     period = str(totals.period)
     out: list[Finding] = []
@@ -103,24 +105,63 @@ def ledger_anomalies(
                 make("A-SUM", value=stated, expected=terms_sum, what=f"基线/{m.short_label}", **loc)
             )
 
-    out.extend(_gaps(totals, roster, campaign_start, where))
+    out.extend(_gaps(totals, roster, campaign_start, returned, where))
     out.extend(_zscores(totals, config, where))
     return out
 
 
-def _gaps(totals: GridTotals, roster: Roster, start: Period, where) -> Iterable[Finding]:
-    """Earlier months of the campaign an institution's cumulative lacks."""
+def _gaps(
+    totals: GridTotals,
+    roster: Roster,
+    start: Period,
+    returned: set[tuple[str, str]],
+    where,
+) -> Iterable[Finding]:
+    """Earlier months of the campaign an institution's cumulative lacks, each said as
+    what happened (never reported, or refused and not resent) with the command that
+    takes a late return. Months no institution has at all — a district that began using
+    the tool after the campaign started — are one finding suggesting a baseline."""
     this = totals.period
+    lacking: dict[str, list[str]] = {}
     for inst in roster:
         first = start
         if inst.code in totals.baseline_through:
             first = max(first, Period.parse(totals.baseline_through[inst.code]).shift(1))
         have = totals.months_by_inst.get(inst.code, set())
-        missing = [str(p) for p in period_range(first, this.shift(-1)) if str(p) not in have]
-        if missing:
-            loc = where(inst.code, CUMULATIVE_ROW, totals.spec.inputs[0].key)
-            loc.update(file="", sha256="", cell="")
-            yield make("A-GAP", value="、".join(missing), what=totals.spec.cumulative_label, **loc)
+        lacking[inst.code] = [
+            str(p) for p in period_range(first, this.shift(-1)) if str(p) not in have
+        ]
+    everyone = set.intersection(*(set(m) for m in lacking.values())) if lacking else set()
+    nobody = sorted(
+        m for m in everyone if not any(m in have for have in totals.months_by_inst.values())
+    )
+    if nobody and len(roster) > 1:
+        yield make(
+            "A-GAP-START",
+            value=len(roster),
+            expected="、".join(nobody),
+            what=totals.spec.cumulative_label,
+            words={"last": nobody[-1]},
+            form=totals.spec.id,
+            period=str(this),
+        )
+    for code, months in lacking.items():
+        months = [m for m in months if m not in nobody or len(roster) == 1]
+        if not months:
+            continue
+        said = "、".join(
+            f"{m}（{'报表被退回后未重报' if (code, m) in returned else '未报送'}）" for m in months
+        )
+        loc = where(code, CUMULATIVE_ROW, totals.spec.inputs[0].key)
+        loc.update(file="", sha256="", cell="")
+        yield make(
+            "A-GAP",
+            value="、".join(months),
+            expected=said,
+            what=totals.spec.cumulative_label,
+            words={"first": months[0]},
+            **loc,
+        )
 
 
 def _zscores(totals: GridTotals, config: AnomalyConfig, where) -> Iterable[Finding]:

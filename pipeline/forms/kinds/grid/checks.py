@@ -23,6 +23,7 @@ from pipeline.forms.rows import Row
 RATE_TOLERANCE = 0.05 + 1e-9  # a rate shown to one decimal, with float slack
 # Check names are rule codes of pipeline.findings.
 NEGATIVE, INTEGER, MAX = "V-NEGATIVE", "V-INTEGER", "V-MAX"
+BLANKS_SHOWN = 10  # blank cells named in the finding; more are counted
 EXPECTED = {NEGATIVE: "0或正整数", INTEGER: "整数", MAX: "{max}"}  # the findings' 应为
 
 
@@ -36,7 +37,9 @@ def validate_grid(
     topics = [r.key for r in rows]
     labels = {k: lay.labels.get((r, 1), k) for k, r in lay.row_of.items()}
     cells = [(i, c) for i, r in enumerate(batch) for c in r.extracted.values]
+    refused: dict[int, set[tuple[str, str]]] = {}
     for i, cell, rule in failures(spec, cells):
+        refused.setdefault(i, set()).add((cell.row_key, cell.measure))
         returned = batch[i]
         what = f"{labels[cell.row_key]}/{spec.measure(cell.measure).short_label}"
         returned.extracted.findings.append(
@@ -54,12 +57,20 @@ def validate_grid(
     previous = cumulative_counts(
         grid_totals(spec, rows, ctx.records, ctx.start, ctx.period.shift(-1))
     )
-    for returned in batch:
+    for i, returned in enumerate(batch):
         ext = returned.extracted
         prev = previous.get(ext.institution.code, {})
         ext.findings.extend(
             check_return(
-                spec, topics, ext.values, ext.claims, prev, returned.where, labels, ext.foreign
+                spec,
+                topics,
+                ext.values,
+                ext.claims,
+                prev,
+                returned.where,
+                labels,
+                ext.foreign,
+                refused.get(i, set()),
             )
         )
 
@@ -138,11 +149,14 @@ def check_return(
     where: Mapping[str, Any],
     labels: Mapping[str, str],
     foreign: Sequence[GridCell] = (),
+    refused: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
 ) -> list[Finding]:
     """Compare what the file states in derived cells with what its counts give.
 
     ``foreign`` are counts typed into columns the reporter does not fill: not counted,
-    but the file's formulas include them, so the comparison does too.
+    but the file's formulas include them, so the comparison does too. ``refused`` are
+    the counts (row, measure) already refused (a negative number): no rule is applied
+    to figures made from them, which would only repeat the refusal in other words.
     """
     counts = {(c.row_key, c.measure): c.value for c in values if c.form == spec.id}
     typed = counts | {(c.row_key, c.measure): c.value for c in foreign if c.form == spec.id}
@@ -181,9 +195,23 @@ def check_return(
     mine = [c for c in values if c.form == spec.id]
     if mine and all(c.value is None for c in mine):
         findings.append(make("A-BLANK", **{**where, "form": spec.id, "sheet": spec.sheet}))
+    elif blank := [c for c in mine if c.value is None and c.raw is None]:
+        # 「没有请填0」: a blank among filled cells is counted as 0, and said.
+        shown = "、".join(c.cell for c in blank[:BLANKS_SHOWN])
+        shown += f"等{len(blank)}个" if len(blank) > BLANKS_SHOWN else ""
+        findings.append(
+            make(
+                "A-BLANK-CELLS",
+                value=len(blank),
+                expected=shown,
+                **{**where, "form": spec.id, "sheet": spec.sheet, "cell": blank[0].cell},
+            )
+        )
     cell_of = {(c.row_key, c.measure): c.cell for c in claims if c.form == spec.id}
     for m in spec.measures:
         if m.kind == "rate":
+            if any(measure in (m.numerator, m.denominator) for _, measure in refused):
+                continue
             fixed = expected[(MONTH_ROW, m.numerator)] or 0  # type: ignore[index]
             found = expected[(MONTH_ROW, m.denominator)] or 0  # type: ignore[index]
             if fixed > found:
