@@ -29,7 +29,7 @@ from support.smtp import Arrived, Mailbox, attachment, body_text, running, templ
 from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.cli import cli
 from pipeline.config.calendar import Period
-from pipeline.demo.filler import MonthData, fill_return
+from pipeline.demo.filler import MonthData, fill_return, with_zeros
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PERIOD = "2026-10"
@@ -136,7 +136,7 @@ def filled(
     grid = {"T1": {"general_found": found, "general_fixed": 3, "major_found": 1, "major_fixed": 0}}
     grid["T4"] = {"general_found": 2, "general_fixed": 2, "major_found": 0, "major_fixed": 0}
     texts = {"1.1": {"progress": "已组织专题学习"}, "2.1": {"progress": "已完成自查"}}
-    data = MonthData(grid={"fujian2": grid}, texts={"fujian1": texts})
+    data = MonthData(grid=with_zeros(campaign, {"fujian2": grid}), texts={"fujian1": texts})
     planted = {"fujian2": {("T1", "hazards_total"): overwrite}} if overwrite is not None else None
     with tempfile.TemporaryDirectory() as folder:
         path = fill_return(

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from pipeline.campaigns.campaign import load_campaign
 from pipeline.config.calendar import Period
-from pipeline.demo.filler import MonthData, fill_template
+from pipeline.demo.filler import MonthData, fill_template, with_zeros
 from pipeline.demo.registers import RegisterFill
 from pipeline.distribute.templates import Prefills, write_templates
 from pipeline.ledger.store import Ledger
@@ -77,7 +77,7 @@ def test_three_hundred_open_items_are_carried_updated_and_read_back(tmp_path: Pa
     assert len(ids) == 300
     # August: the institution closes the first 40, leaves the rest as they are.
     closing = {f"H1-{n:04d}": {"status": "已整改", "closed": "2026-08-05"} for n in range(1, 41)}
-    grid = {"fujian2": {"T1": {"general_fixed": 40}}}
+    grid = with_zeros(campaign, {"fujian2": {"T1": {"general_fixed": 40}}})
     fill_template(
         campaign,
         aug["H1"],

@@ -138,7 +138,7 @@ def _hospital_values(cell_of) -> list[GridCell]:
         value(cell_of, "T1", "general_found", 3),
         value(cell_of, "T1", "general_fixed", 2),
         value(cell_of, "T1", "major_found", 2),
-        value(cell_of, "T1", "major_fixed", None),
+        value(cell_of, "T1", "major_fixed", 0),
     ]
 
 
@@ -240,9 +240,21 @@ def test_all_blank_return(spec, labels, cell_of) -> None:
         "附件2",
         "",
     )
-    # A single zero is an answer: "nothing found" is not blank.
+    # A single zero is an answer: "nothing found" is not blank; the cells left blank
+    # beside it are counted as 0 and listed (「没有请填0」).
     values[3] = value(cell_of, "T2", "major_found", 0)
-    assert check_return(spec, TOPICS, values, [], {}, WHERE, labels) == []
+    [f] = check_return(spec, TOPICS, values, [], {}, WHERE, labels)
+    assert (f.rule, f.severity, f.sheet, f.cell, f.value) == (
+        "A-BLANK-CELLS",
+        "warning",
+        "附件2",
+        "G7",
+        "9",
+    )
+    assert f.expected == "G7、J7、G8、G9、J9、G10、J10、G11、J11"
+    # Every cell typed, zeros included: nothing to say.
+    filled = [value(cell_of, t, m, 0) for t in TOPICS for m in ("general_found", "major_found")]
+    assert check_return(spec, TOPICS, filled, [], {}, WHERE, labels) == []
 
 
 def test_month_fixed_above_found_is_info(spec, labels, cell_of) -> None:

@@ -38,7 +38,7 @@ def test_schemas_load(grid: GridSpec, tasks: ListSpec) -> None:
     assert (grid.id, grid.annex, grid.sheet, grid.version) == ("fujian2", "附件2", "附件2", 1)
     assert grid.title == "安全生产专项整治三年行动工作进展情况"
     assert (grid.month_total_label, grid.cumulative_label) == ("当月累计", "累计总计")
-    assert grid.footer == ("审核人：", "填表人：")
+    assert grid.footer == ("审核人：", "填表人：", "填报日期：")
     assert grid.max_count == 100000
     assert (tasks.id, tasks.annex, tasks.spare_rows, tasks.new_task_marker) == (
         "fujian1",

@@ -93,6 +93,25 @@ class MonthData:
     registers: dict[str, RegisterFill] = field(default_factory=dict)
 
 
+def with_zeros(
+    campaign: Campaign, grid: dict[str, dict[str, dict[str, int]]]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """``grid`` with every other count an institution fills typed as 0, as the annexes ask
+    (「没有请填0」): a careful hospital's return, where no cell is left blank."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for spec in campaign.forms:
+        if not isinstance(spec, GridSpec):
+            continue
+        given = grid.get(spec.id, {})
+        out[spec.id] = {
+            row.key: {
+                m.key: given.get(row.key, {}).get(m.key, 0) for m in spec.inputs_for("institution")
+            }
+            for row in campaign.rows_for(spec)
+        }
+    return out
+
+
 def _scaled(limit: int, scale: float) -> int:
     return max(0, round(limit * scale))
 
