@@ -21,8 +21,8 @@ from pipeline.config.calendar import Period, latest_period_due
 from pipeline.errors import NotYetDue, PipelineError
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.result import RunResult
     from pipeline.mail.batch import BatchResult
-    from pipeline.run import RunResult
 
 DEFAULT_WORKSPACE = Path("examples/workspace.toml")
 

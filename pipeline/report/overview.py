@@ -20,10 +20,10 @@ from pipeline.atomic import write_atomic
 from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
+    from pipeline.aggregate.result import RunResult
     from pipeline.campaigns.workspace import Workspace
     from pipeline.intake.outcome import FileOutcome
     from pipeline.ledger.store import Ledger
-    from pipeline.run import RunResult
 
 FILENAME = "总览.xlsx"
 HEADERS = [
