@@ -96,10 +96,40 @@ def _find_or_install(tool: str, names: tuple[str, ...], package: str) -> str | N
     return None
 
 
+def _has_calc(soffice: str) -> bool:
+    """Whether this LibreOffice has Calc: ``soffice`` also comes with Writer alone, which
+    then answers every xlsx with "source file could not be loaded"."""
+    return (Path(soffice).resolve().parent / "libsclo.so").exists()
+
+
+def _has_carlito() -> bool:
+    """Carlito, Calibri's metric twin: our workbooks' default font is Calibri, which every
+    office PC has; without its metrics LibreOffice lays columns out with whatever font it
+    finds (a CJK font once installed is wider), and a page that fits in Excel does not."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return False
+    done = subprocess.run([fc_list, ":family=Carlito"], capture_output=True, text=True)
+    return bool(done.stdout.strip())
+
+
 @cache
 def soffice_path() -> str | None:
-    """Path of ``soffice``/``libreoffice``, installing LibreOffice Calc if missing; else None."""
-    return _find_or_install("soffice", SOFFICE_NAMES, "libreoffice-calc-nogui")
+    """Path of ``soffice``/``libreoffice`` with Calc and the Carlito font, installing
+    ``libreoffice-calc-nogui`` and ``fonts-crosextra-carlito`` if missing; else None."""
+    soffice = _which(SOFFICE_NAMES)
+    if soffice is None or not _has_calc(soffice):
+        problem = apt_install("libreoffice-calc-nogui")
+        soffice = _which(SOFFICE_NAMES)
+        if soffice is None or not _has_calc(soffice):
+            _problems["soffice"] = problem or "libreoffice-calc-nogui installed, Calc not found"
+            return None
+    if not _has_carlito():
+        problem = apt_install("fonts-crosextra-carlito")
+        if problem or not _has_carlito():
+            _problems["soffice"] = problem or "fonts-crosextra-carlito installed, Carlito not found"
+            return None
+    return soffice
 
 
 @cache
