@@ -342,7 +342,7 @@ def test_bad_due_day(tmp_path: Path, due: str) -> None:
 
 def test_unknown_form_name(tmp_path: Path) -> None:
     text = MINIMAL.replace('start = "2026-07"', 'start = "2026-07"\nforms = ["fujian9"]')
-    with pytest.raises(ConfigError, match="form definition not found") as err:
+    with pytest.raises(ConfigError, match="找不到报表定义文件") as err:
         load_campaign(_campaign(tmp_path, text))
     assert str(SCHEMAS_DIR / "fujian9.toml") in str(err.value)
 

@@ -301,7 +301,7 @@ def test_a_sum_of_a_sum_is_refused(tmp_path: Path) -> None:
     [
         (
             GRID_HEAD.replace('kind = "grid"', 'kind = "table"') + COUNT_A,
-            "kind must be one of grid, list",
+            "kind 须为 grid、list、register 之一，现为 \"table\"",
         ),
         (GRID_HEAD.replace('title = "测试表"\n', "") + COUNT_A, "missing required key 'title'"),
         (GRID_HEAD, "missing required key 'measures'"),
@@ -317,7 +317,7 @@ def test_malformed_definition_top_level(tmp_path: Path, text: str, match: str) -
 
 
 def test_definition_not_found(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="form definition not found"):
+    with pytest.raises(ConfigError, match="找不到报表定义文件"):
         load_form(tmp_path / "missing.toml")
 
 

@@ -7,12 +7,12 @@ copied anywhere.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline import tomlfile
 from pipeline.config import keys
 from pipeline.config.anomalies import AnomalyConfig
 from pipeline.config.calendar import KINDS, DueRule, Kind, Period, default_due
@@ -176,17 +176,7 @@ WEEKDAYS = {
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """A configuration file's tables and its text (for line numbers in messages)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到配置文件 {path} / file not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}：不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text: {exc}"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}：格式有误（{exc}） / {exc}") from exc
+    return tomlfile.read(path, "配置文件")
 
 
 def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campaign:

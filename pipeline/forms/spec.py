@@ -8,12 +8,12 @@ life) is read by the kind (:mod:`pipeline.forms.kinds`), so a new kind brings it
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import tomlfile
 from pipeline.errors import ConfigError
 from pipeline.forms.fields import Field
 from pipeline.forms.rows import Row
@@ -65,14 +65,7 @@ def require(data: dict[str, Any], key: str, where: str) -> Any:
 
 def read_definition(path: Path) -> dict[str, Any]:
     """The TOML of one definition; errors name the file and what was expected."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"form definition not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8): {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    return tomlfile.read(path, "报表定义文件")[0]
 
 
 REPORTERS = ("all", "institutions", "bureau")

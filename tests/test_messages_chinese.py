@@ -1,0 +1,154 @@
+"""Every error the command line prints is in Chinese first: the tool's own, click's usage
+errors, and the system's (a broken TOML file, a file not found, no permission)."""
+
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from pipeline.errors import os_failure
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def campaign(tmp_path: Path) -> Path:
+    shutil.copy(EXAMPLES / "campaign.toml", tmp_path / "campaign.toml")
+    shutil.copy(EXAMPLES / "roster.csv", tmp_path / "roster.csv")
+    (tmp_path / "inbox").mkdir()
+    return tmp_path / "campaign.toml"
+
+
+def _argv(campaign: Path) -> list[str]:
+    root = campaign.parent
+    return [
+        "--campaign",
+        str(campaign),
+        "--inbox",
+        str(root / "inbox"),
+        "--outbox",
+        str(root / "outbox"),
+        "--ledger",
+        str(root / "ledger.sqlite"),
+    ]
+
+
+def test_unknown_option_is_said_in_chinese_exit_2() -> None:
+    result = invoke("run", "--perod", "2026-08")
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "错误：没有这个选项：--perod，是不是 --period？（用 cli run --help 查看用法）"
+    ]
+
+
+def test_unknown_command_is_said_in_chinese_exit_2() -> None:
+    result = invoke("rnu")
+    assert result.exit_code == 2
+    assert "错误：没有这个命令：rnu，是不是 run？" in result.output
+    assert "Error" not in result.output
+
+
+def test_bad_option_value_keeps_clicks_detail_after_the_chinese() -> None:
+    result = invoke("run", "--wait", "abc")
+    assert result.exit_code == 2
+    assert result.output.startswith("错误：--wait 的值无效：应为数字（'abc' is not a valid")
+
+
+def test_missing_argument_and_option_are_said_in_chinese() -> None:
+    result = invoke("withdraw")
+    assert result.exit_code == 2
+    assert result.output.startswith("错误：缺少参数 FILE（用 cli withdraw --help 查看用法）")
+    result = invoke("withdraw", "a.xlsx")
+    assert result.exit_code == 2
+    assert result.output.startswith("错误：缺少选项 --reason")
+
+
+def test_option_without_its_value_is_said_in_chinese() -> None:
+    result = invoke("run", "--period")
+    assert result.exit_code == 2
+    assert result.output.startswith("错误：选项 --period 后面缺少值")
+
+
+def test_baseline_file_not_found_is_said_in_chinese(tmp_path: Path) -> None:
+    result = invoke("baseline", str(tmp_path / "基线.csv"))
+    assert result.exit_code == 2
+    assert result.output.startswith("错误：FILE 的值无效：找不到该文件或文件夹（")
+
+
+def test_bare_command_still_shows_the_help() -> None:
+    result = invoke()
+    assert result.exit_code == 2
+    assert "Usage:" in result.output and "错误" not in result.output
+
+
+def test_bad_period_value_is_said_in_chinese(campaign: Path) -> None:
+    result = invoke(*_argv(campaign), "run", "--period", "2026-13")
+    assert result.exit_code == 1
+    assert result.output.startswith("错误：报告期“2026-13”的月份无效（1—12），应写作如 2026-07")
+
+
+def test_missing_campaign_file_is_said_in_chinese(tmp_path: Path) -> None:
+    result = invoke("--campaign", str(tmp_path / "工作.toml"), "run")
+    assert result.exit_code == 1
+    assert result.output.strip() == f"错误：找不到配置文件 {tmp_path / '工作.toml'}"
+
+
+def test_toml_syntax_error_names_line_and_column_in_chinese(campaign: Path) -> None:
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(text.replace('code = "', "code = 安全", 1), encoding="utf-8")
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if t.startswith('code = "'))
+    result = invoke(*_argv(campaign), "run", "--period", "2026-08")
+    assert result.exit_code == 1
+    out = result.output.strip()
+    assert out.startswith(
+        f"错误：{campaign}：第{line}行第8列格式有误，无法读取（常见原因：文字未用英文双引号括起"
+    )
+    assert out.endswith(f"（Invalid value (at line {line}, column 8)）")
+
+
+def test_a_file_the_system_refuses_is_said_in_chinese(
+    campaign: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A result file open in Excel on Windows cannot be replaced: exit 1, not a traceback."""
+    import pipeline.run
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", "汇总表_2026-08.xlsx")
+
+    monkeypatch.setattr(pipeline.run, "run_workspace", refused)
+    result = invoke(*_argv(campaign), "run", "--period", "2026-08")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        "错误：没有权限读写 汇总表_2026-08.xlsx：若它正在 Excel 或 WPS 中打开，请关闭后重试；"
+        "否则请检查文件夹的访问权限（Permission denied）"
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "said"),
+    [
+        (
+            FileNotFoundError(errno.ENOENT, "No such file or directory", "a.csv"),
+            "找不到文件或文件夹 a.csv",
+        ),
+        (
+            IsADirectoryError(errno.EISDIR, "Is a directory", "inbox"),
+            "inbox 是文件夹，这里需要一个文件",
+        ),
+        (OSError(errno.ENOSPC, "No space left on device", "outbox"), "磁盘已满，无法写入 outbox"),
+        (OSError(errno.EIO, "Input/output error", "x"), "无法读写文件 x"),
+    ],
+)
+def test_os_failures_in_chinese_with_the_systems_words(exc: OSError, said: str) -> None:
+    text = os_failure(exc)
+    assert text.startswith(said)
+    assert text.endswith(f"（{exc.strerror}）")
