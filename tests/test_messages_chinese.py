@@ -152,3 +152,31 @@ def test_os_failures_in_chinese_with_the_systems_words(exc: OSError, said: str) 
     text = os_failure(exc)
     assert text.startswith(said)
     assert text.endswith(f"（{exc.strerror}）")
+
+
+def test_a_typo_in_smtp_is_an_error_with_the_nearest_key(campaign: Path) -> None:
+    """[mail] and [smtp] were read without checking their keys: ``hots`` ran as no host."""
+    from pipeline.campaigns.campaign import load_campaign
+    from pipeline.errors import ConfigError
+
+    text = campaign.read_text(encoding="utf-8") + '\n[smtp]\nhots = "smtp.example.cn"\n'
+    campaign.write_text(text, encoding="utf-8")
+    line = len(text.splitlines())
+    with pytest.raises(ConfigError) as err:
+        load_campaign(campaign)
+    assert str(err.value).startswith(
+        f"{campaign}：第{line}行[smtp] 中的“hots”不是可用的设置项，是不是“host”？"
+    )
+
+
+def test_a_typo_in_a_workspaces_shared_table_names_the_workspace_file(tmp_path: Path) -> None:
+    from pipeline.campaigns.workspace import load_workspace
+    from pipeline.errors import ConfigError
+
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+    path = tmp_path / "examples" / "workspace.toml"
+    text = path.read_text(encoding="utf-8") + "\n[limits]\nmax_file_megabytes = 5\n"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_workspace(path)
+    assert str(err.value).startswith(f"{path}：第{len(text.splitlines())}行[limits] 中的")

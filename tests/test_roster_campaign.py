@@ -310,14 +310,14 @@ def test_missing_campaign_file(tmp_path: Path) -> None:
 
 def test_missing_bureau_name(tmp_path: Path) -> None:
     path = _campaign(tmp_path, MINIMAL.replace('name = "测试区卫生健康局"\n', ""))
-    with pytest.raises(ConfigError, match=r"\[bureau\]: missing required key 'name'") as err:
+    with pytest.raises(ConfigError, match=r"\[bureau\]：缺少必填的键 name") as err:
         load_campaign(path)
     assert str(path) in str(err.value)
 
 
 def test_missing_bureau_table(tmp_path: Path) -> None:
     text = MINIMAL.split("[bureau]")[0]
-    with pytest.raises(ConfigError, match=r"\[bureau\]: missing required key 'name'"):
+    with pytest.raises(ConfigError, match=r"\[bureau\]：缺少必填的键 name"):
         load_campaign(_campaign(tmp_path, text))
 
 
@@ -325,8 +325,8 @@ def test_missing_bureau_table(tmp_path: Path) -> None:
     ("replace", "by", "match"),
     [
         ('start = "2026-07"', 'start = "2026-7"', "无法识别"),
-        ('start = "2026-07"\n', "", "missing required key 'start'"),
-        ('code = "t-1"\n', 'code = ""\n', "missing required key 'code'"),
+        ('start = "2026-07"\n', "", r"\[campaign\]：缺少必填的键 start"),
+        ('code = "t-1"\n', 'code = ""\n', r"\[campaign\]：缺少必填的键 code（或它是空的）"),
     ],
 )
 def test_bad_campaign_values(tmp_path: Path, replace: str, by: str, match: str) -> None:
@@ -336,7 +336,7 @@ def test_bad_campaign_values(tmp_path: Path, replace: str, by: str, match: str) 
 
 @pytest.mark.parametrize("due", ["day = 0", "day = 32", 'day = "first"'])
 def test_bad_due_day(tmp_path: Path, due: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"\[due\]"):
         load_campaign(_campaign(tmp_path, MINIMAL + f"\n[due]\n{due}\n"))
 
 

@@ -301,7 +301,7 @@ def test_a_sum_of_a_sum_is_refused(tmp_path: Path) -> None:
     [
         (
             GRID_HEAD.replace('kind = "grid"', 'kind = "table"') + COUNT_A,
-            "kind 须为 grid、list、register 之一，现为 \"table\"",
+            'kind 须为 grid、list、register 之一，现为 "table"',
         ),
         (GRID_HEAD.replace('title = "测试表"\n', "") + COUNT_A, "missing required key 'title'"),
         (GRID_HEAD, "missing required key 'measures'"),
