@@ -285,14 +285,14 @@ def test_topics_replace_the_defaults(tmp_path: Path) -> None:
 
 def test_local_topic_repeating_a_default_key(tmp_path: Path) -> None:
     path = _campaign(tmp_path, MINIMAL + '\n[[local_topics]]\nkey = "T3"\nlabel = "重复"\n')
-    with pytest.raises(ConfigError, match="repeat") as err:
+    with pytest.raises(ConfigError, match="本地行（local_rows）与已有的行重复使用了 key T3") as err:
         load_campaign(path)
     assert str(path) in str(err.value)
 
 
 def test_local_topics_repeating_each_other(tmp_path: Path) -> None:
     text = MINIMAL + '\n[[local_topics]]\nkey = "L1"\nlabel = "a"\n' * 2
-    with pytest.raises(ConfigError, match="duplicate row keys"):
+    with pytest.raises(ConfigError, match=r"\[\[local_topics\]\]：行的 key 重复：L1"):
         load_campaign(_campaign(tmp_path, text))
 
 

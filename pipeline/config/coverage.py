@@ -48,7 +48,7 @@ def load_coverage(tables: object, where: str) -> tuple[Coverage, ...]:
         return ()
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(f"{where}: [[coverage]] 应为表的数组 / must be an array of tables")
-    return tuple(_one(t, f"{where} [[coverage]] {i + 1}") for i, t in enumerate(tables))
+    return tuple(_one(t, f"{where} 第{i + 1}个 [[coverage]]") for i, t in enumerate(tables))
 
 
 def _one(table: dict[str, Any], where: str) -> Coverage:

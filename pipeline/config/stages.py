@@ -35,7 +35,7 @@ def load_stages(tables: object, where: str) -> tuple[Stage, ...]:
         raise ConfigError(
             f"{where}: [[stages]] 应为表的数组 / [[stages]] must be an array of tables"
         )
-    stages = tuple(_stage(t, f"{where} [[stages]] {i + 1}") for i, t in enumerate(tables))
+    stages = tuple(_stage(t, f"{where} 第{i + 1}个 [[stages]]") for i, t in enumerate(tables))
     ordered = sorted(stages, key=lambda s: s.first)
     for a, b in itertools.pairwise(ordered):
         if b.first <= a.last:

@@ -65,7 +65,7 @@ def load_targets(tables: object, where: str) -> tuple[Targets, ...]:
         raise ConfigError(
             f"{where}: [[targets]] 应为表的数组 / [[targets]] must be an array of tables"
         )
-    return tuple(_targets(t, f"{where} [[targets]] {i + 1}") for i, t in enumerate(tables))
+    return tuple(_targets(t, f"{where} 第{i + 1}个 [[targets]]") for i, t in enumerate(tables))
 
 
 def _targets(table: Any, where: str) -> Targets:
@@ -83,7 +83,7 @@ def _targets(table: Any, where: str) -> Targets:
         )
     deadlines = []
     for i, d in enumerate(table.get("deadlines", []), start=1):
-        w = f"{where} deadlines {i}"
+        w = f"{where} deadlines 第{i}项"
         if not isinstance(d, dict) or not isinstance(d.get("reach"), str):
             raise ConfigError(f"{w}: 缺少 reach（应达到的阶段） / missing reach")
         date = d.get("date")

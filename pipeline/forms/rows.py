@@ -49,22 +49,23 @@ def rows_from(
 ) -> tuple[Row, ...]:
     """Rows from a TOML array of tables; ``defaults`` are every row's field values."""
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{where}: rows must be an array of tables ([[...]] with key = ...)")
+        raise ConfigError(f"{where}：须为若干行，每行以 [[…]] 开头、下面写 key = ...")
     rows = []
     for i, table in enumerate(tables):
-        rows.append(_row(table, f"{where} row {i + 1}", defaults or {}))
+        rows.append(_row(table, f"{where} 第{i + 1}项", defaults or {}))
     keys = [r.key for r in rows]
     if len(set(keys)) != len(keys):
-        raise ConfigError(f"{where}: duplicate row keys in {keys}")
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ConfigError(f"{where}：行的 key 重复：{'、'.join(repeated)}；每行的 key 须各不相同")
     return tuple(rows)
 
 
 def _row(table: dict[str, Any], where: str, defaults: Mapping[str, str]) -> Row:
     if "key" not in table:
-        raise ConfigError(f"{where}: missing required key 'key'")
+        raise ConfigError(f"{where}：缺少必填的键 key")
     aliases = table.get("aliases", ())
     if not isinstance(aliases, list | tuple) or not all(isinstance(a, str) for a in aliases):
-        raise ConfigError(f"{where}: aliases must be a list of texts")
+        raise ConfigError(f'{where}：aliases 须为文字的列表，如 aliases = ["别名一", "别名二"]')
     values = {
         **defaults,
         **{

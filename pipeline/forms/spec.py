@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import tomlfile
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 from pipeline.forms.fields import Field
 from pipeline.forms.rows import Row
 
@@ -59,7 +59,7 @@ class FormSpec:
 
 def require(data: dict[str, Any], key: str, where: str) -> Any:
     if key not in data:
-        raise ConfigError(f"{where}: missing required key '{key}'")
+        raise ConfigError(f"{where}：缺少必填的键 {key}")
     return data[key]
 
 
@@ -94,7 +94,9 @@ def common(data: dict[str, Any], where: str) -> dict[str, Any]:
     try:
         version = int(require(data, "version", where))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: version must be a whole number") from exc
+        raise ConfigError(
+            f"{where}：version 须为整数（不加引号），现为 {shown(data.get('version'))}"
+        ) from exc
     reporters = data.get("reporters", "all")
     if reporters not in REPORTERS:
         raise ConfigError(
@@ -102,7 +104,9 @@ def common(data: dict[str, Any], where: str) -> dict[str, Any]:
         )
     row_set = data.get("rows", "")
     if not isinstance(row_set, str):
-        raise ConfigError(f'{where}: rows must be the name of the form\'s rows, e.g. "topics"')
+        raise ConfigError(
+            f'{where}：rows 须为本表各行的统称，如 rows = "topics"，现为 {shown(row_set)}'
+        )
     return {
         "id": str(require(data, "id", where)),
         "version": version,
