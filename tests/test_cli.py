@@ -133,7 +133,7 @@ def test_demo_refuses_a_folder_it_did_not_create(tmp_path: Path) -> None:
     (tmp_path / "precious.txt").write_text("keep me")
     result = invoke("demo", "--workspace", str(tmp_path))
     assert result.exit_code == 1
-    assert "not a demo workspace" in result.output
+    assert "已存在且不是演示用的文件夹，为免误删未作改动" in result.output
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 

@@ -180,3 +180,34 @@ def test_a_typo_in_a_workspaces_shared_table_names_the_workspace_file(tmp_path: 
     with pytest.raises(ConfigError) as err:
         load_workspace(path)
     assert str(err.value).startswith(f"{path}：第{len(text.splitlines())}行[limits] 中的")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("{{ 机构 ", "：第1行格式有误（"),
+        (
+            "{{ no_such_name }}",
+            " 无法生成邮件（模板中用了不存在的变量，请对照程序自带的模板核对变量名：",
+        ),
+    ],
+)
+def test_a_broken_mail_template_is_said_in_chinese(tmp_path: Path, text: str, said: str) -> None:
+    from pipeline.errors import ConfigError
+    from pipeline.mail.compose import render
+
+    (tmp_path / "monthly_subject.txt.j2").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        render(tmp_path, "monthly_subject.txt.j2", {})
+    assert str(err.value).startswith("邮件模板 ") and said in str(err.value)
+
+
+def test_a_baseline_for_a_campaign_without_a_grid_is_said_in_chinese() -> None:
+    from pipeline.campaigns.workspace import load_workspace
+    from pipeline.errors import InputError
+    from pipeline.ledger.baseline import import_baseline
+
+    ws = load_workspace(EXAMPLES / "workspace.toml")
+    no_grid = next(c for c in ws.campaigns if not any(s.kind == "grid" for s in c.forms))
+    with pytest.raises(InputError, match="没有附件2这类按专题填数的报表（grid），无需导入基线"):
+        import_baseline(no_grid, EXAMPLES / "roster.csv")
