@@ -3,17 +3,101 @@ errors, and the system's (a broken TOML file, a file not found, no permission)."
 
 from __future__ import annotations
 
+import ast
 import errno
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import pipeline
 from pipeline.cli import cli
-from pipeline.errors import os_failure
+from pipeline.errors import PipelineError, os_failure
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+PACKAGE = Path(pipeline.__file__).resolve().parent
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+# -- the tool's own errors ---------------------------------------------------------------
+def _error_classes(trees: dict[Path, ast.Module]) -> set[str]:
+    """Names of PipelineError and its subclasses: those importable from pipeline.errors,
+    and classes anywhere in the package whose base is one of them."""
+    names: set[str] = set()
+    todo: list[type] = [PipelineError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    grew = True
+    while grew:
+        grew = False
+        for tree in trees.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and node.name not in names:
+                    bases = {
+                        b.id if isinstance(b, ast.Name) else getattr(b, "attr", "")
+                        for b in node.bases
+                    }
+                    if bases & names:
+                        names.add(node.name)
+                        grew = True
+    return names
+
+
+def _local_names(tree: ast.Module, classes: set[str]) -> set[str]:
+    """The names a module calls the error classes by (``import ConfigError as Bad`` too)."""
+    out = set(classes)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline"):
+            out |= {a.asname for a in node.names if a.asname and a.name in classes}
+    return out
+
+
+def _literal_text(node: ast.expr) -> str | None:
+    """The written text of a message (the literal parts of an f-string); None when the
+    message is passed on from elsewhere (a variable, a call), which is checked where made."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        return "".join(
+            v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _literal_text(node.left), _literal_text(node.right)
+        return None if left is None and right is None else (left or "") + (right or "")
+    return None
+
+
+def test_every_error_of_the_tool_is_written_in_chinese() -> None:
+    """A clerk reads these as 错误：<message>: each message made in pipeline/ has Chinese
+    in it (file, table and key names stay as written, in English)."""
+    trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(PACKAGE.rglob("*.py"))}
+    classes = _error_classes(trees)
+    assert {"ConfigError", "InputError", "LedgerError", "MailboxError"} <= classes
+    english = []
+    for path, tree in trees.items():
+        local = _local_names(tree, classes)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name not in local:
+                continue
+            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+            if not node.args:
+                english.append(f"{where}: {name}() without a message")
+                continue
+            text = _literal_text(node.args[0])
+            if text is not None and not CJK.search(text):
+                english.append(f"{where}: {name}({ast.unparse(node.args[0])[:80]})")
+    assert not english, "errors without Chinese:\n" + "\n".join(english)
+
+
+# -- the command line --------------------------------------------------------------------
 
 
 def invoke(*args: str):
