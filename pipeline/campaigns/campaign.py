@@ -299,7 +299,7 @@ def _scope(camp: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
     table = camp.get("scope", {})
     if not isinstance(table, dict):
         raise ConfigError(
-            f"{where} [campaign]: scope 应为一个表，如 {{ 机构级别 = [...] }} / scope must be a table"
+            f"{where} [campaign]：scope 应为一个表，如 {{ 机构级别 = [...] }} / scope must be a table"
         )
     out = {}
     for column, values in table.items():

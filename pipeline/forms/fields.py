@@ -191,7 +191,9 @@ def _field(table: object, where: str) -> Field:
         )
     required_when = table.get("required_when", {})
     if not isinstance(required_when, dict):
-        raise ConfigError(f'{where}: required_when must be a table, e.g. {{status = "已整改"}}')
+        raise ConfigError(
+            f'{where}：required_when 须为一个表，如 required_when = {{ status = "已整改" }}'
+        )
     return Field(
         key=table["key"],
         header=table["header"],
@@ -228,11 +230,11 @@ def _streak(value: object, choices: list[str], where: str) -> tuple[str, int] | 
         return None
     if not isinstance(value, dict) or value.get("value") not in choices:
         raise ConfigError(
-            f'{where}: streak 应为 {{ value = "<选项之一>", periods = 2 }} / streak needs a choice'
+            f'{where}：streak 应为 {{ value = "<选项之一>", periods = 2 }} / streak needs a choice'
         )
     periods = value.get("periods", 2)
     if not isinstance(periods, int) or periods < 2:
-        raise ConfigError(f"{where}: streak periods 应为不小于2的整数 / periods must be >= 2")
+        raise ConfigError(f"{where}：streak periods 应为不小于2的整数 / periods must be >= 2")
     return str(value["value"]), periods
 
 

@@ -87,7 +87,7 @@ def _milestones(tables: object, where: str) -> tuple[Milestone, ...]:
     """``milestones = [{ date = 2026-06-30, percent = 60, text = "主体结构封顶" }, ...]``:
     dates in order, percents never going down, each 0–100."""
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{where}: 应为表的列表，如 [{{ date = 2026-06-30, percent = 60 }}]")
+        raise ConfigError(f"{where}：应为表的列表，如 [{{ date = 2026-06-30, percent = 60 }}]")
     out = []
     for i, t in enumerate(tables, start=1):
         day = t.get("date")
@@ -97,15 +97,15 @@ def _milestones(tables: object, where: str) -> tuple[Milestone, ...]:
             except ValueError:
                 day = None
         if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-            raise ConfigError(f"{where} {i}: date 应为日期，如 2026-06-30 / date must be a date")
+            raise ConfigError(f"{where} {i}：date 应为日期，如 2026-06-30 / date must be a date")
         percent = t.get("percent")
         if not isinstance(percent, int | float) or not 0 <= percent <= 100:
-            raise ConfigError(f"{where} {i}: percent 应为 0—100 的数 / percent must be 0..100")
+            raise ConfigError(f"{where} {i}：percent 应为 0—100 的数 / percent must be 0..100")
         out.append(Milestone(day, float(percent), str(t.get("text", ""))))
     for a, b in itertools.pairwise(out):
         if b.day <= a.day or b.percent < a.percent:
             raise ConfigError(
-                f"{where}: 节点应按日期先后排列，进度不能减少（{a.label()} → {b.label()}）"
+                f"{where}：节点应按日期先后排列，进度不能减少（{a.label()} → {b.label()}）"
                 " / milestones must be in date order with percents never going down"
             )
     return tuple(out)

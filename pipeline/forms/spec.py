@@ -100,7 +100,7 @@ def common(data: dict[str, Any], where: str) -> dict[str, Any]:
     reporters = data.get("reporters", "all")
     if reporters not in REPORTERS:
         raise ConfigError(
-            f"{where}: reporters 应为 {'、'.join(REPORTERS)} 之一 / reporters must be one of {REPORTERS}"
+            f"{where}：reporters 应为 {'、'.join(REPORTERS)} 之一 / reporters must be one of {REPORTERS}"
         )
     row_set = data.get("rows", "")
     if not isinstance(row_set, str):
