@@ -5,6 +5,8 @@ are for the cases where the pipeline cannot run at all. The CLI turns each into 
 one-line message and a non-zero exit status.
 """
 
+import errno
+
 
 class PipelineError(Exception):
     """Base class: the tool cannot do what was asked."""
@@ -70,6 +72,6 @@ def os_failure(exc: OSError) -> str:
         return f"{where.strip() or '该路径'} 是文件夹，这里需要一个文件（{detail}）"
     if isinstance(exc, NotADirectoryError):
         return f"{where.strip() or '该路径'} 不是文件夹（{detail}）"
-    if exc.errno == 28:  # ENOSPC
+    if exc.errno == errno.ENOSPC:
         return f"磁盘已满，无法写入{where}；请清理磁盘空间后重试（{detail}）"
     return f"无法读写文件{where}（{detail}）"

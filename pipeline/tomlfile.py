@@ -41,5 +41,5 @@ def syntax_error(path: Path, exc: tomllib.TOMLDecodeError) -> str:
     place = f"第{at.group(1)}行第{at.group(2)}列" if at else ""
     return (
         f"{path}：{place}格式有误，无法读取（常见原因：文字未用英文双引号括起、"
-        f"用了中文引号或标点、[表名] 的方括号不成对、同一个键写了两次）（{exc}）"
+        f"用了中文引号或标点、[表名] 的方括号不成对、同一个键或表写了两次）（{exc}）"
     )

@@ -255,13 +255,17 @@ def campaign_from(
     try:
         due_rule = _due(due, kind, where)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where} [due]：有键的值不是数字（数字不加引号）：{exc}") from exc
+        raise ConfigError(
+            f"{where} [due]：有键的值应为数字却不是（数字不加引号，如 day = 1）：{exc}"
+        ) from exc
     try:
         threshold = float(anomalies.get("zscore_threshold", 3.5))
         min_months = int(anomalies.get("zscore_min_months", 4))
         margin = float(anomalies.get("schedule_margin", 0))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where} [anomalies]：有键的值不是数字（数字不加引号）：{exc}") from exc
+        raise ConfigError(
+            f"{where} [anomalies]：有键的值应为数字却不是（数字不加引号，如 zscore_threshold = 3.5）：{exc}"
+        ) from exc
     return Campaign(
         path=path,
         name=_need(camp, "name", f"{where} [campaign]"),

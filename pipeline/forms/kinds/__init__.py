@@ -35,7 +35,9 @@ def load_form(path: Path) -> FormSpec:
     try:
         return KINDS[kind].load(data, where)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}：有键的值类型不对（如该写数字处写了文字）：{exc}") from exc
+        raise ConfigError(
+            f"{where}：有键的值类型不对（如应为数字处写了文字，数字不加引号）：{exc}"
+        ) from exc
 
 
 def load_forms(names: list[str], schemas_dir: Path = SCHEMAS_DIR) -> list[FormSpec]:
