@@ -92,7 +92,8 @@ def _param_hint(exc: click.BadParameter) -> str:
 
 
 class ChineseGroup(click.Group):
-    """The command group: its usage errors, and its commands', said in Chinese."""
+    """The command group: its usage errors, and its commands', said in Chinese; so too
+    an interruption (Ctrl+C), exit status 1 as click gives it."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:
@@ -105,3 +106,6 @@ class ChineseGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise in_chinese(exc) from exc
+        except (KeyboardInterrupt, EOFError) as exc:  # Ctrl+C: click would say "Aborted!"
+            click.echo("\n已中断（Aborted!）", err=True)
+            raise click.exceptions.Exit(1) from exc

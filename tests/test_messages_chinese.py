@@ -217,6 +217,20 @@ def test_a_file_the_system_refuses_is_said_in_chinese(
     )
 
 
+def test_an_interrupted_run_is_said_in_chinese(
+    campaign: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.run
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline.run, "run_workspace", interrupted)
+    result = invoke(*_argv(campaign), "run", "--period", "2026-08")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == "已中断（Aborted!）"
+
+
 @pytest.mark.parametrize(
     ("exc", "said"),
     [
