@@ -18,7 +18,7 @@ from pipeline.errors import PipelineError, os_failure
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 PACKAGE = Path(pipeline.__file__).resolve().parent
-CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+CJK = re.compile(r"[\u4e00-\u9fff]")  # Chinese characters, not just a full-width colon
 
 
 # -- the tool's own errors ---------------------------------------------------------------
