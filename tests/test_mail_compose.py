@@ -174,7 +174,7 @@ def test_a_broken_bureau_template_names_its_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2.*nmae"):
         render_letter(tmp_path, "monthly", _context())
     (tmp_path / "monthly_body.txt.j2").write_text("第一行\n{% if %}\n", "utf-8")
-    with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2: line 2"):
+    with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2：第2行格式有误"):
         render_letter(tmp_path, "monthly", _context())
 
 
