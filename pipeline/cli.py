@@ -1,6 +1,7 @@
 """Command line: parse options, call one library function, print a short summary.
 
-No logic lives here; known failures of the tool become a one-line message and exit 1.
+No logic lives here; known failures of the tool become a one-line message and exit 1,
+click's own usage errors a one-line message in Chinese and exit 2.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import click
 from pipeline.campaigns import select
 from pipeline.campaigns.campaign import Campaign
 from pipeline.campaigns.workspace import Workspace, load_workspace
+from pipeline.cli_errors import ChineseGroup
 from pipeline.config.calendar import Period, latest_period_due
-from pipeline.errors import NotYetDue, PipelineError
+from pipeline.errors import NotYetDue, PipelineError, os_failure
 
 if TYPE_CHECKING:
     from pipeline.aggregate.result import RunResult
@@ -60,7 +62,9 @@ class Failed(click.ClickException):
 
 
 def handle_errors(f: Callable) -> Callable:
-    """Turn the tool's own failures into a one-line message and exit status 1."""
+    """Turn the tool's own failures into a one-line message and exit status 1; so too a
+    file the system would not let it read or write (open in Excel, no permission, a
+    full disk), which the clerk can put right."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -68,6 +72,8 @@ def handle_errors(f: Callable) -> Callable:
             return f(*args, **kwargs)
         except PipelineError as exc:
             raise Failed(str(exc)) from exc
+        except OSError as exc:
+            raise Failed(os_failure(exc)) from exc
 
     return wrapper
 
@@ -104,7 +110,7 @@ def _each(ctx: click.Context, period: str | None, work: Callable[[Campaign], Non
         raise Failed(f"{len(failed)}项工作未完成：{'、'.join(failed)}")
 
 
-@click.group()
+@click.group(cls=ChineseGroup)
 @click.option(
     "--workspace",
     "workspace_path",

@@ -629,12 +629,12 @@ def _baseline_rows(ledger: Path) -> int:
         (
             [["QW001", "2026-07", "T1", 3, ""], ["QW001", "2026-08", "T2", 4, ""]],
             3,
-            ("截至月份 2026-08 differs from 2026-07 on line 2",),
+            ("截至月份 2026-08 与第2行的 2026-07 不同；同一单位的基线须截至同一个月",),
         ),
         (
             [["QW000", "2026-07", "T1", 5, 1]],
             2,
-            ("排查整治隐患/一般隐患/排查", "示例区卫生健康局 does not report this column"),
+            ("排查整治隐患/一般隐患/排查：示例区卫生健康局不填报这一列，请留空",),
         ),
     ],
     ids=["two-months", "bureau-hazards"],
@@ -649,7 +649,7 @@ def test_baseline_import_errors(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
     assert lines[0].startswith("错误：")
-    assert f"基线.csv: line {line}: " in lines[0]
+    assert f"基线.csv：第{line}行：" in lines[0]
     for w in words:
         assert w in lines[0]
     assert _baseline_rows(ledger) == 0

@@ -74,20 +74,32 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     [
         (
             'host = "h"\nuser = "u"\npassword = "x"',
-            "set the environment variable PIPELINE_IMAP_PASSWORD",
+            "密码不能写在配置文件里；请删去 password，把密码（或授权码）放在环境变量 PIPELINE_IMAP_PASSWORD 中",
         ),
-        ('host = "h"\nuser = "u"\npassword_env = "X"\npassword = "x"', "environment variable X"),
-        ('user = "u"', "missing required key 'host'"),
-        ('host = "h"', "missing required key 'user'"),
-        ('host = "h"\nuser = "u"\nsecurity = "tls"', "security must be one of ssl, starttls, none"),
-        ('host = "h"\nuser = "u"\nport = 70000', "port must be a whole number"),
-        ('host = "h"\nuser = "u"\nport = "993"', "port must be a number"),
-        ('host = "h"\nuser = "u"\ntimeout = 0', "timeout must be more than 0"),
-        ('host = "h"\nuser = "u"\nmove_to = "inbox"', "move_to must be another folder"),
-        ('host = "h"\nuser = "u"\nca_file = "nope.pem"', "ca_file not found"),
-        ('host = "h"\nuser = "u"\npassword_env = "NOT A NAME"', "password_env must be"),
-        ('host = "h"\nuser = "u"\nfolder = "a\\nb"', "folder must not contain line breaks"),
-        ('host = "h"\nuser = "u"\nmoveto = "x"', "unknown keys ['moveto']"),
+        ('host = "h"\nuser = "u"\npassword_env = "X"\npassword = "x"', "放在环境变量 X 中"),
+        ('user = "u"', "[imap]：缺少必填的键 host"),
+        ('host = "h"', "[imap]：缺少必填的键 user"),
+        (
+            'host = "h"\nuser = "u"\nsecurity = "tls"',
+            '[imap]：security 须为 ssl、starttls、none 之一，现为 "tls"',
+        ),
+        ('host = "h"\nuser = "u"\nport = 70000', "port 须为1—65535的整数，现为 70000"),
+        ('host = "h"\nuser = "u"\nport = "993"', 'port 须为数字（不加引号），现为 "993"'),
+        ('host = "h"\nuser = "u"\ntimeout = 0', "timeout 须大于0（秒），现为 0"),
+        (
+            'host = "h"\nuser = "u"\nmove_to = "inbox"',
+            "move_to 须是另一个文件夹，不能与 folder（INBOX）相同",
+        ),
+        ('host = "h"\nuser = "u"\nca_file = "nope.pem"', "找不到 ca_file 所指的证书文件 "),
+        (
+            'host = "h"\nuser = "u"\npassword_env = "NOT A NAME"',
+            'password_env 须为环境变量名（英文字母、数字和下划线，如 PIPELINE_IMAP_PASSWORD），现为 "NOT A NAME"',
+        ),
+        ('host = "h"\nuser = "u"\nfolder = "a\\nb"', "folder 中不能有换行或其他控制字符"),
+        (
+            'host = "h"\nuser = "u"\nmoveto = "x"',
+            "[imap] 中的“moveto”不是可用的设置项，是不是“move_to”？",
+        ),
     ],
 )
 def test_mistakes_name_the_file_and_the_key(tmp_path: Path, table: str, expected: str) -> None:
@@ -102,5 +114,5 @@ def test_a_non_table_imap_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "campaign.toml"
     text = (EXAMPLES / "campaign.toml").read_text(encoding="utf-8")
     path.write_text('imap = "imap.example.cn"\n' + text, encoding="utf-8")  # a top-level key
-    with pytest.raises(ConfigError, match=r"\[imap\] must be a table"):
+    with pytest.raises(ConfigError, match=r"\[imap\] 须为一个表"):
         load_campaign(path)

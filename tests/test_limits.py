@@ -18,11 +18,11 @@ def test_defaults_and_overrides() -> None:
 @pytest.mark.parametrize(
     ("table", "words"),
     [
-        ({"max_size": 3}, "unknown keys ['max_size']"),
-        ({"max_ratio": 0}, "max_ratio must be a positive number"),
-        ({"max_cells": -5}, "max_cells must be a positive number"),
-        ({"max_file_mb": "20"}, "max_file_mb must be a positive number"),
-        ({"max_members": True}, "max_members must be a positive number"),
+        ({"max_size": 3}, "c.toml：[limits] 中的“max_size”不是可用的设置项。可用的有：max_cells、"),
+        ({"max_ratio": 0}, "[limits]：max_ratio 须为大于0的数，现为 0"),
+        ({"max_cells": -5}, "max_cells 须为大于0的数，现为 -5"),
+        ({"max_file_mb": "20"}, 'max_file_mb 须为大于0的数，现为 "20"'),
+        ({"max_members": True}, "max_members 须为大于0的数，现为 true"),
     ],
 )
 def test_bad_limits_are_refused_with_the_key_named(table: dict, words: str) -> None:

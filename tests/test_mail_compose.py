@@ -55,17 +55,25 @@ def test_mail_settings_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("table", "lines", "words"),
     [
-        ("smtp", 'host = "h"\npassword = "secret"', "do not write the password"),
-        ("smtp", 'security = "tls"', "security must be one of starttls, ssl, none"),
-        ("smtp", "port = 70000", "port must be a whole number"),
-        ("smtp", 'password_env = "MY PASSWORD"', "environment variable's name"),
-        ("smtp", 'host = "smtp.example.cn\\r\\nX: y"', "must not contain line breaks"),
-        ("smtp", 'ca_file = "certs/ca.pem"', "ca_file not found: "),
-        ("smtp", 'ca_file = "roster.csv"', "cannot be read as a PEM certificate"),
-        ("smtp", 'security = "none"\nca_file = "roster.csv"', "ca_file is only used with"),
-        ("mail", 'templates = "nowhere"', "templates folder not found"),
-        ("mail", "pause_seconds = -1", "pause_seconds must be 0 or more"),
-        ("mail", "remind_every_days = 0.5", "remind_every_days must be a whole number"),
+        ("smtp", 'host = "h"\npassword = "secret"', "密码不能写在配置文件里；请删去 password"),
+        ("smtp", 'security = "tls"', 'security 须为 starttls、ssl、none 之一，现为 "tls"'),
+        ("smtp", "port = 70000", "port 须为1—65535的整数，现为 70000"),
+        ("smtp", 'password_env = "MY PASSWORD"', "password_env 须为环境变量名"),
+        ("smtp", 'host = "smtp.example.cn\\r\\nX: y"', "host 中不能有换行或其他控制字符"),
+        ("smtp", 'ca_file = "certs/ca.pem"', "找不到 ca_file 所指的证书文件 "),
+        (
+            "smtp",
+            'ca_file = "roster.csv"',
+            "无法作为 PEM 证书读取；导出 CA 证书时请选“Base64 编码 X.509”格式",
+        ),
+        (
+            "smtp",
+            'security = "none"\nca_file = "roster.csv"',
+            'ca_file 只在 security = "ssl" 或 "starttls" 时使用',
+        ),
+        ("mail", 'templates = "nowhere"', "找不到 templates 所指的文件夹 "),
+        ("mail", "pause_seconds = -1", "pause_seconds 须为0或正数（秒），现为 -1"),
+        ("mail", "remind_every_days = 0.5", "remind_every_days 须为不小于1的整数（天），现为 0.5"),
     ],
 )
 def test_bad_mail_settings_name_the_file_and_table(
@@ -166,7 +174,7 @@ def test_a_broken_bureau_template_names_its_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2.*nmae"):
         render_letter(tmp_path, "monthly", _context())
     (tmp_path / "monthly_body.txt.j2").write_text("第一行\n{% if %}\n", "utf-8")
-    with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2: line 2"):
+    with pytest.raises(ConfigError, match=r"monthly_body\.txt\.j2：第2行格式有误"):
         render_letter(tmp_path, "monthly", _context())
 
 

@@ -513,10 +513,13 @@ def test_receipts_auto_needs_a_server(tmp_path: Path) -> None:
     (folder / "roster.csv").write_text((EXAMPLES / "roster.csv").read_text("utf-8"), "utf-8")
     result = CliRunner().invoke(cli, ["--campaign", str(folder / "campaign.toml"), "run"])
     assert result.exit_code == 1
-    assert 'receipts = "auto" sends them after each run, which needs [smtp] host' in result.output
+    assert (
+        '[mail]：receipts = "auto" 要在每次汇总后发送回执，须先在 [smtp] 中填写 host（邮件服务器）'
+        in result.output
+    )
     (folder / "campaign.toml").write_text(text + '\n[mail]\nreceipts = "yes"\n', "utf-8")
     result = CliRunner().invoke(cli, ["--campaign", str(folder / "campaign.toml"), "run"])
-    assert 'receipts must be "manual" or "auto"' in result.output
+    assert '[mail]：receipts 须为 "manual" 或 "auto"，现为 "yes"' in result.output
 
 
 def test_a_receipt_that_failed_is_retried_with_its_message_id(

@@ -285,14 +285,14 @@ def test_topics_replace_the_defaults(tmp_path: Path) -> None:
 
 def test_local_topic_repeating_a_default_key(tmp_path: Path) -> None:
     path = _campaign(tmp_path, MINIMAL + '\n[[local_topics]]\nkey = "T3"\nlabel = "重复"\n')
-    with pytest.raises(ConfigError, match="repeat") as err:
+    with pytest.raises(ConfigError, match="本地行（local_rows）与已有的行重复使用了 key T3") as err:
         load_campaign(path)
     assert str(path) in str(err.value)
 
 
 def test_local_topics_repeating_each_other(tmp_path: Path) -> None:
     text = MINIMAL + '\n[[local_topics]]\nkey = "L1"\nlabel = "a"\n' * 2
-    with pytest.raises(ConfigError, match="duplicate row keys"):
+    with pytest.raises(ConfigError, match=r"\[\[local_topics\]\]：行的 key 重复：L1"):
         load_campaign(_campaign(tmp_path, text))
 
 
@@ -310,14 +310,14 @@ def test_missing_campaign_file(tmp_path: Path) -> None:
 
 def test_missing_bureau_name(tmp_path: Path) -> None:
     path = _campaign(tmp_path, MINIMAL.replace('name = "测试区卫生健康局"\n', ""))
-    with pytest.raises(ConfigError, match=r"\[bureau\]: missing required key 'name'") as err:
+    with pytest.raises(ConfigError, match=r"\[bureau\]：缺少必填的键 name") as err:
         load_campaign(path)
     assert str(path) in str(err.value)
 
 
 def test_missing_bureau_table(tmp_path: Path) -> None:
     text = MINIMAL.split("[bureau]")[0]
-    with pytest.raises(ConfigError, match=r"\[bureau\]: missing required key 'name'"):
+    with pytest.raises(ConfigError, match=r"\[bureau\]：缺少必填的键 name"):
         load_campaign(_campaign(tmp_path, text))
 
 
@@ -325,8 +325,8 @@ def test_missing_bureau_table(tmp_path: Path) -> None:
     ("replace", "by", "match"),
     [
         ('start = "2026-07"', 'start = "2026-7"', "无法识别"),
-        ('start = "2026-07"\n', "", "missing required key 'start'"),
-        ('code = "t-1"\n', 'code = ""\n', "missing required key 'code'"),
+        ('start = "2026-07"\n', "", r"\[campaign\]：缺少必填的键 start"),
+        ('code = "t-1"\n', 'code = ""\n', r"\[campaign\]：缺少必填的键 code（或它是空的）"),
     ],
 )
 def test_bad_campaign_values(tmp_path: Path, replace: str, by: str, match: str) -> None:
@@ -336,13 +336,13 @@ def test_bad_campaign_values(tmp_path: Path, replace: str, by: str, match: str) 
 
 @pytest.mark.parametrize("due", ["day = 0", "day = 32", 'day = "first"'])
 def test_bad_due_day(tmp_path: Path, due: str) -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match=r"\[due\]"):
         load_campaign(_campaign(tmp_path, MINIMAL + f"\n[due]\n{due}\n"))
 
 
 def test_unknown_form_name(tmp_path: Path) -> None:
     text = MINIMAL.replace('start = "2026-07"', 'start = "2026-07"\nforms = ["fujian9"]')
-    with pytest.raises(ConfigError, match="form definition not found") as err:
+    with pytest.raises(ConfigError, match="找不到报表定义文件") as err:
         load_campaign(_campaign(tmp_path, text))
     assert str(SCHEMAS_DIR / "fujian9.toml") in str(err.value)
 

@@ -259,26 +259,29 @@ def test_small_valid_grid(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        ('\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "average"\n', "kind must be"),
-        ('\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "sum"\n', "a sum needs terms"),
+        (
+            '\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "average"\n',
+            '第2个 \\[\\[measures\\]\\]：kind 须为 count、sum 或 rate 之一，现为 "average"',
+        ),
+        ('\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "sum"\n', "须写明由哪些栏相加：terms"),
         (
             '\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "sum"\nterms = ["a", "zz"]\n',
-            "measure 'x' refers to unknown count 'zz'",
+            "栏 x 引用了 zz，它不是本表的计数栏",
         ),
         (
             '\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "rate"\nnumerator = "a"\n',
-            "a rate needs numerator and denominator",
+            "须写明分子和分母",
         ),
         (
             '\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "rate"\nnumerator = "a"\ndenominator = "nope"\n',
-            "refers to unknown count 'nope'",
+            "引用了 nope，它不是本表的计数栏",
         ),
-        ('\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "count"\n', "a count needs role"),
+        ('\n[[measures]]\nkey = "x"\nheader = ["x"]\nkind = "count"\n', "须写明由谁填报：role"),
         (
             '\n[[measures]]\nkey = "x"\nkind = "count"\nrole = "bureau"\n',
-            "missing required key 'header'",
+            "第2个 \\[\\[measures\\]\\]：缺少必填的键 header",
         ),
-        ('\n[[default_rows]]\nkey = "T1"\nlabel = "一"\n' * 2, "duplicate row keys"),
+        ('\n[[default_rows]]\nkey = "T1"\nlabel = "一"\n' * 2, "行的 key 重复：T1"),
     ],
 )
 def test_malformed_grid_names_the_file(tmp_path: Path, extra: str, match: str) -> None:
@@ -292,7 +295,7 @@ def test_a_sum_of_a_sum_is_refused(tmp_path: Path) -> None:
     # Terms must be counts: a sum over another derived cell would be computed in order.
     t1 = '\n[[measures]]\nkey = "t1"\nheader = ["t1"]\nkind = "sum"\nterms = ["a"]\n'
     t2 = '\n[[measures]]\nkey = "t2"\nheader = ["t2"]\nkind = "sum"\nterms = ["t1"]\n'
-    with pytest.raises(ConfigError, match="unknown count 't1'"):
+    with pytest.raises(ConfigError, match="引用了 t1，它不是本表的计数栏"):
         load_form(_form(tmp_path, GRID_HEAD + COUNT_A + t1 + t2))
 
 
@@ -301,10 +304,10 @@ def test_a_sum_of_a_sum_is_refused(tmp_path: Path) -> None:
     [
         (
             GRID_HEAD.replace('kind = "grid"', 'kind = "table"') + COUNT_A,
-            "kind must be one of grid, list",
+            'kind 须为 grid、list、register 之一，现为 "table"',
         ),
-        (GRID_HEAD.replace('title = "测试表"\n', "") + COUNT_A, "missing required key 'title'"),
-        (GRID_HEAD, "missing required key 'measures'"),
+        (GRID_HEAD.replace('title = "测试表"\n', "") + COUNT_A, "form.toml：缺少必填的键 title"),
+        (GRID_HEAD, "缺少必填的键 measures"),
         (GRID_HEAD.replace('cumulative_label = "累计总计"\n', "") + COUNT_A, "cumulative_label"),
         (GRID_HEAD + "measures = [\n", "form.toml"),
     ],
@@ -317,7 +320,7 @@ def test_malformed_definition_top_level(tmp_path: Path, text: str, match: str) -
 
 
 def test_definition_not_found(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="form definition not found"):
+    with pytest.raises(ConfigError, match="找不到报表定义文件"):
         load_form(tmp_path / "missing.toml")
 
 

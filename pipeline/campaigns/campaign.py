@@ -7,23 +7,24 @@ copied anywhere.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline import tomlfile
 from pipeline.config import keys
 from pipeline.config.anomalies import AnomalyConfig
 from pipeline.config.calendar import KINDS, DueRule, Kind, Period, default_due
 from pipeline.config.coverage import Coverage, load_coverage
+from pipeline.config.imap import KEYS as IMAP_KEYS
 from pipeline.config.imap import ImapConfig, load_imap
-from pipeline.config.limits import DEFAULT_LIMITS, Limits
-from pipeline.config.mail import MailConfig, load_mail
+from pipeline.config.limits import DEFAULT_LIMITS, LIMIT_KEYS, Limits
+from pipeline.config.mail import MAIL_KEYS, SMTP_KEYS, MailConfig, load_mail
 from pipeline.config.roster import COLUMNS, Roster, load_roster
 from pipeline.config.stages import Stage, load_stages, stage_of
 from pipeline.config.targets import Targets, load_targets
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 from pipeline.forms.kinds import load_forms
 from pipeline.forms.rows import Row, rows_from
 from pipeline.forms.spec import SCHEMAS_DIR, FormSpec
@@ -110,20 +111,20 @@ class Campaign:
 def _section(data: dict[str, Any], name: str, where: str) -> dict[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: [{name}] must be a table")
+        raise ConfigError(f"{where}：[{name}] 须为一个表（以 [{name}] 开头、下面写 键 = 值）")
     return value
 
 
 def _need(table: dict[str, Any], key: str, where: str) -> Any:
     if key not in table or table[key] in ("", None):
-        raise ConfigError(f"{where}: missing required key '{key}'")
+        raise ConfigError(f"{where}：缺少必填的键 {key}（或它是空的）")
     return table[key]
 
 
 def _dates(values: object, where: str) -> list[dt.date]:
     """TOML dates, or ISO date strings."""
     if not isinstance(values, list):
-        raise ConfigError(f"{where}: must be a list of dates")
+        raise ConfigError(f"{where}：须为日期的列表，如 [2026-10-01, 2026-10-02]")
     out = []
     for v in values:
         if isinstance(v, dt.date):
@@ -132,7 +133,9 @@ def _dates(values: object, where: str) -> list[dt.date]:
         try:
             out.append(dt.date.fromisoformat(str(v)))
         except ValueError as exc:
-            raise ConfigError(f"{where}: {v!r} is not a date (YYYY-MM-DD)") from exc
+            raise ConfigError(
+                f"{where}：{shown(v)} 不是日期，日期应写作 YYYY-MM-DD（如 2026-10-01）"
+            ) from exc
     return out
 
 
@@ -165,8 +168,17 @@ TABLES = (
     "stages",
     "coverage",
 )
-# Tables a workspace file shares with its campaigns (a campaign's own table wins).
-SHARED = ("bureau", "mail", "smtp", "imap", "limits", "anomalies")
+# Tables a workspace file shares with its campaigns (a campaign's own table wins), and
+# their keys ("password" is known so as to be refused with its own message).
+SHARED_KEYS: dict[str, tuple[str, ...]] = {
+    "bureau": BUREAU_KEYS,
+    "mail": MAIL_KEYS,
+    "smtp": SMTP_KEYS,
+    "imap": (*IMAP_KEYS, "password"),
+    "limits": LIMIT_KEYS,
+    "anomalies": ANOMALY_KEYS,
+}
+SHARED = tuple(SHARED_KEYS)
 WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
     "saturday": 5, "sunday": 6,
@@ -176,17 +188,7 @@ WEEKDAYS = {
 
 def read_toml(path: Path) -> tuple[dict[str, Any], str]:
     """A configuration file's tables and its text (for line numbers in messages)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        return tomllib.loads(text), text
-    except FileNotFoundError as exc:
-        raise ConfigError(f"找不到配置文件 {path} / file not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}：不是 UTF-8 文本，请另存为 UTF-8 / not UTF-8 text: {exc}"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}：格式有误（{exc}） / {exc}") from exc
+    return tomlfile.read(path, "配置文件")
 
 
 def load_campaign(path: Path, overrides: dict[str, Path] | None = None) -> Campaign:
@@ -213,22 +215,19 @@ def campaign_from(
     due = _section(data, "due", where)
     paths = _section(data, "paths", where)
     anomalies = _section(data, "anomalies", where)
-    limits = Limits.from_table(_section(data, "limits", where), where)
     for name, known in (
         ("campaign", CAMPAIGN_KEYS),
-        ("bureau", BUREAU_KEYS),
         ("due", DUE_KEYS),
         ("paths", PATH_KEYS),
-        ("anomalies", ANOMALY_KEYS),
+        *SHARED_KEYS.items(),
     ):
         keys.check(_section(data, name, where), known, path, text, name)
+    limits = Limits.from_table(_section(data, "limits", where), where)
 
     schemas_dir = base / paths["schemas"] if "schemas" in paths else SCHEMAS_DIR
     form_names = camp.get("forms", ["fujian1_tasks", "fujian2_progress"])
     if not isinstance(form_names, list) or not all(isinstance(n, str) for n in form_names):
-        raise ConfigError(
-            f'{where} [campaign]: forms must be a list of names, e.g. ["fujian2_progress"]'
-        )
+        raise ConfigError(f'{where} [campaign]：forms 须为报表名称的列表，如 ["fujian2_progress"]')
     forms = tuple(load_forms(form_names, schemas_dir))
     row_sets = {s.row_set for s in forms if s.row_set}
     keys.check(data, (*TABLES, *row_sets, *(f"local_{r}" for r in row_sets)), path, text)
@@ -252,14 +251,21 @@ def campaign_from(
             f"{where} [campaign]：period 应为 {'、'.join(KINDS)} 之一，不是 {kind!r}"
             f" / period must be one of {', '.join(KINDS)}"
         )
+    start = Period.parse(str(_need(camp, "start", f"{where} [campaign]")), kind)
     try:
-        start = Period.parse(str(_need(camp, "start", f"{where} [campaign]")), kind)
         due_rule = _due(due, kind, where)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{where} [due]：有键的值应为数字却不是（数字不加引号，如 day = 1）：{exc}"
+        ) from exc
+    try:
         threshold = float(anomalies.get("zscore_threshold", 3.5))
         min_months = int(anomalies.get("zscore_min_months", 4))
         margin = float(anomalies.get("schedule_margin", 0))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+        raise ConfigError(
+            f"{where} [anomalies]：有键的值应为数字却不是（数字不加引号，如 zscore_threshold = 3.5）：{exc}"
+        ) from exc
     return Campaign(
         path=path,
         name=_need(camp, "name", f"{where} [campaign]"),
@@ -297,7 +303,7 @@ def _scope(camp: dict[str, Any], where: str) -> dict[str, tuple[str, ...]]:
     table = camp.get("scope", {})
     if not isinstance(table, dict):
         raise ConfigError(
-            f"{where} [campaign]: scope 应为一个表，如 {{ 机构级别 = [...] }} / scope must be a table"
+            f"{where} [campaign]：scope 应为一个表，如 {{ 机构级别 = [...] }} / scope must be a table"
         )
     out = {}
     for column, values in table.items():
@@ -358,7 +364,7 @@ def _due(table: dict[str, Any], kind: Kind, where: str) -> DueRule:
     if isinstance(weekday, str):
         if weekday.lower() not in WEEKDAYS:
             raise ConfigError(
-                f'{w}: weekday 应为星期几（如 "星期五" 或 "friday"） / weekday must name a day'
+                f'{w}：weekday 应为星期几（如 "星期五" 或 "friday"） / weekday must name a day'
             )
         weekday = WEEKDAYS[weekday.lower()]
     days_after = table.get("days_after", rule.days_after)
@@ -376,9 +382,9 @@ def _due(table: dict[str, Any], kind: Kind, where: str) -> DueRule:
         workdays=frozenset(_dates(table.get("workdays", []), f"{w} workdays")),
     )
     if not 1 <= rule.day <= 31:
-        raise ConfigError(f"{w}: day 应为 1—31 / day must be 1..31")
+        raise ConfigError(f"{w}：day 应为 1—31 / day must be 1..31")
     if rule.weekday is not None and not 0 <= rule.weekday <= 6:
-        raise ConfigError(f"{w}: weekday 应为 0（星期一）—6（星期日） / weekday must be 0..6")
+        raise ConfigError(f"{w}：weekday 应为 0（星期一）—6（星期日） / weekday must be 0..6")
     return rule
 
 
@@ -393,12 +399,15 @@ def _rows(
     ids = {spec.id for spec in forms}
     unknown = sorted(set(per_form) - ids)
     if unknown:
-        raise ConfigError(f"{where} [forms]: no form with id {unknown}; forms: {sorted(ids)}")
+        raise ConfigError(
+            f"{where} [forms]：本工作没有报表 {'、'.join(unknown)}；"
+            f"[campaign] forms 中的报表有：{'、'.join(sorted(ids))}"
+        )
     out: dict[str, tuple[Row, ...]] = {}
     for spec in forms:
         table = per_form.get(spec.id, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"{where} [forms.{spec.id}]: must be a table")
+            raise ConfigError(f"{where}：[forms.{spec.id}] 须为一个表")
         rows = spec.default_rows
         local: tuple[Row, ...] = ()
         named = spec.row_set
@@ -414,7 +423,11 @@ def _rows(
         rows = rows + local
         _check_choices(spec, rows, f"{where} [forms.{spec.id}]")
         if len({r.key for r in rows}) != len(rows):
-            raise ConfigError(f"{where}: local rows of {spec.id} repeat the keys of its rows")
+            repeated = sorted({r.key for r in rows if [x.key for x in rows].count(r.key) > 1})
+            raise ConfigError(
+                f"{where}：{spec.id} 的本地行（local_rows）与已有的行重复使用了 key "
+                f"{'、'.join(repeated)}；请给本地行另起 key"
+            )
         out[spec.id] = rows
     return out
 
@@ -443,8 +456,8 @@ def _with_choices(spec: FormSpec, rows: Mapping[str, tuple[Row, ...]], where: st
         if f.choices_from:
             if f.choices_from not in rows:
                 raise ConfigError(
-                    f"{where}: form {spec.id} field {f.key}: choices_from names no form of "
-                    f"the campaign ({f.choices_from!r})"
+                    f"{where}：报表 {spec.id} 的字段 {f.key}：choices_from = {shown(f.choices_from)} "
+                    f"不是本工作的报表（[campaign] forms）"
                 )
             f = replace(f, choices=tuple(r.label for r in rows[f.choices_from]))
         fields.append(f)

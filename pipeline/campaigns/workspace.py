@@ -18,7 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.campaigns.campaign import SHARED, Campaign, campaign_from, read_toml
+from pipeline.campaigns.campaign import (
+    SHARED,
+    SHARED_KEYS,
+    Campaign,
+    campaign_from,
+    read_toml,
+)
 from pipeline.config import keys
 from pipeline.config.roster import Roster
 from pipeline.errors import ConfigError
@@ -94,6 +100,8 @@ def load_workspace(path: Path, overrides: dict[str, Path] | None = None) -> Work
             f"{path}：[[campaigns]] 中至少列出一个工作文件（file = ...） / no campaigns"
         )
     shared = {name: data[name] for name in SHARED if name in data}
+    for name, known in SHARED_KEYS.items():  # here, so that a typo names this file
+        keys.check(_table(data, name, path), known, path, text, name)
     campaigns = []
     for i, entry in enumerate(entries, start=1):
         if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):

@@ -83,7 +83,8 @@ class Period:
         top = _weeks_in(self.year) if self.kind == "week" else PER_YEAR.get(self.kind)
         if top is None or not 1 <= self.index <= top:
             raise ConfigError(
-                f"报告期无效：{self.kind} {self.year} 第{self.index}期 / invalid period"
+                f"报告期无效：{self.year}年没有第{self.index}个{KIND_ZH.get(self.kind, self.kind)}"
+                " / invalid period"
             )
 
     # -- reading -----------------------------------------------------------------------

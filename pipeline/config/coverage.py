@@ -47,20 +47,20 @@ def load_coverage(tables: object, where: str) -> tuple[Coverage, ...]:
     if tables is None:
         return ()
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{where}: [[coverage]] 应为表的数组 / must be an array of tables")
-    return tuple(_one(t, f"{where} [[coverage]] {i + 1}") for i, t in enumerate(tables))
+        raise ConfigError(f"{where}：[[coverage]] 应为表的数组 / must be an array of tables")
+    return tuple(_one(t, f"{where} 第{i + 1}个 [[coverage]]") for i, t in enumerate(tables))
 
 
 def _one(table: dict[str, Any], where: str) -> Coverage:
     unknown = sorted(set(table) - KEYS)
     if unknown:
-        raise ConfigError(f"{where}: 不可用的设置项 {unknown} / unknown keys {unknown}")
+        raise ConfigError(f"{where}：不可用的设置项 {unknown} / unknown keys {unknown}")
     for key in ("form", "date", "institution"):
         if not isinstance(table.get(key), str) or not table[key]:
-            raise ConfigError(f"{where}: 缺少 {key} / missing required key '{key}'")
+            raise ConfigError(f"{where}：缺少 {key} / missing required key '{key}'")
     every = table.get("every", "half")
     if every not in KINDS:
-        raise ConfigError(f"{where}: every 应为 {'、'.join(KINDS)} 之一 / bad every {every!r}")
+        raise ConfigError(f"{where}：every 应为 {'、'.join(KINDS)} 之一 / bad every {every!r}")
     who: dict[str, tuple[str, ...]] = {}
     for column, values in (table.get("who") or {}).items():
         if column not in COLUMNS:
@@ -72,7 +72,7 @@ def _one(table: dict[str, Any], where: str) -> Coverage:
         )
     codes = table.get("institutions", [])
     if not isinstance(codes, list):
-        raise ConfigError(f"{where}: institutions 应为机构代码的列表 / must be a list of codes")
+        raise ConfigError(f"{where}：institutions 应为机构代码的列表 / must be a list of codes")
     return Coverage(
         title=str(table.get("title", "覆盖情况")),
         form=table["form"],

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.config.mail import CONTROL
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 
 Security = Literal["ssl", "starttls", "none"]
 SECURITIES: tuple[Security, ...] = ("ssl", "starttls", "none")
@@ -62,19 +62,21 @@ class ImapConfig:
 def _text(table: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
     value = table.get(key, "")
     if not isinstance(value, str):
-        raise ConfigError(f"{where}: {key} must be text, not {value!r}")
+        raise ConfigError(
+            f'{where}：{key} 须为文字（用英文双引号括起，如 {key} = "…"），现为 {shown(value)}'
+        )
     if CONTROL.search(value):
-        raise ConfigError(f"{where}: {key} must not contain line breaks or control characters")
+        raise ConfigError(f"{where}：{key} 中不能有换行或其他控制字符")
     value = value.strip()
     if required and not value:
-        raise ConfigError(f"{where}: missing required key '{key}'")
+        raise ConfigError(f"{where}：缺少必填的键 {key}")
     return value
 
 
 def _number(table: dict[str, Any], key: str, default: float, where: str) -> float:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}: {key} must be a number, not {value!r}")
+        raise ConfigError(f"{where}：{key} 须为数字（不加引号），现为 {shown(value)}")
     return float(value)
 
 
@@ -84,7 +86,7 @@ def _ca_file(table: dict[str, Any], base: Path, where: str) -> Path | None:
         return None
     path = (base / name).resolve()
     if not path.is_file():
-        raise ConfigError(f"{where}: ca_file not found: {path}")
+        raise ConfigError(f"{where}：找不到 ca_file 所指的证书文件 {path}")
     return path
 
 
@@ -95,31 +97,42 @@ def load_imap(data: dict[str, Any], base: Path, where: str) -> ImapConfig | None
     table = data["imap"]
     w = f"{where} [imap]"
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [imap] must be a table")
+        raise ConfigError(f"{where}：[imap] 须为一个表（以 [imap] 开头、下面写 键 = 值）")
     password_env = _text(table, "password_env", w) or DEFAULT_PASSWORD_ENV
     if not ENV_NAME.match(password_env):
-        raise ConfigError(f"{w}: password_env must be an environment variable's name")
+        raise ConfigError(
+            f"{w}：password_env 须为环境变量名（英文字母、数字和下划线，"
+            f"如 {DEFAULT_PASSWORD_ENV}），现为 {shown(password_env)}"
+        )
     if "password" in table:
         raise ConfigError(
-            f"{w}: do not write the password in the campaign file; "
-            f"set the environment variable {password_env} instead"
+            f"{w}：密码不能写在配置文件里；请删去 password，"
+            f"把密码（或授权码）放在环境变量 {password_env} 中"
         )
     unknown = sorted(set(table) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{w}: unknown keys {unknown}; known: {list(KEYS)}")
+        raise ConfigError(
+            f"{where}：[imap] 中的“{'”“'.join(unknown)}”不是可用的设置项。"
+            f"可用的有：{'、'.join(KEYS)}"
+        )
     security = table.get("security", "ssl")
     if security not in SECURITIES:
-        raise ConfigError(f"{w}: security must be one of {', '.join(SECURITIES)}")
+        raise ConfigError(
+            f"{w}：security 须为 {'、'.join(SECURITIES)} 之一，现为 {shown(security)}"
+        )
     port = _number(table, "port", 0, w)
     if not (0 <= port <= 65535 and port.is_integer()):
-        raise ConfigError(f"{w}: port must be a whole number 1..65535")
+        raise ConfigError(f"{w}：port 须为1—65535的整数，现为 {shown(table.get('port'))}")
     timeout = _number(table, "timeout", 60.0, w)
     if timeout <= 0:
-        raise ConfigError(f"{w}: timeout must be more than 0 seconds")
+        raise ConfigError(f"{w}：timeout 须大于0（秒），现为 {shown(table.get('timeout'))}")
     folder = _text(table, "folder", w) or "INBOX"
     move_to = _text(table, "move_to", w)
     if move_to and move_to.casefold() == folder.casefold():
-        raise ConfigError(f"{w}: move_to must be another folder than folder ({folder})")
+        raise ConfigError(
+            f"{w}：move_to 须是另一个文件夹，不能与 folder（{folder}）相同；"
+            "不想移动邮件时请删去 move_to"
+        )
     return ImapConfig(
         host=_text(table, "host", w, required=True),
         user=_text(table, "user", w, required=True),

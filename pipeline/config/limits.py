@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 
 MB = 1024 * 1024
 
@@ -43,13 +43,17 @@ class Limits:
         known = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(table) - set(known))
         if unknown:
-            raise ConfigError(f"{where} [limits]: unknown keys {unknown}; known: {sorted(known)}")
+            raise ConfigError(
+                f"{where}：[limits] 中的“{'”“'.join(unknown)}”不是可用的设置项。"
+                f"可用的有：{'、'.join(sorted(known))}"
+            )
         values: dict[str, Any] = {}
         for key, value in table.items():
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ConfigError(f"{where} [limits]: {key} must be a positive number")
+                raise ConfigError(f"{where} [limits]：{key} 须为大于0的数，现为 {shown(value)}")
             values[key] = int(value) if known[key] == "int" else float(value)
         return cls(**values)
 
 
 DEFAULT_LIMITS = Limits()
+LIMIT_KEYS = tuple(f.name for f in fields(Limits))

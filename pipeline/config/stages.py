@@ -33,9 +33,9 @@ def load_stages(tables: object, where: str) -> tuple[Stage, ...]:
         return ()
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         raise ConfigError(
-            f"{where}: [[stages]] 应为表的数组 / [[stages]] must be an array of tables"
+            f"{where}：[[stages]] 应为表的数组 / [[stages]] must be an array of tables"
         )
-    stages = tuple(_stage(t, f"{where} [[stages]] {i + 1}") for i, t in enumerate(tables))
+    stages = tuple(_stage(t, f"{where} 第{i + 1}个 [[stages]]") for i, t in enumerate(tables))
     ordered = sorted(stages, key=lambda s: s.first)
     for a, b in itertools.pairwise(ordered):
         if b.first <= a.last:
@@ -48,14 +48,14 @@ def load_stages(tables: object, where: str) -> tuple[Stage, ...]:
 def _stage(table: dict[str, Any], where: str) -> Stage:
     unknown = sorted(set(table) - {"name", "from", "until"})
     if unknown:
-        raise ConfigError(f"{where}: 不可用的设置项 {unknown} / unknown keys {unknown}")
+        raise ConfigError(f"{where}：不可用的设置项 {unknown} / unknown keys {unknown}")
     name = table.get("name")
     if not isinstance(name, str) or not name:
-        raise ConfigError(f"{where}: 缺少 name（阶段名称） / missing name")
+        raise ConfigError(f"{where}：缺少 name（阶段名称） / missing name")
     first = _day(table.get("from"), where, "from", end=False)
     last = _day(table.get("until", table.get("from")), where, "until", end=True)
     if last < first:
-        raise ConfigError(f"{where}: until 早于 from / until is before from")
+        raise ConfigError(f"{where}：until 早于 from / until is before from")
     return Stage(name, first, last)
 
 
@@ -66,7 +66,7 @@ def _day(value: object, where: str, key: str, *, end: bool) -> dt.date:
         month = Period.parse(str(value), "month")
     except ConfigError as exc:
         raise ConfigError(
-            f'{where}: {key} 应为月份（如 "2026-07"）或日期（如 2026-07-15） / bad {key}'
+            f'{where}：{key} 应为月份（如 "2026-07"）或日期（如 2026-07-15） / bad {key}'
         ) from exc
     return month.last_day() if end else month.first_day()
 

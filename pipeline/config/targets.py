@@ -63,48 +63,48 @@ def load_targets(tables: object, where: str) -> tuple[Targets, ...]:
         return ()
     if not isinstance(tables, list):
         raise ConfigError(
-            f"{where}: [[targets]] 应为表的数组 / [[targets]] must be an array of tables"
+            f"{where}：[[targets]] 应为表的数组 / [[targets]] must be an array of tables"
         )
-    return tuple(_targets(t, f"{where} [[targets]] {i + 1}") for i, t in enumerate(tables))
+    return tuple(_targets(t, f"{where} 第{i + 1}个 [[targets]]") for i, t in enumerate(tables))
 
 
 def _targets(table: Any, where: str) -> Targets:
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: 应为一个表 / must be a table")
+        raise ConfigError(f"{where}：应为一个表 / must be a table")
     unknown = sorted(set(table) - {"title", "form", "field", "by", "deadlines", "rates"})
     if unknown:
-        raise ConfigError(f"{where}: 不可用的设置项 {unknown} / unknown keys {unknown}")
+        raise ConfigError(f"{where}：不可用的设置项 {unknown} / unknown keys {unknown}")
     for key in ("form", "field", "by"):
         if not isinstance(table.get(key), str) or not table[key]:
-            raise ConfigError(f"{where}: 缺少 {key} / missing required key '{key}'")
+            raise ConfigError(f"{where}：缺少 {key} / missing required key '{key}'")
     if table["by"] not in COLUMNS:
         raise ConfigError(
-            f"{where}: by 应为名册的一列（{'、'.join(COLUMNS)}），不是“{table['by']}” / unknown roster column"
+            f"{where}：by 应为名册的一列（{'、'.join(COLUMNS)}），不是“{table['by']}” / unknown roster column"
         )
     deadlines = []
     for i, d in enumerate(table.get("deadlines", []), start=1):
-        w = f"{where} deadlines {i}"
+        w = f"{where} deadlines 第{i}项"
         if not isinstance(d, dict) or not isinstance(d.get("reach"), str):
-            raise ConfigError(f"{w}: 缺少 reach（应达到的阶段） / missing reach")
+            raise ConfigError(f"{w}：缺少 reach（应达到的阶段） / missing reach")
         date = d.get("date")
         if not isinstance(date, dt.date):
-            raise ConfigError(f"{w}: date 应为日期，如 2023-03-31 / date must be a TOML date")
+            raise ConfigError(f"{w}：date 应为日期，如 2023-03-31 / date must be a TOML date")
         groups = d.get("groups", [EVERYONE])
         if isinstance(groups, str):
             groups = [groups]
         rate = float(d.get("rate", 100))
         if not 0 < rate <= 100:
-            raise ConfigError(f"{w}: rate 应在 0—100 之间 / rate must be a percent")
+            raise ConfigError(f"{w}：rate 应在 0—100 之间 / rate must be a percent")
         deadlines.append(Deadline(tuple(str(g) for g in groups), d["reach"], date, rate))
     rates = table.get("rates", {})
     if not isinstance(rates, dict) or not all(isinstance(v, str) for v in rates.values()):
         raise ConfigError(
-            f'{where}: rates 应为“阶段 = 名称”的表，如 "验收达标" = "达标率" / bad rates'
+            f'{where}：rates 应为“阶段 = 名称”的表，如 "验收达标" = "达标率" / bad rates'
         )
     stray = sorted(set(rates) - {d.reach for d in deadlines})
     if stray:
         raise ConfigError(
-            f"{where}: rates 中的阶段 {stray} 没有对应的 deadlines / rates name stages no deadline names"
+            f"{where}：rates 中的阶段 {stray} 没有对应的 deadlines / rates name stages no deadline names"
         )
     return Targets(
         title=str(table.get("title", "进度")),

@@ -47,10 +47,13 @@ EXAMPLE_FILES = (
 def _prepare(workspace: Path) -> Workspace:
     if workspace.exists():
         if Path.cwd().resolve().is_relative_to(workspace):
-            raise ConfigError(f"run the demo from outside {workspace}: it is deleted and rebuilt")
+            raise ConfigError(
+                f"演示会删除并重建 {workspace}，请在该文件夹之外运行（先 cd 到别的文件夹）"
+            )
         if not (workspace / MARKER).exists() and any(workspace.iterdir()):
             raise ConfigError(
-                f"{workspace} exists and is not a demo workspace; choose another folder"
+                f"{workspace} 已存在且不是演示用的文件夹，为免误删未作改动；"
+                "请用 --workspace 另选一个文件夹"
             )
         shutil.rmtree(workspace)
     workspace.mkdir(parents=True)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 from pipeline.findings import as_text
 from pipeline.forms.values import normalise_number, normalise_text, parse_date
 
@@ -148,43 +148,52 @@ class Field:
 
 def fields_from(tables: object, where: str) -> tuple[Field, ...]:
     if not isinstance(tables, list) or not tables:
-        raise ConfigError(f"{where}: fields must be a non-empty array of tables ([[fields]])")
-    out = tuple(_field(t, f"{where} field {i + 1}") for i, t in enumerate(tables))
+        raise ConfigError(f"{where}：须有字段，每个字段以 [[fields]] 开头、下面写 key = ...")
+    out = tuple(_field(t, f"{where} 第{i + 1}个字段") for i, t in enumerate(tables))
     keys = [f.key for f in out]
     if len(set(keys)) != len(keys):
-        raise ConfigError(f"{where}: duplicate field keys in {keys}")
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ConfigError(
+            f"{where}：字段的 key 重复：{'、'.join(repeated)}；每个字段的 key 须各不相同"
+        )
     known = set(keys)
     for f in out:
         for ref in (*f.not_after, *f.not_before, *f.required_when):
             if ref != PERIOD_END and ref not in known:
-                raise ConfigError(f"{where}: field '{f.key}' refers to unknown field '{ref}'")
+                raise ConfigError(f"{where}：字段 {f.key} 引用了不存在的字段 {ref}")
     return out
 
 
 def _field(table: object, where: str) -> Field:
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table")
+        raise ConfigError(f"{where}：须为一个表（以 [[fields]] 开头、下面写 键 = 值）")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(_KEYS)}")
+        raise ConfigError(
+            f"{where}：“{'”“'.join(unknown)}”不是可用的设置项。可用的有：{'、'.join(sorted(_KEYS))}"
+        )
     for key in ("key", "header"):
         if not isinstance(table.get(key), str) or not table[key]:
-            raise ConfigError(f"{where}: missing required key '{key}'")
+            raise ConfigError(f"{where}：缺少必填的键 {key}（须为文字）")
     kind = table.get("type", "text")
     if kind not in FIELD_TYPES:
-        raise ConfigError(f"{where}: type must be one of {', '.join(FIELD_TYPES)}, not {kind!r}")
+        raise ConfigError(f"{where}：type 须为 {'、'.join(FIELD_TYPES)} 之一，现为 {shown(kind)}")
     # `input = true` (the first list definitions) means an institution fills the field.
     fill = table.get("fill", "institution" if table.get("input") else "prefilled")
     if fill not in FILLS:
-        raise ConfigError(f"{where}: fill must be one of {', '.join(FILLS)}, not {fill!r}")
+        raise ConfigError(f"{where}：fill 须为 {'、'.join(FILLS)} 之一，现为 {shown(fill)}")
     choices = table.get("choices", [])
     if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
-        raise ConfigError(f"{where}: choices must be a list of texts")
+        raise ConfigError(f'{where}：choices 须为文字的列表，如 choices = ["是", "否"]')
     if kind == "choice" and not choices and not table.get("choices_from"):
-        raise ConfigError(f"{where}: a choice needs choices = [...] or choices_from")
+        raise ConfigError(
+            f'{where}：type = "choice" 的字段须写出选项 choices = [...] 或 choices_from'
+        )
     required_when = table.get("required_when", {})
     if not isinstance(required_when, dict):
-        raise ConfigError(f'{where}: required_when must be a table, e.g. {{status = "已整改"}}')
+        raise ConfigError(
+            f'{where}：required_when 须为一个表，如 required_when = {{ status = "已整改" }}'
+        )
     return Field(
         key=table["key"],
         header=table["header"],
@@ -221,11 +230,11 @@ def _streak(value: object, choices: list[str], where: str) -> tuple[str, int] | 
         return None
     if not isinstance(value, dict) or value.get("value") not in choices:
         raise ConfigError(
-            f'{where}: streak 应为 {{ value = "<选项之一>", periods = 2 }} / streak needs a choice'
+            f'{where}：streak 应为 {{ value = "<选项之一>", periods = 2 }} / streak needs a choice'
         )
     periods = value.get("periods", 2)
     if not isinstance(periods, int) or periods < 2:
-        raise ConfigError(f"{where}: streak periods 应为不小于2的整数 / periods must be >= 2")
+        raise ConfigError(f"{where}：streak periods 应为不小于2的整数 / periods must be >= 2")
     return str(value["value"]), periods
 
 
@@ -234,7 +243,7 @@ def _number(table: dict[str, Any], key: str, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}: {key} must be a number")
+        raise ConfigError(f"{where}：{key} 须为数字（不加引号），现为 {shown(value)}")
     return float(value)
 
 
@@ -243,7 +252,7 @@ def _names(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: {key} must be a field key or a list of them")
+        raise ConfigError(f"{where}：{key} 须为字段的 key 或它们的列表，现为 {shown(value)}")
     return tuple(value)
 
 

@@ -49,22 +49,23 @@ def rows_from(
 ) -> tuple[Row, ...]:
     """Rows from a TOML array of tables; ``defaults`` are every row's field values."""
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{where}: rows must be an array of tables ([[...]] with key = ...)")
+        raise ConfigError(f"{where}：须为若干行，每行以 [[…]] 开头、下面写 key = ...")
     rows = []
     for i, table in enumerate(tables):
-        rows.append(_row(table, f"{where} row {i + 1}", defaults or {}))
+        rows.append(_row(table, f"{where} 第{i + 1}项", defaults or {}))
     keys = [r.key for r in rows]
     if len(set(keys)) != len(keys):
-        raise ConfigError(f"{where}: duplicate row keys in {keys}")
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise ConfigError(f"{where}：行的 key 重复：{'、'.join(repeated)}；每行的 key 须各不相同")
     return tuple(rows)
 
 
 def _row(table: dict[str, Any], where: str, defaults: Mapping[str, str]) -> Row:
     if "key" not in table:
-        raise ConfigError(f"{where}: missing required key 'key'")
+        raise ConfigError(f"{where}：缺少必填的键 key")
     aliases = table.get("aliases", ())
     if not isinstance(aliases, list | tuple) or not all(isinstance(a, str) for a in aliases):
-        raise ConfigError(f"{where}: aliases must be a list of texts")
+        raise ConfigError(f'{where}：aliases 须为文字的列表，如 aliases = ["别名一", "别名二"]')
     values = {
         **defaults,
         **{
@@ -86,7 +87,7 @@ def _milestones(tables: object, where: str) -> tuple[Milestone, ...]:
     """``milestones = [{ date = 2026-06-30, percent = 60, text = "主体结构封顶" }, ...]``:
     dates in order, percents never going down, each 0–100."""
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
-        raise ConfigError(f"{where}: 应为表的列表，如 [{{ date = 2026-06-30, percent = 60 }}]")
+        raise ConfigError(f"{where}：应为表的列表，如 [{{ date = 2026-06-30, percent = 60 }}]")
     out = []
     for i, t in enumerate(tables, start=1):
         day = t.get("date")
@@ -96,15 +97,15 @@ def _milestones(tables: object, where: str) -> tuple[Milestone, ...]:
             except ValueError:
                 day = None
         if not isinstance(day, dt.date) or isinstance(day, dt.datetime):
-            raise ConfigError(f"{where} {i}: date 应为日期，如 2026-06-30 / date must be a date")
+            raise ConfigError(f"{where} {i}：date 应为日期，如 2026-06-30 / date must be a date")
         percent = t.get("percent")
         if not isinstance(percent, int | float) or not 0 <= percent <= 100:
-            raise ConfigError(f"{where} {i}: percent 应为 0—100 的数 / percent must be 0..100")
+            raise ConfigError(f"{where} {i}：percent 应为 0—100 的数 / percent must be 0..100")
         out.append(Milestone(day, float(percent), str(t.get("text", ""))))
     for a, b in itertools.pairwise(out):
         if b.day <= a.day or b.percent < a.percent:
             raise ConfigError(
-                f"{where}: 节点应按日期先后排列，进度不能减少（{a.label()} → {b.label()}）"
+                f"{where}：节点应按日期先后排列，进度不能减少（{a.label()} → {b.label()}）"
                 " / milestones must be in date order with percents never going down"
             )
     return tuple(out)

@@ -8,13 +8,13 @@ life) is read by the kind (:mod:`pipeline.forms.kinds`), so a new kind brings it
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline import tomlfile
+from pipeline.errors import ConfigError, shown
 from pipeline.forms.fields import Field
 from pipeline.forms.rows import Row
 
@@ -59,20 +59,13 @@ class FormSpec:
 
 def require(data: dict[str, Any], key: str, where: str) -> Any:
     if key not in data:
-        raise ConfigError(f"{where}: missing required key '{key}'")
+        raise ConfigError(f"{where}：缺少必填的键 {key}")
     return data[key]
 
 
 def read_definition(path: Path) -> dict[str, Any]:
     """The TOML of one definition; errors name the file and what was expected."""
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"form definition not found: {path}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (save it as UTF-8): {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    return tomlfile.read(path, "报表定义文件")[0]
 
 
 REPORTERS = ("all", "institutions", "bureau")
@@ -101,15 +94,19 @@ def common(data: dict[str, Any], where: str) -> dict[str, Any]:
     try:
         version = int(require(data, "version", where))
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: version must be a whole number") from exc
+        raise ConfigError(
+            f"{where}：version 须为整数（不加引号），现为 {shown(data.get('version'))}"
+        ) from exc
     reporters = data.get("reporters", "all")
     if reporters not in REPORTERS:
         raise ConfigError(
-            f"{where}: reporters 应为 {'、'.join(REPORTERS)} 之一 / reporters must be one of {REPORTERS}"
+            f"{where}：reporters 应为 {'、'.join(REPORTERS)} 之一 / reporters must be one of {REPORTERS}"
         )
     row_set = data.get("rows", "")
     if not isinstance(row_set, str):
-        raise ConfigError(f'{where}: rows must be the name of the form\'s rows, e.g. "topics"')
+        raise ConfigError(
+            f'{where}：rows 须为本表各行的统称，如 rows = "topics"，现为 {shown(row_set)}'
+        )
     return {
         "id": str(require(data, "id", where)),
         "version": version,

@@ -162,7 +162,9 @@ def land(inbox: Path, name: str, data: bytes, sha256: str) -> tuple[str, bool]:
                 tmp = None
             _sync_folder(inbox)
             return candidate, True
-        raise FileExistsError(f"no free name for {name} in {inbox}")
+        raise FileExistsError(
+            f"收件箱 {inbox} 中名为 {name} 及其编号的文件已太多，无法再保存；请清理收件箱后重试"
+        )
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)

@@ -36,15 +36,20 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
     """Store the file's figures in the ledger; returns (values, institutions)."""
     grids = [s for s in campaign.forms if isinstance(s, GridSpec)]
     if not grids:
-        raise InputError("the campaign has no grid form to take a baseline for")
+        raise InputError(
+            f"{campaign.name}（{campaign.code}）没有附件2这类按专题填数的报表（grid），"
+            "无需导入基线；请用 --campaign 选择要导入基线的工作"
+        )
     spec = grids[0]
     rows = _read_rows(path)
     if not rows:
-        raise InputError(f"{path}: empty file")
+        raise InputError(f"{path}：文件是空的")
     header = [h.strip() for h in rows[0]]
     for required in ("机构代码", "截至月份", "专题专项"):
         if required not in header:
-            raise InputError(f"{path}: line 1: missing column {required}")
+            raise InputError(
+                f"{path}：第1行（表头）缺少列 {required}；应有机构代码、截至月份、专题专项和各项数字列"
+            )
     names = {}
     for m in spec.measures:
         if m.kind == "rate":
@@ -53,7 +58,10 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
             names[alias] = m.key
     measure_cols = {i: names[h] for i, h in enumerate(header) if h in names}
     if not measure_cols:
-        raise InputError(f"{path}: line 1: no column names a count of {spec.annex}")
+        raise InputError(
+            f"{path}：第1行（表头）中没有{spec.annex}的数字列；列名应为完整的表头，"
+            "如 排查整治隐患/一般隐患/排查"
+        )
     roster = campaign.roster()
     topic_rows = campaign.rows_for(spec)
     topics = {t.label: t.key for t in topic_rows} | {t.key: t.key for t in topic_rows}
@@ -69,33 +77,34 @@ def import_baseline(campaign: Campaign, path: Path) -> tuple[int, int]:
         code = cells[col["机构代码"]].strip()
         inst = roster.get(code)
         if inst is None:
-            raise InputError(f"{path}: line {line}: 机构代码 {code!r} is not in the roster")
+            raise InputError(f"{path}：第{line}行：机构代码“{code}”不在名册中")
         fills = {m.key for m in spec.inputs_for(inst.role)}
         try:
             through = Period.parse(cells[col["截至月份"]])
         except ConfigError as exc:
-            raise InputError(f"{path}: line {line}: 截至月份: {exc}") from exc
+            raise InputError(f"{path}：第{line}行：截至月份 {exc}") from exc
         first = through_of.setdefault(code, (str(through), line))
         if first[0] != str(through):
             raise InputError(
-                f"{path}: line {line}: 截至月份 {through} differs from {first[0]} on line "
-                f"{first[1]}; one institution's baseline must end in one month"
+                f"{path}：第{line}行：截至月份 {through} 与第{first[1]}行的 {first[0]} 不同；"
+                "同一单位的基线须截至同一个月"
             )
         topic = topics.get(cells[col["专题专项"]].strip())
         if topic is None:
-            raise InputError(f"{path}: line {line}: unknown 专题专项 {cells[col['专题专项']]!r}")
+            raise InputError(
+                f"{path}：第{line}行：专题专项“{cells[col['专题专项']]}”不是本工作的专题"
+                f"（{'、'.join(t.label for t in topic_rows)}）"
+            )
         for i, key in measure_cols.items():
             norm = normalise_number(cells[i])
             if norm.error or (norm.value is not None and (norm.value < 0 or norm.value % 1)):
-                raise InputError(
-                    f"{path}: line {line}: {header[i]}: not a whole number: {cells[i]!r}"
-                )
+                raise InputError(f"{path}：第{line}行：{header[i]}“{cells[i]}”不是非负整数")
             if norm.value is None:
                 continue
             m = spec.measure(key)
             if norm.value and not (key in fills or (m.terms and set(m.terms) <= fills)):
                 raise InputError(
-                    f"{path}: line {line}: {header[i]}: {inst.name} does not report this column"
+                    f"{path}：第{line}行：{header[i]}：{inst.name}不填报这一列，请留空"
                 )
             out.append(
                 (

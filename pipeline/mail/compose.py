@@ -74,11 +74,20 @@ def render(folder: Path | None, name: str, context: dict[str, object]) -> str:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         raise ConfigError(
-            f"mail template {exc.filename or name}: line {exc.lineno}: {exc.message}"
+            f"邮件模板 {exc.filename or name}：第{exc.lineno}行格式有误（{exc.message}）"
         ) from exc
     except jinja2.TemplateError as exc:  # UndefinedError, TemplateNotFound, ...
         where = _source(env, name)
-        raise ConfigError(f"mail template {where}: {exc}") from exc
+        raise ConfigError(f"邮件模板 {where} 无法生成邮件（{_explained(exc)}）") from exc
+
+
+def _explained(exc: jinja2.TemplateError) -> str:
+    """What went wrong in a template, for the IT helper who edited it; jinja2's words after."""
+    if isinstance(exc, jinja2.UndefinedError):
+        return f"模板中用了不存在的变量，请对照程序自带的模板核对变量名：{exc}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return f"找不到模板文件：{exc}"
+    return str(exc)
 
 
 def _source(env: jinja2.Environment, name: str) -> str:
@@ -95,7 +104,7 @@ def render_letter(folder: Path | None, kind: str, context: dict[str, object]) ->
     subject = " ".join(render(folder, f"{kind}_subject.txt.j2", context).split())
     body = render(folder, f"{kind}_body.txt.j2", context).strip() + "\n"
     if not subject:
-        raise ConfigError(f"mail template {kind}_subject.txt.j2: the subject is empty")
+        raise ConfigError(f"邮件模板 {kind}_subject.txt.j2 生成的邮件主题是空的，请补上主题文字")
     return subject, body
 
 

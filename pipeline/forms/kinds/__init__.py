@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 from pipeline.forms.kinds.base import FormKind
 from pipeline.forms.kinds.grid import GridKind
 from pipeline.forms.kinds.register import RegisterKind
@@ -31,14 +31,25 @@ def load_form(path: Path) -> FormSpec:
     where = str(path)
     kind = data.get("kind")
     if kind not in KINDS:
-        raise ConfigError(f"{where}: kind must be one of {', '.join(sorted(KINDS))}, not {kind!r}")
+        raise ConfigError(f"{where}：kind 须为 {'、'.join(sorted(KINDS))} 之一，现为 {shown(kind)}")
     try:
         return KINDS[kind].load(data, where)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from exc
+        raise ConfigError(
+            f"{where}：有键的值类型不对（如应为数字处写了文字，数字不加引号）：{exc}"
+        ) from exc
 
 
 def load_forms(names: list[str], schemas_dir: Path = SCHEMAS_DIR) -> list[FormSpec]:
+    """The forms a campaign names (``[campaign] forms``), each from its definition file."""
+    for name in names:
+        path = schemas_dir / f"{name}.toml"
+        if not path.is_file():
+            known = "、".join(sorted(p.stem for p in schemas_dir.glob("*.toml"))) or "无"
+            raise ConfigError(
+                f"找不到报表定义文件 {path}：[campaign] forms 中的“{name}”不是 {schemas_dir} "
+                f"中的报表；可用的有：{known}"
+            )
     return [load_form(schemas_dir / f"{name}.toml") for name in names]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 from pipeline.forms.rows import rows_from
 from pipeline.forms.spec import COMMON_KEYS, FormSpec, common, require
 
@@ -110,9 +110,12 @@ KEYS = COMMON_KEYS | {
 def load_grid(data: dict[str, Any], where: str) -> GridSpec:
     unknown = sorted(set(data) - KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown} for a grid")
+        raise ConfigError(
+            f"{where}：“{'”“'.join(unknown)}”不是 grid 类报表可用的设置项。"
+            f"可用的有：{'、'.join(sorted(KEYS))}"
+        )
     measures = tuple(
-        _measure(d, f"{where} measure {i + 1}")
+        _measure(d, f"{where} 第{i + 1}个 [[measures]]")
         for i, d in enumerate(require(data, "measures", where))
     )
     spec = GridSpec(
@@ -131,7 +134,7 @@ def load_grid(data: dict[str, Any], where: str) -> GridSpec:
 def _measure(d: dict[str, Any], where: str) -> Measure:
     kind = require(d, "kind", where)
     if kind not in ("count", "sum", "rate"):
-        raise ConfigError(f"{where}: kind must be count, sum or rate, not {kind!r}")
+        raise ConfigError(f"{where}：kind 须为 count、sum 或 rate 之一，现为 {shown(kind)}")
     m = Measure(
         key=require(d, "key", where),
         header=tuple(require(d, "header", where)),
@@ -144,11 +147,15 @@ def _measure(d: dict[str, Any], where: str) -> Measure:
         flag_open=bool(d.get("flag_open", False)),
     )
     if kind == "count" and m.role not in ("institution", "bureau"):
-        raise ConfigError(f"{where}: a count needs role = 'institution' or 'bureau'")
+        raise ConfigError(
+            f'{where}：kind = "count" 的栏须写明由谁填报：role = "institution" 或 "bureau"'
+        )
     if kind == "sum" and not m.terms:
-        raise ConfigError(f"{where}: a sum needs terms")
+        raise ConfigError(f'{where}：kind = "sum" 的栏须写明由哪些栏相加：terms = [...]')
     if kind == "rate" and not (m.numerator and m.denominator):
-        raise ConfigError(f"{where}: a rate needs numerator and denominator")
+        raise ConfigError(
+            f'{where}：kind = "rate" 的栏须写明分子和分母：numerator = "…"、denominator = "…"'
+        )
     return m
 
 
@@ -158,4 +165,6 @@ def _check_references(spec: GridSpec, where: str) -> None:
         refs = (*m.terms, *(r for r in (m.numerator, m.denominator) if r))
         for ref in refs:
             if ref not in counts:
-                raise ConfigError(f"{where}: measure '{m.key}' refers to unknown count '{ref}'")
+                raise ConfigError(
+                    f'{where}：栏 {m.key} 引用了 {ref}，它不是本表的计数栏（kind = "count"）'
+                )

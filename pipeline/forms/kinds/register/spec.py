@@ -36,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, shown
 from pipeline.forms.fields import Field, fields_from
 from pipeline.forms.spec import COMMON_KEYS, FormSpec, common, require
 
@@ -142,22 +142,28 @@ KEYS = COMMON_KEYS | {
 def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
     unknown = sorted(set(data) - KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown} for a register")
+        raise ConfigError(
+            f"{where}：“{'”“'.join(unknown)}”不是 register 类报表可用的设置项。"
+            f"可用的有：{'、'.join(sorted(KEYS))}"
+        )
     fields = fields_from(require(data, "fields", where), where)
     keys = {f.key for f in fields}
     roles = data.get("roles", {})
     if not isinstance(roles, dict):
-        raise ConfigError(f"{where}: [roles] must be a table")
+        raise ConfigError(f"{where}：[roles] 须为一个表（以 [roles] 开头、下面写 键 = 值）")
     unknown = sorted(set(roles) - ROLE_KEYS)
     if unknown:
-        raise ConfigError(f"{where} [roles]: unknown roles {unknown}; known: {sorted(ROLE_KEYS)}")
+        raise ConfigError(
+            f"{where}：[roles] 中的“{'”“'.join(unknown)}”不是可用的设置项。"
+            f"可用的有：{'、'.join(sorted(ROLE_KEYS))}"
+        )
 
     def one(role: str, required: bool = False) -> str:
         value = roles.get(role, "")
         if required and not value:
-            raise ConfigError(f"{where} [roles]: a register needs {role} = <field key>")
+            raise ConfigError(f'{where} [roles]：清单须写明 {role} = "<字段的 key>"')
         if value and value not in keys:
-            raise ConfigError(f"{where} [roles] {role}: unknown field {value!r}")
+            raise ConfigError(f"{where} [roles]：{role} = {shown(value)} 不是本表的字段")
         return str(value)
 
     def many(role: str) -> tuple[str, ...]:
@@ -165,7 +171,7 @@ def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
         names = tuple(value) if isinstance(value, list | tuple) else (str(value),)
         for key in names:
             if key not in keys:
-                raise ConfigError(f"{where} [roles] {role}: unknown field {key!r}")
+                raise ConfigError(f"{where} [roles]：{role} 中的 {shown(key)} 不是本表的字段")
         return names
 
     group_by = many("group_by")
@@ -176,23 +182,29 @@ def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
         status_field = next(f for f in fields if f.key == status)
         if not closed or not set(closed) <= set(status_field.choices):
             raise ConfigError(
-                f"{where} [roles] closed: the values of {status!r} that close an item, "
-                f"among {list(status_field.choices)}"
+                f"{where} [roles]：closed 须列出字段 {status} 中表示已办结的选项，"
+                f"从 {'、'.join(status_field.choices)} 中选，现为 {shown(list(closed))}"
             )
     id_key = one("id", True)
     if next(f for f in fields if f.key == id_key).fill != "system":
-        raise ConfigError(f'{where}: the id field {id_key!r} must have fill = "system"')
+        raise ConfigError(f'{where}：编号字段 {id_key}（[roles] id）须写 fill = "system"')
     by_key = {f.key: f for f in fields}
     sums = many("sums")
     for key in sums:
         if by_key[key].type not in ("integer", "decimal"):
-            raise ConfigError(f"{where} [roles] sums: {key!r} is not an integer or decimal field")
+            raise ConfigError(
+                f'{where} [roles]：sums 中的 {key} 须为数字字段（type = "integer" 或 "decimal"）'
+            )
     rising = one("rising")
     if rising and by_key[rising].type != "choice":
-        raise ConfigError(f"{where} [roles] rising: {rising!r} is not a choice field")
+        raise ConfigError(
+            f'{where} [roles]：rising 所指的 {rising} 须为选择字段（type = "choice"）'
+        )
     owner = one("owner")
     if owner and by_key[owner].type != "institution":
-        raise ConfigError(f"{where} [roles] owner: {owner!r} is not an institution field")
+        raise ConfigError(
+            f'{where} [roles]：owner 所指的 {owner} 须为单位字段（type = "institution"）'
+        )
     supervise = data.get("supervise", {})
     return RegisterSpec(
         **common(data, where),
@@ -217,7 +229,7 @@ def load_register(data: dict[str, Any], where: str) -> RegisterSpec:
         id_prefix=str(data.get("id_prefix", "")),
         blank_rows=int(data.get("blank_rows", 30)),
         reconcile=tuple(
-            _reconcile(r, keys, f"{where} [[reconcile]] {i + 1}")
+            _reconcile(r, keys, f"{where} 第{i + 1}个 [[reconcile]]")
             for i, r in enumerate(data.get("reconcile", []))
         ),
         rate_label=str(data.get("rate_label", "整改率")),
@@ -228,17 +240,21 @@ def _schedule(table: object, fields: Mapping[str, Field], where: str) -> Schedul
     if table is None:
         return None
     if not isinstance(table, dict):
-        raise ConfigError(f"{where}: must be a table")
+        raise ConfigError(f"{where}：须为一个表（下面写 键 = 值）")
     unknown = sorted(set(table) - {"progress", "target", "plan", "claim"})
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown}")
+        raise ConfigError(
+            f"{where}：“{'”“'.join(unknown)}”不是可用的设置项。可用的有：progress、target、plan、claim"
+        )
     for key in ("progress", "target", "plan", "claim"):
         value = table.get(key, "")
         if value and value not in fields:
-            raise ConfigError(f"{where} {key}: unknown field {value!r}")
+            raise ConfigError(f"{where}：{key} = {shown(value)} 不是本表的字段")
     progress = table.get("progress", "")
     if not progress or fields[progress].type not in ("percent", "decimal", "integer"):
-        raise ConfigError(f"{where}: progress = <a percent field> is required")
+        raise ConfigError(
+            f'{where}：须写明 progress = "<进度字段的 key>"（type 为 percent、decimal 或 integer 的字段）'
+        )
     return Schedule(
         progress=progress,
         target=str(table.get("target", "")),
@@ -250,10 +266,10 @@ def _schedule(table: object, fields: Mapping[str, Field], where: str) -> Schedul
 def _reconcile(table: dict[str, Any], keys: set[str], where: str) -> Reconcile:
     for key in ("form", "row_field", "date_field", "measure"):
         if not isinstance(table.get(key), str):
-            raise ConfigError(f"{where}: missing required key '{key}'")
+            raise ConfigError(f"{where}：缺少必填的键 {key}（须为文字）")
     for key in (table["row_field"], table["date_field"], *table.get("where", {})):
         if key not in keys:
-            raise ConfigError(f"{where}: unknown field {key!r}")
+            raise ConfigError(f"{where}：{shown(key)} 不是本表的字段")
     return Reconcile(
         form=table["form"],
         row_field=table["row_field"],

@@ -51,7 +51,10 @@ KEYS = COMMON_KEYS | {"fields", "spare_rows", "new_task_marker", "roles", "trend
 def load_list(data: dict[str, Any], where: str) -> ListSpec:
     unknown = sorted(set(data) - KEYS)
     if unknown:
-        raise ConfigError(f"{where}: unknown keys {unknown} for a list")
+        raise ConfigError(
+            f"{where}：“{'”“'.join(unknown)}”不是 list 类报表可用的设置项。"
+            f"可用的有：{'、'.join(sorted(KEYS))}"
+        )
     fields = fields_from(require(data, "fields", where), where)
     roles = data.get("roles", {})
     keys = {f.key for f in fields}
@@ -61,7 +64,7 @@ def load_list(data: dict[str, Any], where: str) -> ListSpec:
         names = tuple(value) if many else ((value,) if value else ())
         unknown = [k for k in names if k not in keys]
         if unknown:
-            raise ConfigError(f"{where} [roles] {role}: unknown field(s) {unknown}")
+            raise ConfigError(f"{where} [roles]：{role} 中的 {'、'.join(unknown)} 不是本表的字段")
         return names
 
     defaults = {str(k): str(v) for k, v in data.get("defaults", {}).items()}
