@@ -20,6 +20,7 @@ from pipeline.config.coverage import Coverage, load_coverage
 from pipeline.config.imap import ImapConfig, load_imap
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.config.mail import MailConfig, load_mail
+from pipeline.config.report import ReportConfig, load_report
 from pipeline.config.roster import COLUMNS, Roster, load_roster
 from pipeline.config.stages import Stage, load_stages, stage_of
 from pipeline.config.targets import Targets, load_targets
@@ -56,6 +57,7 @@ class Campaign:
     anomalies: AnomalyConfig
     limits: Limits = DEFAULT_LIMITS
     mail: MailConfig = field(default_factory=MailConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)  # the briefing's templates
     imap: ImapConfig | None = None  # the mailbox ``fetch`` reads returns from
     kind: Kind = "month"  # the campaign's reporting period
     # who reports: roster attribute -> the values in scope (none: everyone)
@@ -158,6 +160,7 @@ TABLES = (
     "anomalies",
     "limits",
     "mail",
+    "report",
     "smtp",
     "imap",
     "forms",
@@ -166,7 +169,7 @@ TABLES = (
     "coverage",
 )
 # Tables a workspace file shares with its campaigns (a campaign's own table wins).
-SHARED = ("bureau", "mail", "smtp", "imap", "limits", "anomalies")
+SHARED = ("bureau", "mail", "report", "smtp", "imap", "limits", "anomalies")
 WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
     "saturday": 5, "sunday": 6,
@@ -283,6 +286,7 @@ def campaign_from(
         anomalies=AnomalyConfig(threshold, min_months, margin),
         limits=limits,
         mail=load_mail(data, base, where),
+        report=load_report(data, base, where),
         imap=load_imap(data, base, where),
         kind=kind,
         scope=_scope(camp, where),
