@@ -194,7 +194,7 @@ def _columns(chart: Chart) -> Drawing:
 
 
 def _rate_line(d: Drawing, line: Series, x0: float, x1: float, y0: float, y1: float, band: float):
-    rmax = max(100.0, *(v for v in line.values if v is not None)) if line.values else 100.0
+    rmax = max([100.0, *(v for v in line.values if v is not None)])
     for k in (0, 2, 4):
         y = y1 - (y1 - y0) * k / 4
         d.shapes.append(Text(x1 + 6, y + 4, f"{rmax * k / 4:.0f}%", SMALL, "start", LINE))

@@ -88,6 +88,7 @@ def environment(folder: Path | None) -> jinja2.Environment:
     env.globals.update(
         table=lambda f: f"[[table:{f.form}]]" if f.table is not None else "",
         charts=lambda f: "\n".join(f"[[chart:{c.key}]]" for c in f.charts),
+        chart=lambda key: f"[[chart:{key}]]",
     )
     return env
 

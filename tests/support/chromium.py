@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from support.apt import apt_install
+from support.apt import apt_install, cjk_font_problem
 
 NAMES = ("chromium", "chromium-browser", "google-chrome")
 _problem: list[str] = []
@@ -45,6 +45,18 @@ def chromium_path() -> str | None:
             return found
     _problem.append(problem or "chromium was installed but is not on PATH")
     return None
+
+
+@cache
+def ready() -> bool:
+    """Chromium, and a Chinese font for it to draw the page with."""
+    if chromium_path() is None:
+        return False
+    problem = cjk_font_problem()
+    if problem:
+        _problem.append(problem)
+        return False
+    return True
 
 
 def unavailable_reason() -> str:
