@@ -52,9 +52,11 @@ def pct(value: object) -> str:
 
 
 def change(value: object, unit: str = "") -> str:
-    if not isinstance(value, int | float) or value == 0:
+    """增加5处, 减少3.2个百分点 (a rate's change), 持平."""
+    if not isinstance(value, int | float) or round(value, 1) == 0:
         return "持平"
-    return f"{'增加' if value > 0 else '减少'}{fmt(abs(value))}{unit}"
+    word = "个百分点" if unit == "%" else unit
+    return f"{'增加' if value > 0 else '减少'}{fmt(round(abs(value), 1))}{word}"
 
 
 def names(values: object, most: int = 10) -> str:

@@ -116,12 +116,11 @@ def digest(totals: Totals, data: PeriodData) -> FormDigest:
         "bottom": list(reversed(ranked[-n:])) if n else [],
         "counts": _sheet(tables, COUNTS_SHEET),
     }
-    headlines = [Figure("在账", len(items), "条", "期末")]
+    headlines = []  # what to act on first, then what is on the books
     if spec.status_field:
         headlines += [
-            Figure("本期新增", facts["new"], "条", "本期"),
-            Figure("未完成", facts["open"], "条", "期末"),
             Figure(f"累计{spec.rate_label}", facts["rate"], "%", "累计"),
+            Figure("未完成", facts["open"], "条", "期末"),
         ]
     if _sheet(tables, OVERDUE_SHEET) is not None:
         headlines.append(Figure("逾期", len(overdue), "条", "期末"))
@@ -129,6 +128,9 @@ def digest(totals: Totals, data: PeriodData) -> FormDigest:
         headlines.append(Figure("挂牌督办", len(supervised), "条", "期末"))
     if behind is not None:
         headlines.append(Figure("进度滞后", len(behind.rows), "项", "期末"))
+    headlines.append(Figure("在账", len(items), "条", "期末"))
+    if spec.status_field:
+        headlines.append(Figure("本期新增", facts["new"], "条", "本期"))
     return FormDigest(
         form=spec.id,
         kind="register",

@@ -117,8 +117,6 @@ def digest(totals: Totals, data: PeriodData) -> FormDigest:
     headlines = [
         Figure(f"本期{s['label']}", _num(s["value"]), "", "本期", s.get("change")) for s in sums[:4]
     ]
-    if not numbers and not tallied:
-        headlines = [Figure("报送单位", len(t.by_inst), "家", "本期")]
     return FormDigest(
         form=spec.id,
         kind="list",
