@@ -253,7 +253,8 @@ def _chart(doc: DocumentObject, digest: Digest, key: str, number: int) -> int:
     picture.paragraph_format.first_line_indent = Pt(0)
     picture.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
     picture.paragraph_format.keep_with_next = True
-    doc.add_paragraph(f"图{number}　{chart.title}", style="图表说明")
+    note = f"（{chart.note}）" if chart.note else ""
+    doc.add_paragraph(f"图{number}　{chart.title}{note}", style="图表说明")
     if painted.keys:  # no Chinese font where it was painted: say what each key stands for
         keys = "；".join(f"{k} {text}" for k, text in painted.keys)
         doc.add_paragraph(f"图中编号：{keys}", style="表格文字")

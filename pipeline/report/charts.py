@@ -14,8 +14,11 @@ font is not known here, so labels are cut to fit with room to spare.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
 
 ChartKind = Literal["columns", "bars", "stacked"]
 PALETTE = ("#3b6fb6", "#e08a2c", "#4a9a5b", "#c4473f", "#8c6bb1", "#7f7f7f")
@@ -98,6 +101,18 @@ class Drawing:
     width: float
     height: float
     shapes: list[Shape] = field(default_factory=list)
+
+
+MAX_BARS = 30  # a ranking of more is drawn by its two ends (a province has thousands)
+
+
+def ends(items: Sequence[T], most: int = MAX_BARS) -> tuple[list[T], str]:
+    """``items`` as a chart shows them: all, or the first and last ``most // 2`` with a
+    note saying so."""
+    if len(items) <= most:
+        return list(items), ""
+    half = most // 2
+    return [*items[:half], *items[-half:]], f"共{len(items)}个，图中为前{half}个和后{half}个"
 
 
 def fmt(value: float | None, unit: str = "") -> str:

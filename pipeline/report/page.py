@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pipeline.report.digest import Digest, Figure
 
 INDEX = "报告索引.html"
+LIST = 50  # rows of a list on the page (overdue items …); the books have them all
 TOP = 8  # headline cards on top: reporting's four and the forms' first
 
 
@@ -41,7 +42,9 @@ def filename(period: object) -> str:
 def figure(chart: Chart) -> Markup:
     return Markup(
         f'<figure id="{escape(chart.key)}" data-chart="{escape(chart.key)}">'
-        f"<figcaption>{escape(chart.title)}</figcaption>{svg(chart)}</figure>"
+        f"<figcaption>{escape(chart.title)}"
+        + (f'<span class="note">（{escape(chart.note)}）</span>' if chart.note else "")
+        + f"</figcaption>{svg(chart)}</figure>"
     )
 
 
@@ -66,7 +69,7 @@ def environment(folder: Path | None) -> jinja2.Environment:
         autoescape=True,
     )
     env.filters.update(change=change, cell=cell)
-    env.globals.update(figure=figure)
+    env.globals.update(figure=figure, LIST=LIST)
     return env
 
 

@@ -14,7 +14,7 @@ from pipeline.forms.kinds.base import Table
 from pipeline.forms.kinds.grid.arithmetic import derive_row
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW, Measure
 from pipeline.forms.kinds.grid.totals import GridTotals, cumulative_counts
-from pipeline.report.charts import Chart, Series, fmt
+from pipeline.report.charts import Chart, Series, ends, fmt
 from pipeline.report.digest.model import Figure, FormDigest
 
 if TYPE_CHECKING:
@@ -227,14 +227,16 @@ def _charts(
             )
         )
     if ranked and primary:
+        shown, note = ends(ranked)
         charts.append(
             Chart(
                 key=f"{spec.id}-institutions",
                 title=f"各单位累计{primary[0].short_label}",
                 kind="bars",
-                categories=tuple(r["name"] for r in ranked),
-                series=(Series(primary[0].short_label, tuple(r["rate"] for r in ranked)),),
+                categories=tuple(r["name"] for r in shown),
+                series=(Series(primary[0].short_label, tuple(r["rate"] for r in shown)),),
                 unit="%",
+                note=note,
             )
         )
     return charts

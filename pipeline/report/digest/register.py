@@ -20,7 +20,7 @@ from pipeline.forms.kinds.register.outputs import (
     SUPERVISED_SHEET,
 )
 from pipeline.forms.kinds.register.totals import RegisterTotals
-from pipeline.report.charts import Chart, Series
+from pipeline.report.charts import Chart, Series, ends
 from pipeline.report.digest.model import Figure, FormDigest
 
 if TYPE_CHECKING:
@@ -183,14 +183,16 @@ def _charts(
                 )
             )
     if ranked:
+        shown, note = ends(ranked)
         charts.append(
             Chart(
                 key=f"{spec.id}-institutions",
                 title=f"各单位{spec.rate_label}（{title}，累计）",
                 kind="bars",
-                categories=tuple(r["name"] for r in ranked),
-                series=(Series(spec.rate_label, tuple(r["rate"] for r in ranked)),),
+                categories=tuple(r["name"] for r in shown),
+                series=(Series(spec.rate_label, tuple(r["rate"] for r in shown)),),
                 unit="%",
+                note=note,
             )
         )
     if facts["overdue"] or facts["supervised"]:
@@ -199,7 +201,7 @@ def _charts(
             names.setdefault(v["name"], [0, 0])[0] += 1
         for v in facts["supervised"]:
             names.setdefault(v["name"], [0, 0])[1] += 1
-        order = sorted(names, key=lambda k: (-names[k][0], -names[k][1], k))
+        order, note = ends(sorted(names, key=lambda k: (-names[k][0], -names[k][1], k)))
         charts.append(
             Chart(
                 key=f"{spec.id}-overdue",
@@ -211,6 +213,7 @@ def _charts(
                     Series("挂牌督办", tuple(float(names[k][1]) for k in order)),
                 ),
                 unit="条",
+                note=note,
             )
         )
     return charts

@@ -13,13 +13,16 @@ from pipeline.forms.fields import NUMERIC
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import Table
 from pipeline.forms.kinds.tasklist.merge import ListTotals
-from pipeline.forms.kinds.tasklist.outputs import TOTAL
+from pipeline.forms.kinds.tasklist.outputs import MEAN, TOTAL
 from pipeline.report.charts import Chart, Series
 from pipeline.report.digest.model import Figure, FormDigest
 
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
     from pipeline.forms.kinds.base import Totals
+
+
+MAX_ROWS = 40  # institutions in the briefing's table
 
 
 def digest(totals: Totals, data: PeriodData) -> FormDigest:
@@ -131,16 +134,19 @@ def digest(totals: Totals, data: PeriodData) -> FormDigest:
 def _compact(summary: Table, numbers: list[str]) -> Table:
     """The summary's institutions and numbers only (its texts are for the workbook)."""
     headers = list(summary.headers)
-    keep = [1, *(headers.index(h) for h in numbers if h in headers)]
+    keep = [headers.index(h) for h in numbers if h in headers]
+    rows = [
+        [r[0] if r[0] in (TOTAL, MEAN) else r[1], *(r[i] for i in keep)]
+        for r in summary.rows
+        if any(r[i] not in ("", None) for i in keep)
+    ]
+    if len(rows) > MAX_ROWS:  # a province's list: its totals only (the book has the rest)
+        rows = [r for r in rows if r[0] in (TOTAL, MEAN)]
     return Table(
         sheet=summary.sheet,
         title=summary.title,
-        headers=[headers[i] for i in keep],
-        rows=[
-            [r[i] for i in keep]
-            for r in summary.rows
-            if any(r[i] not in ("", None) for i in keep[1:])
-        ],
+        headers=[headers[1], *(headers[i] for i in keep)],
+        rows=rows,
     )
 
 
