@@ -21,7 +21,14 @@ from pathlib import Path
 import pytest
 from docx import Document
 from docx.shared import Pt
-from e2e_support import SHIPPED, campaign_in, docx_text, grid_layout, set_received
+from e2e_support import (
+    SHIPPED,
+    campaign_in,
+    docx_text,
+    example_workspace,
+    grid_layout,
+    set_received,
+)
 from openpyxl import load_workbook
 from support.chromium import Browser, ready, unavailable_reason
 from support.libreoffice import convert, writer_path
@@ -33,7 +40,7 @@ from pipeline.demo.filler import fill_return, random_month
 from pipeline.distribute.templates import Prefills
 from pipeline.forms.kinds.grid.spec import CUMULATIVE_ROW, MONTH_ROW
 from pipeline.ledger.store import Ledger
-from pipeline.report import briefing, page
+from pipeline.report import briefing, digest, page
 from pipeline.report.charts import Chart, Series, draw
 from pipeline.report.raster import paint
 from pipeline.report.svg import svg
@@ -219,9 +226,11 @@ def test_page_is_self_contained_and_shows_every_chart(run: Run, tmp_path: Path) 
     for want in ("fujian2-trend-general_rate", "fujian2-topics", "fujian2-institutions",
                  "hazards-trend", "hazards-status", "hazards-institutions"):  # fmt: skip
         assert want in keys
+    drawn = {c.key: c.figures() for c in digest.build(_period_data(run)).all_charts()}
+    assert keys == [k for k in drawn if drawn[k] or k == "reporting"]
     for c in charts:
         assert c["height"] > 50, c["key"]
-        assert c["figures"], c["key"]
+        assert c["figures"] and c["figures"] == drawn[c["key"]], c["key"]
     # The cards on the page are 汇总表's figures.
     for key, shown in cards["cards"].items():
         _form, row, measure = key.split(":")
@@ -271,8 +280,6 @@ def test_bureau_template_replaces_a_paragraph(run: Run, tmp_path: Path) -> None:
         "请各单位于{{ d.label }}次月10日前完成{{ r.missing }}家未报送单位的补报。\n",
         encoding="utf-8",
     )
-    from pipeline.report import digest
-
     data = _period_data(run)
     made = digest.build(data)
     path = briefing.write(made, own, tmp_path, dt.date(2026, 9, 9))
@@ -290,5 +297,29 @@ def _period_data(run: Run):  # type: ignore[no-untyped-def]
     ledger = Ledger(run.campaign.ledger_path, run.campaign.code)
     try:
         return collect(run.campaign, run.campaign.roster(), ledger, AUG, [])
+    finally:
+        ledger.close()
+
+
+# -- every campaign of the example, every kind -----------------------------------------
+def test_every_campaign_of_the_example_has_its_page_and_briefing(tmp_path: Path) -> None:
+    """Grids, lists (numbers, tallies, texts), registers (with and without a status, of
+    records, with a plan), on a ledger where nothing was reported yet."""
+    from pipeline.aggregate.period import collect
+    from pipeline.campaigns.workspace import load_workspace
+
+    ws = load_workspace(example_workspace(tmp_path))
+    ledger = Ledger(ws.ledger_path, "")
+    try:
+        for c in ws.campaigns:
+            data = collect(c, c.roster(), ledger.scoped(c.code), c.start, [])
+            made = digest.build(data)
+            assert [f.form for f in made.forms] == [spec.id for spec in c.forms]
+            html = page.write(made, None, tmp_path / c.code).read_text(encoding="utf-8")
+            for f in made.forms:
+                assert f'data-form="{f.form}"' in html
+            text = docx_text(briefing.write(made, None, tmp_path / c.code))
+            assert f"关于{c.start.label()}{c.name}工作进展情况的通报" in text
+            assert f"{c.start.label()}应报送单位{len(c.roster())}家，已报送0家" in "".join(text)
     finally:
         ledger.close()
