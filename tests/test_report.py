@@ -323,3 +323,21 @@ def test_every_campaign_of_the_example_has_its_page_and_briefing(tmp_path: Path)
             assert f"{c.start.label()}应报送单位{len(c.roster())}家，已报送0家" in "".join(text)
     finally:
         ledger.close()
+
+
+def test_report_templates_setting_is_checked(tmp_path: Path) -> None:
+    from pipeline.campaigns.campaign import load_campaign
+    from pipeline.errors import ConfigError
+
+    folder = tmp_path / "c"
+    shutil.copytree(SHIPPED.parent, folder, ignore=shutil.ignore_patterns("*.sqlite"))
+    path = folder / "campaign.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + '\n[report]\ntemplates = "通报模板"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="找不到通报模板文件夹"):
+        load_campaign(path)
+    (folder / "通报模板").mkdir()
+    assert load_campaign(path).report.templates == (folder / "通报模板").resolve()
+    path.write_text(text + '\n[report]\nfolder = "通报模板"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown keys"):
+        load_campaign(path)
