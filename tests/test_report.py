@@ -289,6 +289,13 @@ def test_bureau_template_replaces_a_paragraph(run: Run, tmp_path: Path) -> None:
     assert "2026年9月9日" in text
     default = docx_text(run.out / briefing.filename(AUG))
     assert any("此处填写下一步工作安排" in line for line in default)
+    (own / "next_steps.txt.j2").write_text("{{ r.missing + '家' }}\n", encoding="utf-8")
+    from pipeline.errors import ConfigError
+    from pipeline.report import text
+
+    text.environment.cache_clear()  # the folder's templates are read once per process
+    with pytest.raises(ConfigError, match="通报模板有误"):
+        briefing.write(made, own, tmp_path, dt.date(2026, 9, 9))
 
 
 def _period_data(run: Run):  # type: ignore[no-untyped-def]

@@ -25,7 +25,7 @@ from pipeline.errors import ConfigError
 from pipeline.report import briefing
 from pipeline.report.charts import Chart
 from pipeline.report.svg import svg
-from pipeline.report.text import change
+from pipeline.report.text import TEMPLATE_FAILURES, change
 
 if TYPE_CHECKING:
     from pipeline.report.digest import Digest, Figure
@@ -76,7 +76,7 @@ def environment(folder: Path | None) -> jinja2.Environment:
 def _render(folder: Path | None, name: str, context: dict[str, object]) -> str:
     try:
         return environment(folder).get_template(name).render(**context)
-    except jinja2.TemplateError as exc:
+    except TEMPLATE_FAILURES as exc:
         raise ConfigError(f"报告模板 {name} 有误 / report template {name}: {exc}") from exc
 
 

@@ -34,6 +34,9 @@ MARKS: tuple[tuple[str, Style], ...] = (
 )
 PLACE = re.compile(r"\[\[(table|chart):([^\]]+)\]\]")
 CN_DIGITS = "零一二三四五六七八九十"
+# What a bureau's template may raise besides jinja2's own errors ({{ x + "处" }} on a
+# number, a loop over a figure …): a message naming the template, not a traceback.
+TEMPLATE_FAILURES = (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def render(digest: Digest, folder: Path | None, today: str) -> str:
             f"通报模板 {exc.filename or exc.name}：第{exc.lineno}行：{exc.message}"
             f" / briefing template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}"
         ) from exc
-    except jinja2.TemplateError as exc:  # UndefinedError, TemplateNotFound, ...
+    except TEMPLATE_FAILURES as exc:  # UndefinedError, TemplateNotFound …
         raise ConfigError(f"通报模板有误 / briefing template: {exc}") from exc
 
 
