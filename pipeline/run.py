@@ -105,7 +105,7 @@ def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str
 def _run_locked(
     ws: Workspace, targets: Mapping[str, Sequence[Period]], progress: Progress | None
 ) -> WorkspaceRun:
-    from pipeline.report import anomaly_list, manifest, overview, write_outputs
+    from pipeline.report import anomaly_list, manifest, overview, write_index, write_outputs
 
     campaigns = [ws.campaign(code) for code in targets]
     roster = ws.roster()
@@ -162,6 +162,7 @@ def _run_locked(
                     ((f.name, f.sha256, f.outcome) for f in files),  # the whole inbox
                 )
                 results.append(result)
+            write_index(c)
         written = None
         if not ws.single:
             written = overview.write(ws, ledger, files)

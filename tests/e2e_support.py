@@ -249,6 +249,17 @@ def workbook_values(path: Path) -> dict[str, object]:
         wb.close()
 
 
+def docx_text(path: Path) -> list[str]:
+    """A Word document's paragraphs and table cells, in order."""
+    import docx
+
+    doc = docx.Document(str(path))
+    lines = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        lines += [cell.text for row in table.rows for cell in row.cells]
+    return lines
+
+
 def outbox_snapshot(folder: Path) -> dict[str, object]:
     """Contents of every output of a period folder, compared by value."""
     snap: dict[str, object] = {}
@@ -257,6 +268,8 @@ def outbox_snapshot(folder: Path) -> dict[str, object]:
             snap[path.name] = workbook_values(path)
         elif path.suffix == ".jsonl":
             snap[path.name] = read_jsonl(path)
+        elif path.suffix == ".docx":
+            snap[path.name] = docx_text(path)
         else:
             snap[path.name] = path.read_text(encoding="utf-8")
     return snap

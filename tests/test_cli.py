@@ -112,6 +112,8 @@ def test_empty_inbox_run_completes_and_lists_everyone_missing(campaign_dir: Path
             "汇总明细_2026-08.xlsx",
             "问题隐患清单汇总_2026-08.xlsx",
             "制度措施清单汇总_2026-08.xlsx",
+            "情况通报_2026-08.docx",
+            "报告_2026-08.html",
         ]
     )
 

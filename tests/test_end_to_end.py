@@ -559,6 +559,8 @@ def test_rerun_changes_nothing(world: World) -> None:
                     ("校验日志", ".jsonl"),
                     ("校验日志", ".xlsx"),
                     ("汇总明细", ".xlsx"),
+                    ("情况通报", ".docx"),
+                    ("报告", ".html"),
                 )
             )
         )

@@ -56,7 +56,7 @@ def test_outputs_are_kept_until_something_changes(tmp_path: Path) -> None:
     assert "结果已写入" in first
     out = campaign.outbox / str(JUL)
     written = _stamps(out)
-    assert len(written) == 7
+    assert len(written) == 9  # with 情况通报 and 报告
 
     again = _run(campaign)
     assert "没有新情况" in again and "未重写" in again

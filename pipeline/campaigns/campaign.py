@@ -21,6 +21,7 @@ from pipeline.config.imap import KEYS as IMAP_KEYS
 from pipeline.config.imap import ImapConfig, load_imap
 from pipeline.config.limits import DEFAULT_LIMITS, LIMIT_KEYS, Limits
 from pipeline.config.mail import MAIL_KEYS, SMTP_KEYS, MailConfig, load_mail
+from pipeline.config.report import REPORT_KEYS, ReportConfig, load_report
 from pipeline.config.roster import COLUMNS, Roster, load_roster
 from pipeline.config.stages import Stage, load_stages, stage_of
 from pipeline.config.targets import Targets, load_targets
@@ -57,6 +58,7 @@ class Campaign:
     anomalies: AnomalyConfig
     limits: Limits = DEFAULT_LIMITS
     mail: MailConfig = field(default_factory=MailConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)  # the briefing's templates
     imap: ImapConfig | None = None  # the mailbox ``fetch`` reads returns from
     kind: Kind = "month"  # the campaign's reporting period
     # who reports: roster attribute -> the values in scope (none: everyone)
@@ -161,6 +163,7 @@ TABLES = (
     "anomalies",
     "limits",
     "mail",
+    "report",
     "smtp",
     "imap",
     "forms",
@@ -173,6 +176,7 @@ TABLES = (
 SHARED_KEYS: dict[str, tuple[str, ...]] = {
     "bureau": BUREAU_KEYS,
     "mail": MAIL_KEYS,
+    "report": REPORT_KEYS,
     "smtp": SMTP_KEYS,
     "imap": (*IMAP_KEYS, "password"),
     "limits": LIMIT_KEYS,
@@ -289,6 +293,7 @@ def campaign_from(
         anomalies=AnomalyConfig(threshold, min_months, margin),
         limits=limits,
         mail=load_mail(data, base, where),
+        report=load_report(data, base, where),
         imap=load_imap(data, base, where),
         kind=kind,
         scope=_scope(camp, where),

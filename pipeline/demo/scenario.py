@@ -113,6 +113,7 @@ def run_demo(workspace: Path, echo: Callable[[str], object] = print) -> Workspac
     mailloop.run_loop(ws, echo)
     echo("")
     echo(f"请查看 {ws.outbox}/总览.xlsx，以及 {ws.outbox}/<工作代码>/<报告期>/ 下的各项结果；")
+    echo(f"领导阅读的情况通报（.docx）和报告页面（.html）：{ws.outbox}/<工作代码>/报告索引.html。")
     echo(f"各单位的空白模板在 {ws.templates_dir}/<工作代码>/<报告期>/。")
     echo(f"在 {workspace} 中可继续使用：python -m pipeline --workspace examples/workspace.toml run")
     return ws

@@ -20,6 +20,7 @@ from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
+    from pipeline.config.roster import Institution
     from pipeline.ledger.store import Ledger, Submission
 
 SIGNERS = "__signers"  # the names signed under the forms: a column per footer label
@@ -122,6 +123,55 @@ def standing(data: PeriodData, code: str) -> Standing:
     )
 
 
+@dataclass(frozen=True)
+class Reporting:
+    """Who reported the period, on time or late, who is missing or was sent back: the
+    counts on top of 报送情况, and the names the briefing and the report page give."""
+
+    standings: dict[str, Standing]  # institution code -> its standing, roster order
+    on_time: tuple[Institution, ...]
+    late: tuple[Institution, ...]
+    missing: tuple[Institution, ...]
+    rejected: tuple[Institution, ...]  # sent back (已退回), not resent yet
+
+    @property
+    def should(self) -> int:
+        return len(self.standings)
+
+    @property
+    def reported(self) -> int:
+        return len(self.on_time) + len(self.late)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "应报": self.should,
+            "已报送": self.reported,
+            "按时": len(self.on_time),
+            "逾期": len(self.late),
+            "未报送": len(self.missing),
+            "已退回": len(self.rejected),
+        }
+
+
+def reporting(data: PeriodData) -> Reporting:
+    standings = {inst.code: standing(data, inst.code) for inst in data.roster}
+    groups: dict[str, list[Institution]] = {"按时": [], "逾期": [], MISSING: [], REJECTED: []}
+    for inst in data.roster:
+        st = standings[inst.code]
+        if st.status in (REPORTED, CORRECTED):
+            groups["按时" if st.timeliness == "按时" else "逾期"].append(inst)
+        else:
+            groups[st.status].append(inst)
+    return Reporting(
+        standings,
+        tuple(groups["按时"]),
+        tuple(groups["逾期"]),
+        tuple(groups[MISSING]),
+        tuple(groups[REJECTED]),
+    )
+
+
 def _what(s: Submission) -> str:
     if s.withdrawn:
         return "已撤回"
@@ -179,16 +229,10 @@ def write(data: PeriodData, ledger: Ledger, outbox: Path) -> Path:
     widths = [6, 10, 30, 18, 16, 12, 17, 36, 40, 40, *([10] * len(names)), 24, 10, 14, 28]
     reminded = _reminders(ledger, str(data.period))
     rows = []
-    counts = {"应报": len(data.roster), "已报送": 0, "按时": 0, "逾期": 0, "未报送": 0, "已退回": 0}
+    told = reporting(data)
+    counts = told.counts
     for i, inst in enumerate(data.roster, start=1):
-        st = standing(data, inst.code)
-        if st.status in (REPORTED, CORRECTED):
-            counts["已报送"] += 1
-            counts["按时" if st.timeliness == "按时" else "逾期"] += 1
-        elif st.status == MISSING:
-            counts["未报送"] += 1
-        else:
-            counts["已退回"] += 1
+        st = told.standings[inst.code]
         rows.append(
             [
                 i,

@@ -44,3 +44,26 @@ def apt_install(package: str) -> str | None:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return None
+
+
+CJK_FONT_PACKAGE = "fonts-wqy-zenhei"  # small (about 10 MB), and has every GB2312 glyph
+
+
+def cjk_font_problem() -> str | None:
+    """None when fontconfig knows a font with Chinese glyphs (installing
+    ``fonts-wqy-zenhei`` if it does not), else why there is none: Chinese printed by
+    LibreOffice or Chromium would otherwise be empty boxes."""
+    fc = shutil.which("fc-list")
+
+    def known() -> bool:
+        if fc is None:
+            return False
+        done = subprocess.run([fc, ":lang=zh", "file"], capture_output=True, text=True, timeout=60)
+        return bool(done.stdout.strip())
+
+    if known():
+        return None
+    problem = apt_install(CJK_FONT_PACKAGE)
+    if known():
+        return None
+    return problem or f"{CJK_FONT_PACKAGE} was installed but fontconfig lists no Chinese font"

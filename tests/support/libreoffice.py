@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from support.apt import apt_install
+from support.apt import apt_install, cjk_font_problem
 
 SOFFICE_NAMES = ("soffice", "libreoffice")
 # Explicit export filters, so "xlsx" cannot silently pick another xlsx flavour.
@@ -129,6 +129,29 @@ def soffice_path() -> str | None:
         if problem or not _has_carlito():
             _problems["soffice"] = problem or "fonts-crosextra-carlito installed, Carlito not found"
             return None
+    return soffice
+
+
+def _has_writer(soffice: str) -> bool:
+    return (Path(soffice).resolve().parent / "libswlo.so").exists()
+
+
+@cache
+def writer_path() -> str | None:
+    """``soffice`` able to open a .docx (Writer, ``libreoffice-writer-nogui``, installed
+    if missing) with a Chinese font to print it; else None, and
+    ``unavailable_reason("writer")`` says why."""
+    soffice = _which(SOFFICE_NAMES)
+    if soffice is None or not _has_writer(soffice):
+        problem = apt_install("libreoffice-writer-nogui")
+        soffice = _which(SOFFICE_NAMES)
+        if soffice is None or not _has_writer(soffice):
+            _problems["writer"] = problem or "libreoffice-writer-nogui installed, Writer not found"
+            return None
+    problem = cjk_font_problem()
+    if problem:
+        _problems["writer"] = problem
+        return None
     return soffice
 
 
