@@ -10,6 +10,7 @@ one fails there.
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,232 @@ def test_added_tasks_unmarked_or_unnamed_and_a_text_too_long(tmp_path: Path) -> 
     # Kept whole: the aggregated 附件1 carries all 1001 characters (over several cells,
     # as one cell of a printed sheet holds only so much).
     assert sum(t.count("已") for t in texts if isinstance(t, str) and "已已已" in t) == 1001
+
+
+# -- typed fields of lists and registers (V-CHOICE, V-DATE-*, V-INST, A-BELOW) ----------
+W32 = Period(2026, 32, "week")
+CCWM = "ccwm-2026"
+
+
+def _ccwm_with_district_rules(base: Path):  # type: ignore[no-untyped-def]
+    """The shipped workspace whose civilized-city campaign reads its forms from a folder
+    of its own, where the district added two rules the shipped forms do not have: at
+    least one 义诊 a week (``warn_below``), and a problem put right no later than its
+    整改时限 (``not_after`` another date field)."""
+    from e2e_support import ROOT, example_workspace
+
+    from pipeline.campaigns.workspace import load_workspace
+
+    path = example_workspace(base)
+    schemas = path.parent / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    weekly = schemas / "ccwm_weekly.toml"
+    text = weekly.read_text(encoding="utf-8")
+    clinics = 'key = "clinics"\n'
+    assert clinics in text
+    weekly.write_text(text.replace(clinics, clinics + "warn_below = 1\n"), encoding="utf-8")
+    problems = schemas / "ccwm_problems.toml"
+    text = problems.read_text(encoding="utf-8")
+    closed = 'required_when = { status = "已整改" }\nnot_after = "period_end"\n'
+    assert closed in text
+    text = text.replace(
+        closed, 'required_when = { status = "已整改" }\nnot_after = ["period_end", "deadline"]\n'
+    )
+    problems.write_text(text, encoding="utf-8")
+    campaign_file = path.parent / "civilized_city.toml"
+    text = campaign_file.read_text(encoding="utf-8")
+    campaign_file.write_text(text + '\n[paths]\nschemas = "schemas"\n', encoding="utf-8")
+    return load_workspace(path)
+
+
+def test_typed_fields_against_their_rules(tmp_path: Path) -> None:
+    """One week of the civilized-city campaign: QW001 reports a problem from a source not
+    in the list (V-CHOICE) and one put right after its 整改时限 (V-DATE-AFTER); QW002
+    held no 义诊 (A-BELOW, a warning: accepted); the bureau visited a unit not in the
+    roster (V-INST)."""
+    import datetime as dt
+
+    from e2e_support import set_received
+
+    from pipeline.demo.filler import fill_return
+    from pipeline.demo.registers import RegisterFill
+    from pipeline.distribute.templates import Prefills
+    from pipeline.ledger.store import Ledger
+    from pipeline.run import run_period as run
+
+    ws = _ccwm_with_district_rules(tmp_path)
+    c = ws.campaign(CCWM)
+    assert c.form("ccwm_weekly").field("clinics").warn_below == 1  # type: ignore[attr-defined]
+    roster = c.roster()
+    due, _ = c.due.due_date(W32)
+    weekly = {"publicity": "1", "volunteers": "2", "lectures": "1", "queue": "9.5"}
+    checklist = {k: {"result": "达标"} for k in ("K01", "K02", "K03", "K04", "K05", "K06")}
+    problem = {"department": "院办", "person": "王伟", "deadline": "2026-08-05"}
+    sent = {
+        "QW001": MonthData(
+            texts={
+                "ccwm_checklist": checklist,
+                "ccwm_weekly": {"self": {**weekly, "clinics": "2"}},
+            },
+            registers={
+                "ccwm_problems": RegisterFill(
+                    new=[
+                        {
+                            **problem,
+                            "source": "群众来信",
+                            "description": "楼道堆放杂物",
+                            "status": "未整改",
+                        },
+                        {
+                            **problem,
+                            "source": "自查",
+                            "description": "门诊大厅公益广告破损",
+                            "status": "已整改",
+                            "closed": "2026-08-07",
+                        },
+                    ]
+                )
+            },
+        ),
+        "QW002": MonthData(
+            texts={
+                "ccwm_checklist": checklist,
+                "ccwm_weekly": {"self": {**weekly, "clinics": "0"}},
+            },
+        ),
+        "QW000": MonthData(
+            registers={
+                "ccwm_supervision": RegisterFill(
+                    new=[
+                        {
+                            "date": "2026-08-04",
+                            "unit": "示例区不存在医院",
+                            "inspector": "张三",
+                            "problems": "1",
+                        }
+                    ]
+                )
+            }
+        ),
+    }
+    files = {}
+    ledger = Ledger(c.ledger_path, c.code)
+    try:
+        prefills = Prefills(c, W32, ledger)
+        for n, (code, data) in enumerate(sent.items()):
+            inst = roster.get(code)
+            assert inst is not None
+            path = fill_return(c, inst, W32, c.inbox, data, prefills=prefills)
+            set_received(path, dt.datetime.combine(due, dt.time(9)) - dt.timedelta(hours=n))
+            files[code] = path.name
+    finally:
+        ledger.close()
+    result = run(c, W32)
+    outcome = {f.name: f.outcome for f in result.files}
+    assert outcome == {
+        files["QW001"]: "rejected",
+        files["QW002"]: "accepted",
+        files["QW000"]: "rejected",
+    }
+    problems = c.form("ccwm_problems")
+    col = {f.key: i for i, f in enumerate(problems.fields)}  # type: ignore[attr-defined]
+    from openpyxl.utils import get_column_letter
+
+    def at(key: str, row: int) -> str:
+        return f"{get_column_letter(col[key] + 1)}{row}"
+
+    first = _first_row(c, "ccwm_problems", W32)
+    assert _found(c, W32, "V-CHOICE", file=files["QW001"]) == [
+        (
+            "V-CHOICE",
+            "error",
+            problems.sheet,
+            at("source", first),
+            "群众来信",
+            "省文明办检查、市文明办检查、第三方暗访、督导检查、自查",
+        )
+    ]
+    assert _found(c, W32, "V-DATE-AFTER", file=files["QW001"]) == [
+        (
+            "V-DATE-AFTER",
+            "error",
+            problems.sheet,
+            at("closed", first + 1),
+            "2026-08-07",
+            "整改时限（2026-08-05）",
+        )
+    ]
+    weekly_spec = c.form("ccwm_weekly")
+    assert _found(c, W32, "A-BELOW", file=files["QW002"]) == [
+        (
+            "A-BELOW",
+            "warning",
+            weekly_spec.sheet,
+            _cell(c, "ccwm_weekly", "self", "clinics"),
+            "0",
+            "1",
+        )
+    ]
+    supervision = c.form("ccwm_supervision")
+    scol = [f.key for f in supervision.fields].index("unit")  # type: ignore[attr-defined]
+    assert _found(c, W32, "V-INST", file=files["QW000"]) == [
+        (
+            "V-INST",
+            "error",
+            supervision.sheet,
+            f"{get_column_letter(scol + 1)}{_first_row(c, 'ccwm_supervision', W32)}",
+            "示例区不存在医院",
+            "",
+        )
+    ]
+
+
+def _layout(c: Campaign, form: str):  # type: ignore[no-untyped-def]
+    from pipeline.forms.kinds import build_layout
+
+    spec = c.form(form)
+    return build_layout(spec, c.rows_for(spec))
+
+
+def _first_row(c: Campaign, form: str, period: Period) -> int:
+    return _layout(c, form).first_data_row  # type: ignore[no-any-return]
+
+
+def _cell(c: Campaign, form: str, row: str, key: str) -> str:
+    return _layout(c, form).cell(row, key)  # type: ignore[no-any-return]
+
+
+def test_a_hazard_put_right_before_it_was_found(tmp_path: Path) -> None:
+    """V-DATE-ORDER: 整改完成日期 2026-07-03 is before 发现日期 2026-07-05 (hazard
+    register of the shipped campaign)."""
+    from test_registers import A, World, _campaign, _send, _templates, grid
+    from test_registers import _data as register_month
+    from test_registers import _run as run_cli
+
+    from pipeline.demo.registers import RegisterFill
+
+    w = World(tmp_path, _campaign(tmp_path))
+    w.templates[JUL] = _templates(w, JUL)
+    closed = {**A, "status": "已整改", "closed": "2026-07-03"}
+    path = _send(
+        w,
+        JUL,
+        "H1",
+        register_month(grid(T1_general_found=1, T1_general_fixed=1), RegisterFill(new=[closed])),
+    )
+    run_cli(w, JUL)
+    spec = w.campaign.form("hazards")
+    lay = _layout(w.campaign, "hazards")
+    closed_col = lay.col_of["closed"]
+    from openpyxl.utils import get_column_letter
+
+    assert _found(w.campaign, JUL, "V-DATE-ORDER", file=path.name) == [
+        (
+            "V-DATE-ORDER",
+            "error",
+            spec.sheet,
+            f"{get_column_letter(closed_col)}{lay.first_data_row}",
+            "2026-07-03",
+            "发现日期（2026-07-05）",
+        )
+    ]
