@@ -314,8 +314,10 @@ def _ccwm_with_district_rules(base: Path):  # type: ignore[no-untyped-def]
 def test_typed_fields_against_their_rules(tmp_path: Path) -> None:
     """One week of the civilized-city campaign: QW001 reports a problem from a source not
     in the list (V-CHOICE) and one put right after its 整改时限 (V-DATE-AFTER); QW002
-    held no 义诊 (A-BELOW, a warning: accepted); the bureau visited a unit not in the
-    roster (V-INST)."""
+    held no 义诊 (A-BELOW, a warning: accepted); QW003's queue is 700 minutes, past the
+    form's 600 (V-RANGE); the bureau visited a unit not in the roster (V-INST), typed a
+    date as words (V-DATE), a visit after the week's end (V-DATE-LATE) and a visit
+    without its 督导人 (V-REQUIRED)."""
     import datetime as dt
 
     from e2e_support import set_received
@@ -366,6 +368,12 @@ def test_typed_fields_against_their_rules(tmp_path: Path) -> None:
                 "ccwm_weekly": {"self": {**weekly, "clinics": "0"}},
             },
         ),
+        "QW003": MonthData(
+            texts={
+                "ccwm_checklist": checklist,
+                "ccwm_weekly": {"self": {**weekly, "clinics": "1", "queue": "700"}},
+            },
+        ),
         "QW000": MonthData(
             registers={
                 "ccwm_supervision": RegisterFill(
@@ -375,7 +383,15 @@ def test_typed_fields_against_their_rules(tmp_path: Path) -> None:
                             "unit": "示例区不存在医院",
                             "inspector": "张三",
                             "problems": "1",
-                        }
+                        },
+                        {"date": "下周一", "unit": "QW001", "inspector": "张三", "problems": "0"},
+                        {
+                            "date": "2026-08-20",
+                            "unit": "QW002",
+                            "inspector": "张三",
+                            "problems": "0",
+                        },
+                        {"date": "2026-08-05", "unit": "QW003", "problems": "0"},
                     ]
                 )
             }
@@ -398,6 +414,7 @@ def test_typed_fields_against_their_rules(tmp_path: Path) -> None:
     assert outcome == {
         files["QW001"]: "rejected",
         files["QW002"]: "accepted",
+        files["QW003"]: "rejected",
         files["QW000"]: "rejected",
     }
     problems = c.form("ccwm_problems")
@@ -439,17 +456,37 @@ def test_typed_fields_against_their_rules(tmp_path: Path) -> None:
             "1",
         )
     ]
-    supervision = c.form("ccwm_supervision")
-    scol = [f.key for f in supervision.fields].index("unit")  # type: ignore[attr-defined]
-    assert _found(c, W32, "V-INST", file=files["QW000"]) == [
+    assert _found(c, W32, "V-RANGE", file=files["QW003"]) == [
         (
-            "V-INST",
+            "V-RANGE",
             "error",
-            supervision.sheet,
-            f"{get_column_letter(scol + 1)}{_first_row(c, 'ccwm_supervision', W32)}",
-            "示例区不存在医院",
-            "",
+            weekly_spec.sheet,
+            _cell(c, "ccwm_weekly", "self", "queue"),
+            "700",
+            "0～600",
         )
+    ]
+    supervision = c.form("ccwm_supervision")
+    lay = _layout(c, "ccwm_supervision")
+    top = lay.first_data_row
+
+    def visit(key: str, n: int) -> str:
+        return f"{get_column_letter(lay.col_of[key])}{top + n}"
+
+    by = files["QW000"]
+    sheet = supervision.sheet
+    assert _found(c, W32, "V-INST", file=by) == [
+        ("V-INST", "error", sheet, visit("unit", 0), "示例区不存在医院", "")
+    ]
+    assert _found(c, W32, "V-DATE", file=by) == [
+        ("V-DATE", "error", sheet, visit("date", 1), "下周一", "")
+    ]
+    end = W32.last_day().isoformat()
+    assert _found(c, W32, "V-DATE-LATE", file=by) == [
+        ("V-DATE-LATE", "error", sheet, visit("date", 2), "2026-08-20", end)
+    ]
+    assert _found(c, W32, "V-REQUIRED", file=by) == [
+        ("V-REQUIRED", "error", sheet, visit("inspector", 3), "", "")
     ]
 
 
