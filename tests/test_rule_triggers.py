@@ -102,7 +102,7 @@ def test_a_month_far_from_four_earlier_ones_is_flagged(tmp_path: Path) -> None:
 
 def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> None:
     """A-CUM-FIXED: 3 general hazards closed since the start against 1 found (a month
-    may close older ones, the whole campaign may not). A-MAJOR-OPEN: 2 major hazards
+    may close older ones, A-MONTH-RATE, the whole campaign may not). A-MAJOR-OPEN: 2 major hazards
     found, 1 closed: the other is still supervised (挂牌督办)."""
     campaign = campaign_in(tmp_path)
     lay = grid_layout(campaign)
@@ -119,6 +119,10 @@ def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> 
     ]
     assert _found(campaign, JUL, "A-MAJOR-OPEN") == [
         ("A-MAJOR-OPEN", "warning", SHEET, lay.cell(CUMULATIVE_ROW, "major_found"), "1", "2")
+    ]
+    # The month alone may close more than it found (older hazards): only noted.
+    assert _found(campaign, JUL, "A-MONTH-RATE") == [
+        ("A-MONTH-RATE", "info", SHEET, lay.cell(MONTH_ROW, "general_rate"), "3", "1")
     ]
     by_rule = {f["rule"]: f for f in _log(campaign, JUL)}
     assert "累计已整改3处超过累计排查1处" in by_rule["A-CUM-FIXED"]["message"]
@@ -158,6 +162,36 @@ def test_a_baseline_total_that_is_not_the_sum_of_its_terms(tmp_path: Path) -> No
     (f,) = [f for f in _log(campaign, AUG) if f["rule"] == "A-SUM"]
     assert f["institution"] == "QW001" and f["file"] == path.name
     assert "合计9与各分项之和7不一致" in f["message"]
+
+
+def test_a_cumulative_typed_over_is_noted_and_the_ledger_wins(tmp_path: Path) -> None:
+    """D-CUMULATIVE: July's 2 hazards are in the ledger; August's return, 1 hazard, has
+    99 typed over its 累计总计 (where the ledger says 3). Only noted: accepted, and the
+    aggregated 累计总计 is the ledger's."""
+    campaign = campaign_in(tmp_path)
+    lay = grid_layout(campaign)
+    _put(campaign, "QW001", JUL, _month(T1_general_found=2), due_moment(campaign, JUL))
+    run_period(campaign, JUL)
+    overwrite = {FORM: {(CUMULATIVE_ROW, "general_found"): 99.0}}
+    path = _put(
+        campaign,
+        "QW001",
+        AUG,
+        _month(T1_general_found=1),
+        due_moment(campaign, AUG),
+        overwrite_formula=overwrite,
+    )
+    result = run_period(campaign, AUG)
+    assert {f.name: f.outcome for f in result.files}[path.name] == "accepted"
+    cell = lay.cell(CUMULATIVE_ROW, "general_found")
+    assert _found(campaign, AUG, "D-CUMULATIVE", file=path.name) == [
+        ("D-CUMULATIVE", "info", SHEET, cell, "99", "3")
+    ]
+    wb = load_workbook(campaign.outbox / str(AUG) / f"汇总表_{AUG}.xlsx", read_only=True)
+    try:
+        assert wb[SHEET][cell].value == 3
+    finally:
+        wb.close()
 
 
 # -- identification (M-) ---------------------------------------------------------------
