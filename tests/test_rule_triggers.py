@@ -220,6 +220,20 @@ def test_a_return_on_an_older_version_of_the_form(tmp_path: Path) -> None:
     assert {f["rule"] for f in _log(campaign, AUG) if f["file"] == path.name} == {"M-VERSION"}
 
 
+def test_a_return_whose_layout_mark_is_not_this_periods(tmp_path: Path) -> None:
+    """L-FINGERPRINT: the metadata's layout mark of 附件2 is an old template's."""
+    campaign = campaign_in(tmp_path)
+    path = _put(campaign, "QW001", AUG, _data(campaign, "QW001", AUG), due_moment(campaign, AUG))
+    mark = grid_layout(campaign).fingerprint
+    _edited(path, lambda wb: _meta(wb, f"form.{FORM}.fingerprint", "0123456789ab"))
+    result = run_period(campaign, AUG)
+    assert [f.outcome for f in result.files] == ["rejected"]
+    assert _found(campaign, AUG, "L-FINGERPRINT") == [
+        ("L-FINGERPRINT", "error", SHEET, "", "0123456789ab", mark)
+    ]
+    assert {f["rule"] for f in _log(campaign, AUG) if f["file"] == path.name} == {"L-FINGERPRINT"}
+
+
 def test_a_return_of_another_campaign(tmp_path: Path) -> None:
     """M-CAMPAIGN: the metadata names another campaign's code; the expected is ours."""
     campaign = campaign_in(tmp_path)
