@@ -5,9 +5,9 @@ Every finding is made through :func:`pipeline.findings.make`; it is wrapped here
 any test imports the pipeline (modules that import it later bind the wrapper), so the
 rules made while a test file runs are recorded under that file's name. A forked worker
 (the run's pool) inherits the wrapper and appends what it makes to a file the session
-reads back. At the end, a test file that :data:`test_every_rule.TRIGGERS` names as a
-rule's trigger, and that ran in full here without failing, must have made that rule:
-otherwise the session fails, naming the rule and the file.
+reads back. At the end, a test that :data:`test_every_rule.TRIGGERS` names as a rule's
+trigger, and that ran here and passed, must have seen its file make that rule: otherwise
+the session fails, naming the rule and the test.
 """
 
 from __future__ import annotations
@@ -46,18 +46,18 @@ for _name, _mod in list(sys.modules.items()):  # any pipeline module imported al
     if _name.startswith("pipeline") and getattr(_mod, "make", None) is _original_make:
         _mod.make = _recording_make  # type: ignore[attr-defined]
 
-_ran: dict[str, int] = defaultdict(int)  # test file -> tests that ran
-_failed: set[str] = set()  # test files with a failure or a skip
-_collected: dict[str, int] = defaultdict(int)
+_passed: set[str] = set()  # "file::function" of every test that passed (any parameter)
+_failed: set[str] = set()  # ... and of every one that failed
+
+
+def _test_of(nodeid: str) -> str:
+    """``tests/test_x.py::test_y[param]`` -> ``test_x.py::test_y``."""
+    path, _, rest = nodeid.partition("::")
+    return f"{Path(path).name}::{rest.split('[')[0]}"
 
 
 def _file_of(item: pytest.Item) -> str:
     return Path(str(item.fspath)).name
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        _collected[_file_of(item)] += 1
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -68,15 +68,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):  #
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    name = Path(report.nodeid.split("::")[0]).name
+    test = _test_of(report.nodeid)
     if report.when == "call" and report.passed:
-        _ran[name] += 1
-    if report.failed or report.skipped:
-        _failed.add(name)
+        _passed.add(test)
+    if report.failed:
+        _failed.add(test)
 
 
 def _unmade() -> list[str]:
-    """Rules whose triggering file ran in full, passed, and never made them."""
+    """Rules whose named triggering test ran here and passed, while its file never made
+    them (rules are recorded by file: a module's shared run is made in the set-up of
+    whichever of its tests comes first)."""
     try:
         from test_every_rule import SUBPROCESS, TRIGGERS
     except ImportError:
@@ -87,12 +89,9 @@ def _unmade() -> list[str]:
             RECORDED[file].add(rule)
     wrong = []
     for rule, tests in sorted(TRIGGERS.items()):
-        files = {t.split("::")[0] for t in tests if t not in SUBPROCESS}
-        checked = [
-            f for f in files if _collected[f] and _ran[f] == _collected[f] and f not in _failed
-        ]
-        if checked and not any(rule in RECORDED[f] for f in checked):
-            wrong.append(f"{rule}: never made while {', '.join(sorted(checked))} ran")
+        checked = [t for t in tests if t not in SUBPROCESS and t in _passed and t not in _failed]
+        if checked and not any(rule in RECORDED[t.split("::")[0]] for t in checked):
+            wrong.append(f"{rule}: never made while {', '.join(checked)} ran")
     return wrong
 
 
