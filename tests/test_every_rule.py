@@ -143,16 +143,20 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         "test_cumulative_gaps.py::test_a_district_starting_mid_campaign_gets_one_finding_not_one_per_institution",
     ),
     "A-ZSCORE": ("test_rule_triggers.py::test_a_month_far_from_four_earlier_ones_is_flagged",),
-    "A-ITEM-OVERDUE": ("test_registers.py::test_overdue_items_are_in_the_anomaly_list",),
+    "A-ITEM-OVERDUE": (
+        "test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",
+    ),
     "A-TARGET-LATE": (
         "test_standardization.py::test_every_late_institution_is_in_the_anomaly_list",
     ),
-    "A-ABOVE": ("test_civilized_city.py::test_weekly_totals_and_queue_time",),
+    "A-ABOVE": ("test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",),
     "A-BELOW": ("test_rule_triggers.py::test_typed_fields_against_their_rules",),
-    "A-STREAK": ("test_civilized_city.py::test_not_met_two_weeks_running",),
-    "A-RISING": ("test_civilized_city.py::test_a_source_rising_week_on_week",),
+    "A-STREAK": ("test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",),
+    "A-RISING": ("test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",),
     "A-BEHIND": ("test_work_points.py::test_projects_behind_schedule_with_days_late",),
-    "A-NOT-COVERED": ("test_civilized_city.py::test_half_month_coverage_and_who_was_not_visited",),
+    "A-NOT-COVERED": (
+        "test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",
+    ),
     "A-MAJOR-OPEN": (
         "test_rule_triggers.py::test_cumulative_fixed_above_found_and_open_major_hazards",
     ),
