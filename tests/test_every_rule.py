@@ -57,7 +57,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "M-CAMPAIGN": ("test_rule_triggers.py::test_a_return_of_another_campaign",),
     "M-UNKNOWN-INST": ("test_rule_triggers.py::test_a_return_of_an_institution_not_in_the_roster",),
     "M-OUT-OF-SCOPE": (
-        "test_standardization.py::test_each_return_is_accepted_or_rejected_for_its_own_reasons",
+        "test_standardization.py::test_late_targets_step_backs_and_strays_name_their_place_and_figures",
     ),
     "M-PERIOD": (
         "test_cumulative_gaps.py::test_a_return_of_another_month_is_announced_and_listed",
@@ -95,7 +95,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "V-NEW-TASK-EMPTY": (
         "test_rule_triggers.py::test_added_tasks_unmarked_or_unnamed_and_a_text_too_long",
     ),
-    "V-STEP-BACK": ("test_standardization.py::test_the_step_back_is_a_warning_naming_both_stages",),
+    "V-STEP-BACK": (
+        "test_standardization.py::test_late_targets_step_backs_and_strays_name_their_place_and_figures",
+    ),
     "V-REQUIRED": ("test_rule_triggers.py::test_typed_fields_against_their_rules",),
     "V-CHOICE": ("test_rule_triggers.py::test_typed_fields_against_their_rules",),
     "V-RANGE": ("test_rule_triggers.py::test_typed_fields_against_their_rules",),
@@ -147,7 +149,7 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         "test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",
     ),
     "A-TARGET-LATE": (
-        "test_standardization.py::test_every_late_institution_is_in_the_anomaly_list",
+        "test_standardization.py::test_late_targets_step_backs_and_strays_name_their_place_and_figures",
     ),
     "A-ABOVE": ("test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",),
     "A-BELOW": ("test_rule_triggers.py::test_typed_fields_against_their_rules",),
