@@ -112,7 +112,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "R-ITEM-UNKNOWN": ("test_registers.py::test_findings_of_the_item_checks",),
     "R-ITEM-DUPLICATE": ("test_registers.py::test_findings_of_the_item_checks",),
     "R-ITEM-REOPENED": ("test_registers.py::test_findings_of_the_item_checks",),
-    "R-ITEM-NEW": ("test_work_points.py::test_outcomes_and_their_reasons",),
+    "R-ITEM-NEW": (
+        "test_work_points.py::test_projects_behind_and_added_rows_name_their_place_and_figures",
+    ),
     "R-BUREAU-FIELD": ("test_registers.py::test_findings_of_the_item_checks",),
     "X-RECONCILE": ("test_registers.py::test_the_register_against_its_annex",),
     "V-BLANK-RESEND": (
@@ -155,7 +157,9 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
     "A-BELOW": ("test_rule_triggers.py::test_typed_fields_against_their_rules",),
     "A-STREAK": ("test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",),
     "A-RISING": ("test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",),
-    "A-BEHIND": ("test_work_points.py::test_projects_behind_schedule_with_days_late",),
+    "A-BEHIND": (
+        "test_work_points.py::test_projects_behind_and_added_rows_name_their_place_and_figures",
+    ),
     "A-NOT-COVERED": (
         "test_civilized_city.py::test_the_weeks_anomalies_name_their_place_and_figures",
     ),
