@@ -53,15 +53,13 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         "test_rule_triggers.py::test_a_file_that_cannot_be_read_now_is_refused_for_now",
     ),
     # Identification.
-    "M-NO-META": ("test_edge_cases.py::test_unidentified_file_is_last_months_rejection_only",),
+    "M-NO-META": ("test_rule_triggers.py::test_a_return_of_another_month_and_a_workbook_not_ours",),
     "M-CAMPAIGN": ("test_rule_triggers.py::test_a_return_of_another_campaign",),
     "M-UNKNOWN-INST": ("test_rule_triggers.py::test_a_return_of_an_institution_not_in_the_roster",),
     "M-OUT-OF-SCOPE": (
         "test_standardization.py::test_late_targets_step_backs_and_strays_name_their_place_and_figures",
     ),
-    "M-PERIOD": (
-        "test_cumulative_gaps.py::test_a_return_of_another_month_is_announced_and_listed",
-    ),
+    "M-PERIOD": ("test_rule_triggers.py::test_a_return_of_another_month_and_a_workbook_not_ours",),
     "M-OWN-AGGREGATE": (
         "test_edge_cases.py::test_own_aggregate_in_the_inbox_is_rejected_and_changes_nothing",
     ),

@@ -234,6 +234,30 @@ def test_a_return_whose_layout_mark_is_not_this_periods(tmp_path: Path) -> None:
     assert {f["rule"] for f in _log(campaign, AUG) if f["file"] == path.name} == {"L-FINGERPRINT"}
 
 
+def test_a_return_of_another_month_and_a_workbook_not_ours(tmp_path: Path) -> None:
+    """M-PERIOD: July's return in August's run (refused for now, taken by July's run);
+    M-NO-META: a workbook that is not one of our forms."""
+    from openpyxl import Workbook
+
+    campaign = campaign_in(tmp_path)
+    late = _put(campaign, "QW001", JUL, _month(T1_general_found=1), due_moment(campaign, AUG))
+    other = Workbook()
+    other.active["A1"] = "报表说明"
+    stray = campaign.inbox / "报表说明.xlsx"
+    other.save(stray)
+    result = run_period(campaign, AUG)
+    assert {f.name: f.outcome for f in result.files} == {
+        late.name: "rejected",
+        stray.name: "rejected",
+    }
+    assert _found(campaign, AUG, "M-PERIOD", file=late.name) == [
+        ("M-PERIOD", "error", "", "", "2026-07", "2026-08")
+    ]
+    assert _found(campaign, AUG, "M-NO-META", file=stray.name) == [
+        ("M-NO-META", "error", "", "", "", "")
+    ]
+
+
 def test_a_return_of_another_campaign(tmp_path: Path) -> None:
     """M-CAMPAIGN: the metadata names another campaign's code; the expected is ours."""
     campaign = campaign_in(tmp_path)
