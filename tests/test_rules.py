@@ -230,6 +230,24 @@ def test_claims_of_other_forms_are_ignored(spec, labels, cell_of) -> None:
     assert check_return(spec, TOPICS, _hospital_values(cell_of), [other], {}, WHERE, labels) == []
 
 
+def test_a_claim_of_another_form_does_not_hide_the_ones_after_it(spec, labels, cell_of) -> None:
+    other = GridCell("fujian9", "T1", "hazards_total", "F7", 99, 99)
+    ours = claim(cell_of, MONTH_ROW, "hazards_total", 4, typed=False)
+    [f] = check_return(spec, TOPICS, _hospital_values(cell_of), [other, ours], {}, WHERE, labels)
+    assert (f.rule, f.cell) == ("D-CACHED", ours.cell)
+
+
+def test_a_foreign_count_of_another_form_is_not_in_the_files_formulas(
+    spec, labels, cell_of
+) -> None:
+    """Only this form's foreign counts (typed in a column the reporter does not fill)
+    are in its formulas: one of another form changes nothing here."""
+    values = _hospital_values(cell_of)
+    foreign = [GridCell("fujian9", "T1", "problems_province", "C7", 2, 2.0)]
+    agreeing = [claim(cell_of, "T1", "problems_total", 0, typed=False)]
+    assert check_return(spec, TOPICS, values, agreeing, {}, WHERE, labels, foreign) == []
+
+
 def test_all_blank_return(spec, labels, cell_of) -> None:
     values = [value(cell_of, t, m, None) for t in TOPICS for m in ("general_found", "major_found")]
     [f] = check_return(spec, TOPICS, values, [], {}, WHERE, labels)
