@@ -192,6 +192,21 @@ def test_a_cumulative_typed_over_is_noted_and_the_ledger_wins(tmp_path: Path) ->
         assert wb[SHEET][cell].value == 3
     finally:
         wb.close()
+    # A correction of August (3 hazards) whose 累计总计 says 5: July's 2 and its own 3.
+    # The ledger's cumulative before August leaves out the August return it replaces.
+    right = {FORM: {(CUMULATIVE_ROW, "general_found"): 5.0}}
+    correction = _put(
+        campaign,
+        "QW001",
+        AUG,
+        _month(T1_general_found=3),
+        due_moment(campaign, AUG, hour=15),
+        name="人民医院8月更正.xlsx",
+        overwrite_formula=right,
+    )
+    result = run_period(campaign, AUG)
+    assert {f.name: f.outcome for f in result.files}[correction.name] == "accepted"
+    assert _found(campaign, AUG, "D-CUMULATIVE", file=correction.name) == []
 
 
 # -- identification (M-) ---------------------------------------------------------------
