@@ -104,15 +104,18 @@ def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> 
     """A-CUM-FIXED: 3 general hazards closed since the start against 1 found (a month
     may close older ones, A-MONTH-RATE, the whole campaign may not). A-MAJOR-OPEN: 2 major hazards
     found, 1 closed: the other is still supervised (挂牌督办)."""
+    import hashlib
+
     campaign = campaign_in(tmp_path)
     lay = grid_layout(campaign)
-    _put(
+    path = _put(
         campaign,
         "QW001",
         JUL,
         _month(T1_general_found=1, T1_general_fixed=3, T2_major_found=2, T2_major_fixed=1),
         due_moment(campaign, JUL),
     )
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
     run_period(campaign, JUL)
     assert _found(campaign, JUL, "A-CUM-FIXED") == [
         ("A-CUM-FIXED", "warning", SHEET, lay.cell(CUMULATIVE_ROW, "general_fixed"), "3", "≤1")
@@ -125,11 +128,45 @@ def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> 
         ("A-MONTH-RATE", "info", SHEET, lay.cell(MONTH_ROW, "general_rate"), "3", "1")
     ]
     by_rule = {f["rule"]: f for f in _log(campaign, JUL)}
-    assert "累计已整改3处超过累计排查1处" in by_rule["A-CUM-FIXED"]["message"]
-    assert "累计排查2处，已整改1处，尚未全部完成" in by_rule["A-MAJOR-OPEN"]["message"]
+    assert by_rule["A-CUM-FIXED"]["message"] == "累计总计/一般隐患：累计已整改3处超过累计排查1处"
     assert (
-        by_rule["A-CUM-FIXED"]["institution"] == by_rule["A-MAJOR-OPEN"]["institution"] == "QW001"
+        by_rule["A-MAJOR-OPEN"]["message"]
+        == "累计总计/重大隐患：累计排查2处，已整改1处，尚未全部完成"
     )
+    for rule in ("A-CUM-FIXED", "A-MAJOR-OPEN"):
+        f = by_rule[rule]
+        where = (
+            f["institution"],
+            f["institution_name"],
+            f["period"],
+            f["form"],
+            f["file"],
+            f["sha256"],
+        )
+        assert where == ("QW001", "示例区人民医院", "2026-07", FORM, path.name, sha), rule
+    # August without a return from QW001: its major hazard is still open, said of the
+    # institution, at no file and no cell.
+    run_period(campaign, AUG)
+    (still,) = [f for f in _log(campaign, AUG) if f["rule"] == "A-MAJOR-OPEN"]
+    assert (
+        still["severity"],
+        still["sheet"],
+        still["cell"],
+        still["value"],
+        still["expected"],
+    ) == (
+        "warning",
+        SHEET,
+        "",
+        "1",
+        "2",
+    )
+    assert (still["institution"], still["institution_name"], still["period"]) == (
+        "QW001",
+        "示例区人民医院",
+        "2026-08",
+    )
+    assert (still["file"], still["sha256"]) == ("", "")
 
 
 def test_a_baseline_total_that_is_not_the_sum_of_its_terms(tmp_path: Path) -> None:
