@@ -104,7 +104,8 @@ def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> 
     """A-CUM-FIXED: 3 general hazards closed since the start against 1 found (a month
     may close older ones, A-MONTH-RATE, the whole campaign may not). A-MAJOR-OPEN: 2 major hazards
     found, 1 closed: the other is still supervised (挂牌督办). Not for QW002, whose
-    open hazards are general ones and whose major ones are all closed."""
+    open hazards are general ones and whose major ones are all closed; but for QW003,
+    whose general hazards are closed and a major one is open."""
     import hashlib
 
     campaign = campaign_in(tmp_path)
@@ -121,18 +122,25 @@ def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> 
     # major hazards closed as found: neither is an anomaly.
     quiet = _month(T1_general_found=3, T1_general_fixed=1, T2_major_found=1, T2_major_fixed=1)
     _put(campaign, "QW002", JUL, quiet, due_moment(campaign, JUL))
+    # QW003: general hazards all closed, a major one open: supervised.
+    major = _month(T1_general_found=2, T1_general_fixed=2, T2_major_found=1)
+    _put(campaign, "QW003", JUL, major, due_moment(campaign, JUL))
     run_period(campaign, JUL)
     assert _found(campaign, JUL, "A-CUM-FIXED") == [
         ("A-CUM-FIXED", "warning", SHEET, lay.cell(CUMULATIVE_ROW, "general_fixed"), "3", "≤1")
     ]
-    assert _found(campaign, JUL, "A-MAJOR-OPEN") == [
+    assert _found(campaign, JUL, "A-MAJOR-OPEN", institution="QW001") == [
         ("A-MAJOR-OPEN", "warning", SHEET, lay.cell(CUMULATIVE_ROW, "major_found"), "1", "2")
     ]
+    assert _found(campaign, JUL, "A-MAJOR-OPEN", institution="QW003") == [
+        ("A-MAJOR-OPEN", "warning", SHEET, lay.cell(CUMULATIVE_ROW, "major_found"), "0", "1")
+    ]
+    assert _found(campaign, JUL, "A-MAJOR-OPEN", institution="QW002") == []
     # The month alone may close more than it found (older hazards): only noted.
     assert _found(campaign, JUL, "A-MONTH-RATE") == [
         ("A-MONTH-RATE", "info", SHEET, lay.cell(MONTH_ROW, "general_rate"), "3", "1")
     ]
-    by_rule = {f["rule"]: f for f in _log(campaign, JUL)}
+    by_rule = {f["rule"]: f for f in _log(campaign, JUL) if f["institution"] == "QW001"}
     assert by_rule["A-CUM-FIXED"]["message"] == "累计总计/一般隐患：累计已整改3处超过累计排查1处"
     assert (
         by_rule["A-MAJOR-OPEN"]["message"]
@@ -152,7 +160,11 @@ def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> 
     # August without a return from QW001: its major hazard is still open, said of the
     # institution, at no file and no cell.
     run_period(campaign, AUG)
-    (still,) = [f for f in _log(campaign, AUG) if f["rule"] == "A-MAJOR-OPEN"]
+    (still,) = [
+        f
+        for f in _log(campaign, AUG)
+        if f["rule"] == "A-MAJOR-OPEN" and f["institution"] == "QW001"
+    ]
     assert (
         still["severity"],
         still["sheet"],
@@ -194,15 +206,22 @@ def test_a_baseline_total_that_is_not_the_sum_of_its_terms(tmp_path: Path) -> No
         )
         writer.writerow(["QW001", "2026-07", "T1", 4, 3, 9])
         writer.writerow(["QW002", "2026-07", "T1", 4, 3, 7])
+        writer.writerow(["QW003", "2026-07", "T1", "", "", 5])  # the total alone
     result = invoke("baseline", str(path), ledger=campaign.ledger_path)
     assert result.exit_code == 0, result.output
     for code in ("QW001", "QW002"):
         _put(campaign, code, AUG, _month(T1_general_found=1), due_moment(campaign, AUG))
     run_period(campaign, AUG)
-    found = _found(campaign, AUG, "A-SUM")
-    assert found == [("A-SUM", "warning", "基线", "F2", "9", "7")]
-    (f,) = [f for f in _log(campaign, AUG) if f["rule"] == "A-SUM"]
-    assert f["institution"] == "QW001" and f["file"] == path.name
+    assert _found(campaign, AUG, "A-SUM", institution="QW001") == [
+        ("A-SUM", "warning", "基线", "F2", "9", "7")
+    ]
+    assert _found(campaign, AUG, "A-SUM", institution="QW002") == []
+    # Terms not given count as 0: a total of 5 over none.
+    assert _found(campaign, AUG, "A-SUM", institution="QW003") == [
+        ("A-SUM", "warning", "基线", "F4", "5", "0")
+    ]
+    (f,) = [f for f in _log(campaign, AUG) if f["rule"] == "A-SUM" and f["institution"] == "QW001"]
+    assert (f["file"], f["sha256"], f["period"]) == (path.name, "", "2026-08")
     assert "合计9与各分项之和7不一致" in f["message"]
 
 
