@@ -207,6 +207,7 @@ def test_a_baseline_total_that_is_not_the_sum_of_its_terms(tmp_path: Path) -> No
         writer.writerow(["QW001", "2026-07", "T1", 4, 3, 9])
         writer.writerow(["QW002", "2026-07", "T1", 4, 3, 7])
         writer.writerow(["QW003", "2026-07", "T1", "", "", 5])  # the total alone
+        writer.writerow(["QW004", "2026-07", "T1", 1, 0, 1])
     result = invoke("baseline", str(path), ledger=campaign.ledger_path)
     assert result.exit_code == 0, result.output
     for code in ("QW001", "QW002"):
@@ -222,6 +223,10 @@ def test_a_baseline_total_that_is_not_the_sum_of_its_terms(tmp_path: Path) -> No
     ]
     (f,) = [f for f in _log(campaign, AUG) if f["rule"] == "A-SUM" and f["institution"] == "QW001"]
     assert (f["file"], f["sha256"], f["period"]) == (path.name, "", "2026-08")
+    # The baseline covers July: QW004, which sent nothing in August, lacks August only.
+    run_period(campaign, SEP)
+    gaps = [f for f in _log(campaign, SEP) if f["rule"] == "A-GAP" and f["institution"] == "QW004"]
+    assert [(g["value"], g["expected"]) for g in gaps] == [("2026-08", "2026-08（未报送）")]
     assert "合计9与各分项之和7不一致" in f["message"]
 
 
