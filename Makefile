@@ -14,7 +14,7 @@ N ?= 2000
 REPEAT ?= 3
 
 .DEFAULT_GOAL := run
-.PHONY: help run fetch receipts templates mail remind demo test lint format clean bench
+.PHONY: help run fetch receipts templates mail remind demo test lint format clean bench mutants deep
 
 help:  ## List targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,6 +52,15 @@ test: $(VENV)/.installed  ## Lint, type-check and run the test suite
 	$(VENV)/bin/mypy pipeline bench
 	$(PY) -m pytest -q
 
+mutants: $(VENV)/.installed  ## Mutation testing of the rules and the grid arithmetic (slow; not in `make test`)
+	$(PY) -m pip install --quiet -e '.[test,mutants]'
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(or $(JOBS),2)
+	$(VENV)/bin/mutmut results
+
+deep: $(VENV)/.installed  ## The property tests with many more examples (HYPOTHESIS_PROFILE=deep; ~30 min)
+	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q -p no:cacheprovider tests/test_roundtrip_hypothesis.py
+
 bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3
 	$(PY) -m bench --n $(N) --repeat $(REPEAT)
 
@@ -65,4 +74,4 @@ format:  ## Apply ruff formatting
 	$(VENV)/bin/ruff check --fix .
 
 clean:  ## Remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis demo_workspace
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis demo_workspace mutants

@@ -459,3 +459,41 @@ def test_stage_on_every_output(world: World) -> None:
         finally:
             wb.close()
         assert "巩固提高阶段" in str(first[0]), path.name
+
+
+def _exact(w: World, week: Period, rule: str) -> list[tuple[str, ...]]:
+    return sorted(
+        (r["institution"], r["severity"], r["sheet"], r["cell"], r["value"], r["expected"])
+        for r in _rules(w, week, rule)
+    )
+
+
+def test_the_weeks_anomalies_name_their_place_and_figures(world: World) -> None:
+    """Each anomaly of the story exactly: who, how serious (all warnings), the sheet and
+    cell, the figures. Worked out from the story above, not from the pipeline."""
+    checklist, weekly, problems = "实地考核自评", "本周工作", "创城问题清单"
+    w = "warning"
+    expected = {
+        W32: {
+            "A-ABOVE": [("QW002", w, weekly, "F4", "18", "15")],  # queue 18 > 15 minutes
+            "A-ITEM-OVERDUE": [("QW001", w, problems, "G4", "2", "2026-08-07")],  # A
+        },
+        W33: {
+            "A-STREAK": [("QW001", w, checklist, "D4", "不达标", "2")],  # K01, two weeks
+            "A-RISING": [("", w, "", "", "1", "0")],  # 省文明办检查 (F): 1 against 0
+            "A-NOT-COVERED": [("QW003", w, "", "", "2026年8月上半月", "")],
+            "A-ITEM-OVERDUE": [("QW001", w, problems, "G6", "2", "2026-08-14")],  # D
+        },
+        W34: {
+            "A-ABOVE": [("QW002", w, weekly, "F4", "16", "15")],
+            "A-RISING": [("", w, "", "", "1", "0")],  # 自查 (G): 1 against 0
+            "A-ITEM-OVERDUE": [
+                ("QW001", w, problems, "G5", "9", "2026-08-14"),  # D, B put right
+                ("QW002", w, problems, "G4", "3", "2026-08-20"),  # C
+            ],
+        },
+    }
+    rules = ("A-ABOVE", "A-STREAK", "A-RISING", "A-NOT-COVERED", "A-ITEM-OVERDUE")
+    for week in WEEKS:
+        got = {rule: _exact(world, week, rule) for rule in rules}
+        assert got == {rule: expected[week].get(rule, []) for rule in rules}, week

@@ -12,12 +12,15 @@ import datetime as dt
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,18 +173,79 @@ def test_a_killed_run_is_finished_by_the_next_one_as_if_never_interrupted(
     assert fingerprint(base / "inbox") == inbox_before
 
 
+def _lines(proc: subprocess.Popen[str], into: list[str]) -> threading.Thread:
+    """A thread collecting ``proc``'s output lines as they come."""
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            into.append(line)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+def _until(condition: Callable[[], object], seconds: float, what: str) -> object:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
 def test_two_runs_started_at_once_take_turns(tmp_path: Path, reference: Reference) -> None:
+    """Both start together. Whichever takes the ledger's lock first is held there (SIGSTOP)
+    until the other is seen waiting for it, naming it: so the two runs did overlap, and
+    the second took its turn, rather than merely running one after the other."""
     base = _workspace(tmp_path, reference.returns)
     env = {k: v for k, v in os.environ.items() if k != "PIPELINE_CRASH_AT"}
+    env["PYTHONUNBUFFERED"] = "1"  # the waiting message as it is said
     argv = [sys.executable, "-m", "pipeline", "--campaign", str(EXAMPLE)]
     argv += ["--inbox", str(base / "inbox"), "--outbox", str(base / "outbox")]
     argv += ["--ledger", str(base / "ledger.sqlite"), "run", "--period", PERIOD]
     procs = [
-        subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for _ in range(2)
     ]
-    outputs = [p.communicate(timeout=300) for p in procs]
+    said: dict[int, list[str]] = {p.pid: [] for p in procs}
+    readers = [_lines(p, said[p.pid]) for p in procs]
+    lock = base / "ledger.sqlite.lock"
+    pids = {p.pid: p for p in procs}
+
+    def holder() -> int:
+        text = lock.read_text(encoding="utf-8") if lock.exists() else ""
+        match = re.match(r"PID (\d+)", text)
+        return int(match.group(1)) if match and int(match.group(1)) in pids else 0
+
+    first = pids[int(_until(holder, 120, "a run holding the ledger's lock"))]  # type: ignore[call-overload]
+    second = next(p for p in procs if p is not first)
+    os.kill(first.pid, signal.SIGSTOP)
+    try:
+        waiting = f"另一个运行正在使用台账（PID {first.pid}，"
+        _until(
+            lambda: any(waiting in line for line in said[second.pid]),
+            120,
+            "the second run waiting for the first",
+        )
+        assert second.poll() is None  # it waits while the first holds the ledger
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    for p in procs:
+        p.wait(timeout=300)
+    for r in readers:
+        r.join(timeout=10)
+    outputs = {p.pid: "".join(said[p.pid]) for p in procs}
     assert [p.returncode for p in procs] == [0, 0], outputs
+    assert "另一个运行正在使用台账" not in outputs[first.pid]
     assert outbox_snapshot(base / "outbox" / PERIOD) == reference.outputs
     state = _ledger_state(base / "ledger.sqlite")
     assert state["submissions"] == reference.ledger["submissions"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import random
 import stat
@@ -123,6 +124,18 @@ def test_a_district_starting_mid_campaign_gets_one_finding_not_one_per_instituti
     (start,) = [r for r in rows if r["规则"] == "A-GAP-START"]
     assert start["填报值"] == "13" and start["应为"] == "2026-07、2026-08"
     assert "baseline" in start["处理建议"] and "截至2026-08的累计数" in start["处理建议"]
+    log = campaign.outbox / str(SEP) / f"校验日志_{SEP}.jsonl"
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    (said,) = [r for r in records if r.get("rule") == "A-GAP-START"]
+    assert (said["severity"], said["form"], said["period"], said["institution"]) == (
+        "warning",
+        "fujian2",
+        "2026-09",
+        "",
+    )
+    assert said["message"] == (
+        "累计总计：全部13家单位都未含2026-07、2026-08的数据（本工具中没有这几个月的报表）"
+    )
 
 
 def test_baseline_before_the_first_month_reaches_the_first_templates(

@@ -396,7 +396,10 @@ def test_negative_fraction_and_too_large_counts(tmp_path: Path) -> None:
         2.04,
         123456,
     )
+    wb[SHEET]["G10"] = "-5处"  # typed as text with its unit: the finding shows it as typed
+    wb.save(path)
     wb.close()
+    set_received(path, due_moment(campaign, AUG))
     result = run_period(campaign, AUG)
     assert [f.outcome for f in result.files] == ["rejected"]
     found = [f for f in _findings(campaign, AUG, path.name) if f["rule"].startswith("V-")]
@@ -406,9 +409,14 @@ def test_negative_fraction_and_too_large_counts(tmp_path: Path) -> None:
     assert got == [
         ("V-INTEGER", SHEET, "G8", "2.04", "整数", "error"),
         ("V-MAX", SHEET, "J9", "123456", "100000", "error"),
+        ("V-NEGATIVE", SHEET, "G10", "-5处", "0或正整数", "error"),
         ("V-NEGATIVE", SHEET, "G7", "-3", "0或正整数", "error"),
     ]
-    by_rule = {f["rule"]: f for f in found}
+    # Each says whose return, which file and form it is about.
+    assert {(f["institution"], f["file"], f["form"], f["period"]) for f in found} == {
+        ("QW001", path.name, FORM, str(AUG))
+    }
+    by_rule = {f["rule"]: f for f in found if f["cell"] != "G10"}
     assert by_rule["V-NEGATIVE"]["message"].startswith("1.学习宣传贯彻")
     assert "数值-3为负数" in by_rule["V-NEGATIVE"]["message"]
     assert "数值123456超过上限100000" in by_rule["V-MAX"]["message"]

@@ -169,3 +169,12 @@ def test_zscore_constant_history() -> None:
     assert modified_zscore(4, [5, 5, 5, 5]) == -math.inf
     assert modified_zscore(5, [5, 5, 5, 5]) == 0.0
     assert modified_zscore(0, [0, 0, 0, 0]) == 0.0
+
+
+def test_zscore_is_scaled_by_the_deviation_not_multiplied() -> None:
+    """A MAD or mean deviation other than 1, so that dividing by it is told from
+    multiplying by it (PAST above has a MAD of exactly 1)."""
+    wide = [10, 12, 14, 16, 18]  # median 14, MAD 2
+    assert modified_zscore(40, wide) == pytest.approx(0.6745 * 26 / 2)
+    flat = [5, 5, 5, 5, 9]  # median 5, MAD 0, mean absolute deviation 0.8
+    assert modified_zscore(9, flat) == pytest.approx(4 / (1.253314 * 0.8))

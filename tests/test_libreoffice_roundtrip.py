@@ -432,3 +432,66 @@ def test_pdf_export_shows_the_annex(
     assert any(
         ANNEX_TITLE in p and "专题专项" in p and "约谈警示" in p and "累计总计" in p for p in pages
     ), "附件2 is split across pages"
+
+
+# --- filled returns re-saved by LibreOffice ---------------------------------------------
+
+
+def test_filled_returns_resaved_by_libreoffice_are_accepted_with_the_same_figures(
+    soffice: str, tmp_path: Path
+) -> None:
+    """The bureau's and a hospital's returns, filled, then opened and saved again by
+    LibreOffice (as on Kylin or UOS): both are accepted without error (the formulas
+    LibreOffice computed agree with the counts, no D-CACHED), and every figure of the
+    汇总表 is the hand-computed sum of what was typed."""
+    import random
+    import shutil
+
+    from e2e_support import (
+        campaign_in,
+        counted,
+        due_moment,
+        expected_table,
+        grid_layout,
+        mismatches,
+        read_jsonl,
+        read_table,
+        set_received,
+    )
+
+    from pipeline.demo.filler import fill_return, random_month
+    from pipeline.distribute.templates import template_filename
+    from pipeline.run import run_period
+
+    month = Period(2026, 7)  # the campaign's first month: 累计总计 is the month's
+    camp = campaign_in(tmp_path)
+    lay = grid_layout(camp)
+    grids = []
+    for code in INSTITUTIONS:
+        inst = camp.roster().get(code)
+        assert inst is not None
+        data = random_month(camp, inst, month, random.Random(f"lo/{code}"))
+        filled = fill_return(camp, inst, month, tmp_path / "filled", data)
+        resaved = lo.convert(filled, "xlsx", tmp_path / "lo" / code)
+        camp.inbox.mkdir(parents=True, exist_ok=True)
+        path = camp.inbox / template_filename(month, inst, camp.code)
+        shutil.copyfile(resaved, path)
+        # LibreOffice's own file: every formula carries the result it computed.
+        computed = openpyxl.load_workbook(path, data_only=True)
+        total = computed["附件2"][lay.cell(MONTH_ROW, "hazards_total")].value
+        computed.close()
+        assert total == sum(
+            row.get("general_found", 0) + row.get("major_found", 0)
+            for row in data.grid["fujian2"].values()
+        )  # type: ignore[union-attr]
+        set_received(path, due_moment(camp, month, -1))
+        grids.append(counted(data.grid["fujian2"], inst.role == "bureau"))  # type: ignore[arg-type]
+    result = run_period(camp, month)
+    assert [f.outcome for f in result.files] == ["accepted"] * len(INSTITUTIONS), [
+        (f.name, f.outcome, [x.message for x in f.findings]) for f in result.files
+    ]
+    log = read_jsonl(result.outbox / f"校验日志_{month}.jsonl")
+    assert [f for f in log if f["type"] == "finding" and f["severity"] == "error"] == []
+    assert not [f for f in log if f.get("rule") in ("D-CACHED", "D-OVERWRITTEN")]
+    table = read_table(result.outbox / f"汇总表_{month}.xlsx", lay)
+    assert mismatches(table, expected_table(grids, grids), lay) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,32 @@ def _victims(log: dict[str, dict]) -> list[dict]:
     return [r for r in log.values() if any("读取进程意外终止" in m for m in r["messages"])]
 
 
+def _spy(module: Any, name: str, seen: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrap ``module.name`` so each call leaves a file named by the calling process's id
+    in ``seen``: forked workers inherit the wrapper, and a file outlives its worker."""
+    real = getattr(module, name)
+    seen.mkdir(parents=True, exist_ok=True)
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        (seen / f"{os.getpid()}-{time.monotonic_ns()}").touch()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, spied)
+
+
+def _workers(seen: Path) -> tuple[set[int], int]:
+    """The processes that did the work, and how many items they did."""
+    calls = [int(p.name.split("-")[0]) for p in seen.iterdir()]
+    return set(calls), len(calls)
+
+
 def test_the_pool_judges_exactly_as_one_process_does(
     tmp_path: Path, returns: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serial = _run(tmp_path / "serial", returns)
     pools: list[object] = []
+    seen = tmp_path / "judged-by"
+    _spy(run_module, "judge_file", seen, monkeypatch)
 
     class CountedPool(ProcessPoolExecutor):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,6 +90,11 @@ def test_the_pool_judges_exactly_as_one_process_does(
     pooled = _run(tmp_path / "pooled", returns)
     assert len(pools) == 1
     assert pooled == serial
+    # The files were judged in the pool's workers, not here.
+    judged_by, judged = _workers(seen)
+    log = pooled[2]
+    assert judged == sum(1 for r in log.values() if r["outcome"] not in ("duplicate", "skipped"))
+    assert judged_by and os.getpid() not in judged_by
 
 
 def test_a_worker_that_dies_costs_its_files_one_run_not_the_whole_run(
@@ -111,11 +138,16 @@ def test_templates_written_by_the_pool_are_those_written_one_by_one(
         campaign, period, ModelPrefills(cumulative, period), tmp_path / "serial"
     )
     monkeypatch.setattr(templates_module, "PARALLEL_FROM", 2)
+    seen = tmp_path / "written-by"
+    _spy(templates_module, "write_atomic", seen, monkeypatch)
     pooled = write_templates(
         campaign, period, ModelPrefills(cumulative, period), tmp_path / "pooled"
     )
     assert [p.name for p in pooled] == [p.name for p in serial]
     assert len(serial) == len(campaign.roster())
+    written_by, written = _workers(seen)  # by the pool's workers, not here
+    assert written == len(serial)
+    assert written_by and os.getpid() not in written_by
     for a, b in zip(serial, pooled, strict=True):
         assert workbook_values(a) == workbook_values(b), a.name
 

@@ -25,7 +25,7 @@ from e2e_support import (
     mismatches,
     read_table,
 )
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from pipeline.campaigns.campaign import Campaign
@@ -82,7 +82,6 @@ def _fill(
 
 
 @settings(
-    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -116,3 +115,157 @@ def test_written_figures_are_read_back_and_summed(setting, hospital, bureau, hab
     for t in TOPICS:  # the bureau's own columns are the bureau's figures alone
         for k in BUREAU_COUNTS:
             assert table[(t, k)] == bureau[t][k]
+
+
+# -- what clerks really type, cell by cell ---------------------------------------------
+HOSPITALS = ("QW001", "QW002", "QW003", "QW004")
+
+
+@pytest.fixture(scope="module")
+def hospital_blanks(setting, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    campaign, roster, _, _ = setting
+    folder = tmp_path_factory.mktemp("hospital-blanks")
+    return {code: write_template(campaign, roster.get(code), PERIOD, folder) for code in HOSPITALS}
+
+
+Typed = tuple[str, object]  # (what the clerk did, the cell's value)
+REFUSED = {"negative": "V-NEGATIVE", "fraction": "V-INTEGER", "over": "V-MAX"}
+
+
+def typed_cell(refusable: bool) -> st.SearchStrategy[Typed]:
+    """One cell as a clerk leaves it: blank, a plain whole number, a whole number with a
+    typing habit (full-width, a unit, as text, spaces), or (``refusable``) a figure the
+    form refuses: a negative, a fraction, or one over the bound."""
+    whole = st.one_of(st.integers(0, 30), st.integers(0, MAX))
+    kept = [
+        st.just(("blank", None)),
+        whole.map(lambda v: ("plain", v)),
+        st.tuples(st.sampled_from(HABITS), st.integers(1, 500)).map(lambda t: (t[0], t[1])),
+    ]
+    refused = [
+        st.integers(-500, -1).map(lambda v: ("negative", v)),
+        st.tuples(st.integers(0, 50), st.sampled_from((0.5, 0.25, 0.04))).map(
+            lambda t: ("fraction", t[0] + t[1])
+        ),
+        st.integers(MAX + 1, 10 * MAX).map(lambda v: ("over", v)),
+    ]
+    return st.one_of(*kept, *(refused if refusable else []))
+
+
+def typed_grid() -> st.SearchStrategy[dict[str, dict[str, Typed]]]:
+    """A return: mostly plain small numbers, as most are; a careful clerk's odd cells are
+    blanks and habits only, a careless one's may be refused too (about half of each)."""
+
+    def grid(refusable: bool) -> st.SearchStrategy[dict[str, dict[str, Typed]]]:
+        plain = st.integers(0, 30).map(lambda v: ("plain", v))
+        cell = st.one_of(plain, plain, plain, typed_cell(refusable))
+        return st.fixed_dictionaries(
+            {t: st.fixed_dictionaries({k: cell for k in HAZARD_COUNTS}) for t in TOPICS}
+        )
+
+    return st.booleans().flatmap(grid)
+
+
+def _type_into(campaign: Campaign, blank: Path, out: Path, grid: dict) -> Path:
+    """The blank template with each cell typed as drawn, saved as Excel would."""
+    from openpyxl import load_workbook
+
+    from pipeline.demo.filler import habit_text
+    from pipeline.forms.styles import set_text
+
+    spec = campaign.form(FORM)
+    lay = grid_layout(campaign)
+    wb = load_workbook(blank)
+    try:
+        ws = wb[lay.sheet]
+        for t, row in grid.items():
+            for k, (how, value) in row.items():
+                cell = ws[lay.cell(t, k)]
+                if how in HABITS:
+                    set_text(cell, habit_text(int(value), how, spec.measure(k).unit))
+                elif value is not None:
+                    cell.value = value
+        out.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(out)
+    finally:
+        wb.close()
+    return out
+
+
+def _as_counted(grid: dict) -> dict[str, dict[str, float]]:
+    """What an accepted return contributes: every figure as a number, blanks as 0."""
+    return {t: {k: float(v or 0) for k, (_, v) in row.items()} for t, row in grid.items()}
+
+
+# Half the profile's examples (tests/conftest.py): each runs a month of up to 4 returns.
+@settings(
+    max_examples=max(12, settings.default.max_examples // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    sent=st.lists(typed_grid(), min_size=1, max_size=len(HOSPITALS)),
+)
+def test_what_clerks_type_is_accepted_refused_or_noted_cell_by_cell(
+    setting, hospital_blanks, sent
+) -> None:
+    """Several hospitals' returns, each cell drawn from what clerks really type. A return
+    is refused exactly when a cell holds a negative, a fraction or a figure over the
+    bound, with one finding at each such cell; a typing habit is read and noted at its
+    cell; blanks among filled cells are counted as 0 and said; and the 汇总表 is the sum
+    of the accepted returns."""
+    from e2e_support import read_jsonl
+
+    campaign, roster, _, _ = setting
+    lay = grid_layout(campaign)
+    with tempfile.TemporaryDirectory(prefix="typed-") as tmp:
+        base = Path(tmp)
+        camp = campaign_in(base)
+        names = {}
+        for code, grid in zip(HOSPITALS, sent, strict=False):
+            inst = roster.get(code)
+            assert inst is not None
+            blank = hospital_blanks[code]
+            path = _type_into(
+                camp, blank, camp.inbox / template_filename(PERIOD, inst, camp.code), grid
+            )
+            names[code] = path.name
+        result = run_period(camp, PERIOD)
+        outcome = {f.name: f.outcome for f in result.files}
+        log = read_jsonl(result.outbox / f"校验日志_{PERIOD}.jsonl")
+        table = read_table(result.outbox / f"汇总表_{PERIOD}.xlsx", lay)
+    accepted = []
+    for code, grid in zip(HOSPITALS, sent, strict=False):
+        cells = {lay.cell(t, k): typed for t, row in grid.items() for k, typed in row.items()}
+        mine = [f for f in log if f["type"] == "finding" and f["file"] == names[code]]
+        refused = sorted((REFUSED[how], c) for c, (how, _) in cells.items() if how in REFUSED)
+        errors = sorted((f["rule"], f["cell"]) for f in mine if f["severity"] == "error")
+        assert errors == refused, code
+        assert outcome[names[code]] == ("rejected" if refused else "accepted"), code
+        event("a return refused" if refused else "a return accepted")
+        for how, _ in cells.values():
+            if how != "plain":
+                event(f"a cell typed: {how}")
+        noted = sorted(c for c, (how, _) in cells.items() if how in HABITS)
+        assert sorted(f["cell"] for f in mine if f["rule"] == "N-NORMALISED") == noted, code
+        if refused:
+            continue
+        accepted.append(_as_counted(grid))
+        blanks = [c for c, (how, _) in cells.items() if how == "blank"]
+        said = [f for f in mine if f["rule"] in ("A-BLANK", "A-BLANK-CELLS")]
+        if len(blanks) == len(cells):
+            assert [f["rule"] for f in said] == ["A-BLANK"], code
+        elif blanks:
+            (f,) = said
+            assert (f["rule"], f["severity"], f["value"]) == (
+                "A-BLANK-CELLS",
+                "warning",
+                str(len(blanks)),
+            )
+            assert set(f["expected"].split("、")) <= set(blanks)
+        else:
+            assert said == [], code
+    if accepted:
+        hazards = (*HAZARD_COUNTS, "hazards_total", "general_rate", "major_rate")
+        want = {k: v for k, v in expected_table(accepted, accepted).items() if k[1] in hazards}
+        assert mismatches(table, want, lay) == []

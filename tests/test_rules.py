@@ -230,6 +230,24 @@ def test_claims_of_other_forms_are_ignored(spec, labels, cell_of) -> None:
     assert check_return(spec, TOPICS, _hospital_values(cell_of), [other], {}, WHERE, labels) == []
 
 
+def test_a_claim_of_another_form_does_not_hide_the_ones_after_it(spec, labels, cell_of) -> None:
+    other = GridCell("fujian9", "T1", "hazards_total", "F7", 99, 99)
+    ours = claim(cell_of, MONTH_ROW, "hazards_total", 4, typed=False)
+    [f] = check_return(spec, TOPICS, _hospital_values(cell_of), [other, ours], {}, WHERE, labels)
+    assert (f.rule, f.cell) == ("D-CACHED", ours.cell)
+
+
+def test_a_foreign_count_of_another_form_is_not_in_the_files_formulas(
+    spec, labels, cell_of
+) -> None:
+    """Only this form's foreign counts (typed in a column the reporter does not fill)
+    are in its formulas: one of another form changes nothing here."""
+    values = _hospital_values(cell_of)
+    foreign = [GridCell("fujian9", "T1", "problems_province", "C7", 2, 2.0)]
+    agreeing = [claim(cell_of, "T1", "problems_total", 0, typed=False)]
+    assert check_return(spec, TOPICS, values, agreeing, {}, WHERE, labels, foreign) == []
+
+
 def test_all_blank_return(spec, labels, cell_of) -> None:
     values = [value(cell_of, t, m, None) for t in TOPICS for m in ("general_found", "major_found")]
     [f] = check_return(spec, TOPICS, values, [], {}, WHERE, labels)
@@ -321,3 +339,54 @@ def test_schema_clean_and_empty(spec, cell_of) -> None:
     assert failures(spec, []) == []
     assert failures(spec, [(0, value(cell_of, "T1", "general_found", 0))]) == []
     assert failures(spec, [(0, value(cell_of, "T1", "general_found", None))]) == []
+
+
+# --- gaps mutation testing showed (make mutants) ---------------------------------------
+
+
+def test_an_uncalculated_formula_does_not_hide_the_claims_after_it(spec, labels, cell_of) -> None:
+    claims = [
+        claim(cell_of, "T1", "hazards_total", None, typed=False),  # saved by a script
+        claim(cell_of, MONTH_ROW, "hazards_total", 4),  # 4 typed over the formula (5)
+    ]
+    [f] = check_return(spec, TOPICS, _hospital_values(cell_of), claims, {}, WHERE, labels)
+    assert (f.rule, f.cell, f.value, f.expected) == (
+        "D-OVERWRITTEN",
+        cell_of(MONTH_ROW, "hazards_total"),
+        "4",
+        "5",
+    )
+
+
+def test_an_unreadable_cell_is_not_a_blank(spec, labels, cell_of) -> None:
+    unreadable = GridCell(
+        "fujian2", "T2", "general_found", cell_of("T2", "general_found"), "约30", None
+    )
+    values = [*_hospital_values(cell_of), unreadable]
+    assert check_return(spec, TOPICS, values, [], {}, WHERE, labels) == []
+
+
+@pytest.mark.parametrize("blanks", [10, 11])
+def test_blanks_past_those_named_are_counted(spec, labels, cell_of, blanks: int) -> None:
+    cells = [(t, m) for t in TOPICS for m in ("general_found", "general_fixed", "major_found")]
+    values = [value(cell_of, "T1", "major_fixed", 0)]
+    values += [value(cell_of, t, m, None) for t, m in cells[:blanks]]
+    [f] = check_return(spec, TOPICS, values, [], {}, WHERE, labels)
+    named = "、".join(cell_of(t, m) for t, m in cells[:10])
+    assert (f.rule, f.value) == ("A-BLANK-CELLS", str(blanks))
+    assert f.expected == (named if blanks == 10 else f"{named}等{blanks}个")
+
+
+def test_a_refused_count_silences_only_its_own_rate(spec, labels, cell_of) -> None:
+    """排查 refused in the general columns: no rule on the general rate, which would only
+    repeat the refusal; the major rate (2 closed, 1 found this month) is still noted."""
+    values = [
+        value(cell_of, "T1", "general_found", 1),
+        value(cell_of, "T1", "general_fixed", 0),
+        value(cell_of, "T1", "major_found", 1),
+        value(cell_of, "T1", "major_fixed", 2),
+    ]
+    refused = {("T1", "general_found")}
+    found = check_return(spec, TOPICS, values, [], {}, WHERE, labels, refused=refused)
+    assert [(f.rule, f.value, f.expected) for f in found] == [("A-MONTH-RATE", "2", "1")]
+    assert "重大隐患" in found[0].message or "重大" in found[0].message

@@ -340,3 +340,41 @@ def test_a_rerun_changes_nothing(world: World) -> None:
     before = (world.out(AUG, "标准化建设进度")).read_bytes()
     _cli(world, "run", "--period", str(AUG))
     assert (world.out(AUG, "标准化建设进度")).read_bytes() == before
+
+
+@pytest.mark.parametrize("period", [JUL, AUG])
+def test_late_targets_step_backs_and_strays_name_their_place_and_figures(
+    world: World, period: Period
+) -> None:
+    """A-TARGET-LATE exactly: a warning at the stage's cell (建设进展!B4) of the
+    institution's latest accepted return, or at no cell for one that never reported; its stage as
+    value, the stage it should have reached as expected, the days late from the
+    deadline to the period's end. V-STEP-BACK and M-OUT-OF-SCOPE likewise."""
+    log = read_jsonl(world.out(period, "校验日志", ".jsonl"))
+
+    def exact(rule: str) -> list[tuple[str, ...]]:
+        return sorted(
+            (r["institution"], r["severity"], r["sheet"], r["cell"], r["value"], r["expected"])
+            for r in log
+            if r.get("rule") == rule
+        )
+
+    stand = standings(period)
+    end = period.last_day()
+    late = []
+    for code, tier in TIER.items():
+        for stage, date in deadlines(tier):
+            if date < end and not reached(stand[code], stage):
+                # at the cell of its latest accepted return (its stage comes from it)
+                where = ("建设进展", "B4") if stand[code] else ("", "")
+                late.append((code, "warning", *where, stand[code] or "未报送", stage))
+    assert exact("A-TARGET-LATE") == sorted(late)
+    for r in log:
+        if r.get("rule") == "A-TARGET-LATE":
+            date = dict(deadlines(TIER[r["institution"]]))[r["expected"]]
+            assert f"应于{date.isoformat()}前" in r["message"]
+            assert f"已逾期{(end - date).days}天" in r["message"]
+    scope = "医疗卫生机构安全生产标准化建设专项行动"
+    assert exact("M-OUT-OF-SCOPE") == [("QW004", "error", "", "", "专业公共卫生机构", scope)]
+    back = [("QW006", "warning", "建设进展", "B4", "建设中", "验收达标")] if period == AUG else []
+    assert exact("V-STEP-BACK") == back

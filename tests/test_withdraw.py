@@ -80,6 +80,13 @@ def test_withdrawing_a_correction_falls_back_to_the_first_return(campaign: Campa
     assert record["outcome"] == "withdrawn" and "误发了其他月份的表" in record["note"]
     (said,) = [r for r in log if r.get("rule") == "F-WITHDRAWN"]
     assert said["institution"] == "QW001" and "误发了其他月份的表" in said["message"]
+    assert (said["severity"], said["file"], said["sheet"], said["cell"]) == (
+        "warning",
+        wrong.name,
+        "",
+        "",
+    )
+    assert said["value"].endswith("误发了其他月份的表")
     ledger = Ledger(campaign.ledger_path, campaign.code)
     try:
         (sub,) = [s for s in ledger.submissions(str(AUG)) if s.file_name == wrong.name]

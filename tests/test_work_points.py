@@ -314,3 +314,36 @@ def test_status_covers_the_responsible_units(world: World) -> None:
     assert set(rows) == {p.unit for p in PROJECTS}
     silent = {c for c, r in rows.items() if r["报送状态"] in ("未报送", "已退回，待重报")}
     assert silent == {"QW008", "QW007"}
+
+
+@pytest.mark.parametrize("period", [B3, B4])
+def test_projects_behind_and_added_rows_name_their_place_and_figures(
+    world: World, period: Period
+) -> None:
+    """A-BEHIND exactly: a warning at the project's 本期形象进度 cell (column H of its
+    row in the return), with the actual progress as value and the plan as expected,
+    the missed milestones and the days late as worked out by walking the days; and the
+    row a unit added to a list the bureau fills in (R-ITEM-NEW), refused at its row."""
+    want = expected_behind(period)
+    behind = [r for r in world.log(period) if r.get("rule") == "A-BEHIND"]
+    assert len(behind) == len(want)
+    for r in behind:
+        key = r["message"].split("/")[1].split("：")[0]
+        planned, actual, missed, days = want[key]
+        assert (r["severity"], r["value"], r["expected"]) == (
+            "warning",
+            f"{actual:g}",
+            f"{planned:g}",
+        ), key
+        assert (r["sheet"], r["cell"][:1]) in (("项目进度表", "H"), ("", "")), key
+        assert f"计划进度{planned:g}%，实际{actual:g}%" in r["message"]
+        assert r["message"].endswith(f"滞后{days}天") and missed in r["message"]
+    if period == B4:  # by hand, as in test_projects_behind_schedule_with_days_late
+        (xm06,) = [r for r in behind if "/XM06：" in r["message"]]
+        assert (xm06["institution"], xm06["sheet"], xm06["cell"]) == ("QW004", "项目进度表", "H4")
+    added = sorted(
+        (r["institution"], r["severity"], r["sheet"], r["cell"], r["value"])
+        for r in world.log(period)
+        if r.get("rule") == "R-ITEM-NEW"
+    )
+    assert added == ([("QW009", "error", "项目进度表", "A5", "5")] if period == B3 else [])

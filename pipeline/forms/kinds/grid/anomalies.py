@@ -94,9 +94,7 @@ def ledger_anomalies(
         m = spec.measure(measure)
         if m.kind != "sum":
             continue
-        base = {
-            k: v for (r, k), v in totals.cumulative_by_inst.get(inst, {}).items() if r == row_key
-        }
+        base = {k: v for (r, k), v in totals.baseline_counts.get(inst, {}).items() if r == row_key}
         terms_sum = sum(base.get(t) or 0 for t in m.terms)
         if stated != terms_sum:
             loc = where(inst, row_key, measure)

@@ -51,6 +51,11 @@ class GridTotals(Totals):
     # (institution, row key, measure, stated value, source, cell) of derived baseline figures
     baseline_derived: list[tuple[str, str, str, float, str, str]] = field(default_factory=list)
     baseline_through: dict[str, str] = field(default_factory=dict)  # institution -> period
+    # institution -> (row key, measure) -> the baseline's own counts: what its derived
+    # figures are checked against (the cumulative adds later months the baseline never saw)
+    baseline_counts: dict[str, dict[Key, float]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(float))
+    )
     # institution -> periods with a current return (even a blank one), through this one
     months_by_inst: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -86,6 +91,7 @@ def grid_totals(
             totals.baseline_derived.append((inst, row_key, measure, base_value, source, cell))
             continue
         baseline_through[inst] = through
+        totals.baseline_counts[inst][(row_key, measure)] += base_value
         cum[(row_key, measure)] += base_value
         inst_cum[inst][(row_key, measure)] += base_value
         sources[(CUMULATIVE_ROW, measure)].append(
