@@ -86,6 +86,24 @@ def test_a_month_missing_from_the_cumulative_is_listed(campaign: Campaign) -> No
     assert by_code["QW003"]["填报值"] == "2026-07、2026-08"
     assert "make PERIOD=2026-07" in by_code["QW003"]["处理建议"]
     assert "QW001" not in by_code
+    # Said of the cumulative, not of a file or cell: QW002's September return is fine.
+    log = campaign.outbox / str(SEP) / f"校验日志_{SEP}.jsonl"
+    records = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    said = {r["institution"]: r for r in records if r.get("rule") == "A-GAP"}
+    for code, months in (
+        ("QW002", "2026-08（未报送）"),
+        ("QW003", "2026-07（未报送）、2026-08（未报送）"),
+    ):
+        r = said[code]
+        assert (r["severity"], r["sheet"], r["file"], r["sha256"], r["cell"]) == (
+            "warning",
+            "附件2",
+            "",
+            "",
+            "",
+        ), code
+        assert (r["expected"], r["period"], r["form"]) == (months, "2026-09", "fujian2"), code
+        assert r["message"] == f"累计总计：未含{months}的数据", code
     assert not [r for r in _anomalies(campaign, JUL) if r["规则"] == "A-GAP"]
     assert not [r for r in _anomalies(campaign, SEP) if r["规则"] == "A-GAP-START"]
 
