@@ -1,10 +1,11 @@
 """``python -m bench``: make the corpus, time every command as a process, print and save.
 
 Every timed thing is a whole process (interpreter start and imports included), run
-``--repeat`` times; the median is reported. The order: the floor, the peer, the cold run
-(empty ledger and outbox each time), the rerun with nothing new and the rerun with one
-new return (each from a copy of the ledger the cold run left), and the next month's
-templates (their 累计总计 prefilled from that ledger). The page cache is warmed first so
+``--repeat`` rounds; the median is reported. The order within a round: the floor, the
+two peers (openpyxl, then calamine), the cold run (empty ledger and outbox each time),
+the rerun with nothing new and the rerun with one new return (each from a copy of the
+ledger the cold run left), and the next month's templates (their 累计总计 prefilled from
+that ledger). Ratios are taken within each round, then their median. The page cache is warmed first so
 every command reads the same warm files. A command that exits non-zero fails the
 benchmark; a missed target does not (it is a figure to report).
 """
@@ -223,11 +224,18 @@ def steps(corpus: Corpus, run: RunDir, warnings: list[str]) -> list[Step]:
             check=_expect_files("the floor", n, r"(\d+) files"),
         ),
         Step(
-            "peer",
-            "peer (pandas.read_excel)",
+            "peer_openpyxl",
+            "peer, openpyxl (one sheet)",
             n,
-            [sys.executable, str(HERE / "peer.py"), str(corpus.returns)],
-            check=_expect_files("the peer", n, r"(\d+) files read"),
+            [sys.executable, str(HERE / "peer.py"), "--engine", "openpyxl", str(corpus.returns)],
+            check=_expect_files("the openpyxl peer", n, r"(\d+) files read"),
+        ),
+        Step(
+            "peer",
+            "peer, calamine (one sheet)",
+            n,
+            [sys.executable, str(HERE / "peer.py"), "--engine", "calamine", str(corpus.returns)],
+            check=_expect_files("the calamine peer", n, r"(\d+) files read"),
         ),
         Step(
             "cold",
@@ -275,23 +283,41 @@ def steps(corpus: Corpus, run: RunDir, warnings: list[str]) -> list[Step]:
     ]
 
 
+def time_once(
+    step: Step, timing: Timing, rep: int, repeat: int, logs: Path, echo: Callable[[str], object]
+) -> None:
+    """One repetition of ``step``, its sample added to ``timing``."""
+    step.prepare()
+    try:
+        sample, out = run_timed(step.argv, cwd=ROOT, log=logs / f"{step.key}-{rep}")
+    except CommandFailed as exc:
+        raise BenchFailed(f"{step.label}, repetition {rep}: {exc}") from exc
+    finally:
+        step.after()
+    step.check(out)
+    timing.samples.append(sample)
+    echo(f"  {step.label} {rep}/{repeat}: {sample.seconds:.2f} s, {sample.peak_kib / 1024:.0f} MiB")
+
+
 def time_step(step: Step, repeat: int, logs: Path, echo: Callable[[str], object]) -> Timing:
     timing = Timing(step.key, step.label, step.files, step.argv)
     for rep in range(1, repeat + 1):
-        step.prepare()
-        try:
-            sample, out = run_timed(step.argv, cwd=ROOT, log=logs / f"{step.key}-{rep}")
-        except CommandFailed as exc:
-            raise BenchFailed(f"{step.label}, repetition {rep}: {exc}") from exc
-        finally:
-            step.after()
-        step.check(out)
-        timing.samples.append(sample)
-        echo(
-            f"  {step.label} {rep}/{repeat}: {sample.seconds:.2f} s, "
-            f"{sample.peak_kib / 1024:.0f} MiB"
-        )
+        time_once(step, timing, rep, repeat, logs, echo)
     return timing
+
+
+def time_rounds(
+    all_steps: list[Step], repeat: int, logs: Path, echo: Callable[[str], object]
+) -> dict[str, Timing]:
+    """Every step once per round, ``repeat`` rounds: a peer and the cold run are timed
+    minutes apart at most, so a machine that other work slows for a while slows both,
+    and their ratio is taken round by round (see :func:`bench.report.ratios`)."""
+    timings = {s.key: Timing(s.key, s.label, s.files, s.argv) for s in all_steps}
+    for rep in range(1, repeat + 1):
+        echo(f"round {rep}/{repeat}")
+        for step in all_steps:
+            time_once(step, timings[step.key], rep, repeat, logs, echo)
+    return timings
 
 
 @contextlib.contextmanager
@@ -350,10 +376,7 @@ def bench(
     run = prepare_run_dir(corpus)
     warm_cache(run.inbox)
     warnings: list[str] = []
-    timings: dict[str, Timing] = {}
-    for step in steps(corpus, run, warnings):
-        echo(f"timing {step.label} ({repeat}×)")
-        timings[step.key] = time_step(step, repeat, run.logs, echo)
+    timings = time_rounds(steps(corpus, run, warnings), repeat, run.logs, echo)
     memory = {n: timings["cold"].memory_mib}
     others: dict[str, object] = {}
     for m in (m for m in memory_also if m != n):
