@@ -12,6 +12,7 @@ SEND ?=
 SEND_OPT := $(if $(filter 1 yes true,$(SEND)),--send,)
 N ?= 2000
 REPEAT ?= 3
+REGISTERS ?= 200
 
 .DEFAULT_GOAL := run
 .PHONY: help run fetch receipts templates mail remind demo test lint format clean bench
@@ -52,8 +53,8 @@ test: $(VENV)/.installed  ## Lint, type-check and run the test suite
 	$(VENV)/bin/mypy pipeline bench
 	$(PY) -m pytest -q
 
-bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3
-	$(PY) -m bench --n $(N) --repeat $(REPEAT)
+bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3, REGISTERS=200
+	$(PY) -m bench --n $(N) --repeat $(REPEAT) --registers $(REGISTERS)
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .

@@ -172,6 +172,23 @@ def targets(n: int, r: dict[str, float], memory: dict[int, float]) -> list[Targe
     return out
 
 
+def register_target(plain: Timing, registers: Timing, plain_rows: int, rows: int) -> Target:
+    """Registers cost in proportion to their rows: a return with open items costs, per
+    return, at most its rows over a plain return's rows times a plain return's cost.
+    Each run's fixed start-up is in its per-return figure, to the registers' cost."""
+    per_plain = plain.seconds / plain.files
+    per_register = registers.seconds / registers.files
+    ratio, allowed = per_register / per_plain, rows / plain_rows
+    return Target(
+        f"registers: cost per return vs a plain one ({rows} vs {plain_rows} rows)",
+        ratio,
+        f"{ratio:.2f}×",
+        f"≤ {allowed:.2f}× (the rows' ratio)",
+        _status(ratio <= allowed),
+        f"{per_register * 1000:.1f} ms vs {per_plain * 1000:.1f} ms per return",
+    )
+
+
 # -- facts about the machine and the code ------------------------------------------------
 def _cpu_model() -> str:
     try:

@@ -30,6 +30,8 @@ import click
 from bench import report
 from bench.corpus import PERIOD, ROOT, Corpus, make_corpus
 from bench.measure import CommandFailed, run_timed
+from bench.registers import PERIOD as REGISTER_PERIOD
+from bench.registers import RegisterCorpus, make_register_corpus
 from bench.report import Timing
 
 HERE = Path(__file__).resolve().parent
@@ -353,6 +355,36 @@ def cold_memory(corpus: Corpus, echo: Callable[[str], object]) -> Timing:
     return time_step(step, 1, run.logs, echo)
 
 
+REGISTER_ITEMS = 50
+PLAIN_ROWS = 18  # data rows of a return of the main corpus: 13 tasks (附件1), 5 topics (附件2)
+
+
+def time_registers(reg: RegisterCorpus, repeat: int, echo: Callable[[str], object]) -> Timing:
+    """The cold run of the register corpus's month, from the ledger of the month before."""
+    run = RunDir(reg.root / "run")
+    shutil.rmtree(run.root, ignore_errors=True)
+    _link_all(reg.returns, run.inbox)
+    run.logs.mkdir(parents=True)
+    warm_cache(run.inbox)
+
+    def prepare() -> None:
+        shutil.rmtree(run.outbox, ignore_errors=True)
+        _restore(reg.ledger, run.ledger)
+
+    argv = [sys.executable, "-m", "pipeline", "--campaign", str(reg.campaign_file)]
+    argv += ["--inbox", str(run.inbox), "--outbox", str(run.outbox), "--ledger", str(run.ledger)]
+    argv += ["run", "--period", str(REGISTER_PERIOD)]
+    step = Step(
+        "registers",
+        f"cold run, {reg.items} open items each",
+        reg.files,
+        argv,
+        prepare=prepare,
+        check=_expect_files("the register run", reg.files, r"文件 (\d+) 个"),
+    )
+    return time_step(step, repeat, run.logs, echo)
+
+
 def bench(
     n: int,
     repeat: int,
@@ -363,6 +395,7 @@ def bench(
     jobs: int | None,
     memory_also: list[int],
     regenerate: bool,
+    registers: int = 0,
     echo: Callable[[str], object] = click.echo,
 ) -> dict:
     started = time.perf_counter()
@@ -386,6 +419,21 @@ def bench(
         others[str(m)] = t.to_json()
     r = report.ratios(timings)
     goals = report.targets(n, r, memory)
+    register_doc: dict[str, object] = {}
+    if registers:
+        reg = make_register_corpus(work, registers, REGISTER_ITEMS, jobs=jobs, echo=echo)
+        reg_timing = time_registers(reg, repeat, echo)
+        timings[reg_timing.key] = reg_timing
+        goal = report.register_target(timings["cold"], reg_timing, PLAIN_ROWS, reg.rows_per_return)
+        goals.append(goal)
+        register_doc = {
+            "n": reg.n,
+            "files": reg.files,
+            "items_per_return": reg.items,
+            "rows_per_return": reg.rows_per_return,
+            "plain_rows_per_return": PLAIN_ROWS,
+            "reused": reg.reused,
+        }
     busy = {k: round(t.background_cores, 2) for k, t in timings.items()}
     busy = {k: v for k, v in busy.items() if v > BUSY_CORES}
     elapsed = time.perf_counter() - started
@@ -407,6 +455,7 @@ def bench(
                 "generation_seconds": round(corpus.generation_seconds, 1),
                 "reused": corpus.reused,
             },
+            "register_corpus": register_doc,
             "warnings": warnings,
             "busy_machine": busy,
             "bench_seconds": round(elapsed, 1),
@@ -497,6 +546,14 @@ def _sizes(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
     show_default=True,
     help=f"Wait for any other benchmark on this machine to finish ({LOCK}).",
 )
+@click.option(
+    "--registers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help=f"Also a cold run over a corpus of this many institutions, each return with "
+    f"{REGISTER_ITEMS} open register items (0: none).",
+)
 @click.option("--regenerate", is_flag=True, help="Make the corpus again even if cached.")
 def main(
     n: int,
@@ -508,6 +565,7 @@ def main(
     results: Path,
     regenerate: bool,
     lock: bool,
+    registers: int,
 ) -> None:
     """Time the pipeline against a pandas script and the zip floor (issue 4)."""
     also = memory_also if memory_also is not None else ([2000] if n > 2000 else [])
@@ -523,6 +581,7 @@ def main(
                 jobs=jobs,
                 memory_also=also,
                 regenerate=regenerate,
+                registers=registers,
             )
     except BenchFailed as exc:
         click.echo(f"\nBENCHMARK FAILED: {exc}", err=True)
