@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 from pipeline import parallel
 from pipeline.atomic import remove_leftovers
 
-ASIDE_FROM = 200
-"""Files in a period from which 汇总表, the costliest output (its 附件1 holds every
+ASIDE_FROM, ASIDE_UP_TO = 200, 5000
+"""Files in a period between which 汇总表, the costliest output (its 附件1 holds every
 institution's text per task), is written in a forked process while this one writes the
-others: on two cores a third of the outputs' time. Fewer files: one after the other."""
+others: on two cores a third of the outputs' time, for half as much memory again while
+both run. Fewer files: not worth a fork. More (a province): memory comes first, and the
+outputs are written one after the other."""
 
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
@@ -50,7 +52,7 @@ def write_outputs(
     ]
     written: list[Path] = []
     join = None
-    if len(data.files) >= ASIDE_FROM:  # the largest, 汇总表, written meanwhile by a fork
+    if ASIDE_FROM <= len(data.files) <= ASIDE_UP_TO:  # 汇总表 written meanwhile by a fork
         join = parallel.aside(writers.pop(0), "汇总表")
         written.append(outbox / summary.filename(data.period))
     total = len(writers) + (join is not None)
