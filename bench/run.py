@@ -567,7 +567,7 @@ def main(
     lock: bool,
     registers: int,
 ) -> None:
-    """Time the pipeline against a pandas script and the zip floor (issue 4)."""
+    """Time the pipeline against pandas scripts and the zip floor (issues 4 and 15)."""
     also = memory_also if memory_also is not None else ([2000] if n > 2000 else [])
     what = f"N={n} in {ROOT}"
     try:
