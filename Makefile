@@ -12,6 +12,7 @@ SEND ?=
 SEND_OPT := $(if $(filter 1 yes true,$(SEND)),--send,)
 N ?= 2000
 REPEAT ?= 3
+REGISTERS ?= 200
 
 .DEFAULT_GOAL := run
 .PHONY: help run fetch receipts templates mail remind demo test lint format clean bench mutants deep
@@ -61,8 +62,8 @@ mutants: $(VENV)/.installed  ## Mutation testing of the rules and the grid arith
 deep: $(VENV)/.installed  ## The property tests with many more examples (HYPOTHESIS_PROFILE=deep; ~30 min)
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q -p no:cacheprovider tests/test_roundtrip_hypothesis.py
 
-bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3
-	$(PY) -m bench --n $(N) --repeat $(REPEAT)
+bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3, REGISTERS=200
+	$(PY) -m bench --n $(N) --repeat $(REPEAT) --registers $(REGISTERS)
 
 lint:  ## ruff + mypy
 	$(VENV)/bin/ruff check .

@@ -18,6 +18,7 @@ from bench.measure import Sample
 
 PROVINCE_N = 10_000
 MEMORY_LIMIT_MIB = 500.0
+TEMPLATES_PER_SECOND = 150
 
 
 @dataclass
@@ -90,33 +91,53 @@ def _status(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def _paired(a: Timing, b: Timing) -> float:
+    """``a`` over ``b``: the median of the ratios of their samples taken in the same
+    round, so that a busy spell slowing one round weighs on both; the ratio of the
+    medians when the samples do not pair up."""
+    if len(a.samples) == len(b.samples) and all(s.seconds for s in b.samples):
+        return statistics.median(
+            x.seconds / y.seconds for x, y in zip(a.samples, b.samples, strict=True)
+        )
+    return a.seconds / b.seconds
+
+
 def ratios(t: dict[str, Timing]) -> dict[str, float]:
-    return {
-        "peer_over_cold": t["peer"].seconds / t["cold"].seconds,
-        "cold_over_floor": t["cold"].seconds / t["floor"].seconds,
-        "rerun_over_cold": t["rerun"].seconds / t["cold"].seconds,
-        "rerun_one_over_cold": t["rerun_one"].seconds / t["cold"].seconds,
+    out = {
+        "peer_over_cold": _paired(t["peer"], t["cold"]),
+        "cold_over_floor": _paired(t["cold"], t["floor"]),
+        "rerun_over_cold": _paired(t["rerun"], t["cold"]),
+        "rerun_one_over_cold": _paired(t["rerun_one"], t["cold"]),
         "templates_per_second": t["templates"].files_per_second,
     }
+    if "peer_openpyxl" in t:
+        out["openpyxl_peer_over_cold"] = _paired(t["peer_openpyxl"], t["cold"])
+    return out
 
 
 def targets(n: int, r: dict[str, float], memory: dict[int, float]) -> list[Target]:
-    """The issue's targets, judged on this run's figures."""
+    """The issue's targets (issue 15), judged on this run's figures."""
     peer, floor, rerun = r["peer_over_cold"], r["cold_over_floor"], r["rerun_over_cold"]
     rate = r["templates_per_second"]
     out = [
         Target(
-            "cold run vs peer (peer is X× slower)",
+            "cold run vs calamine peer (peer is X× slower)",
             peer,
             f"{peer:.2f}×",
-            "≥ 10×",
-            _status(peer >= 10),
+            "> 1× (cold run faster)",
+            _status(peer > 1),
         ),
         Target("cold run / floor", floor, f"{floor:.1f}×", "≤ 6×", _status(floor <= 6)),
         Target(
             "rerun, nothing new / cold run", rerun, f"{rerun:.1%}", "≤ 5%", _status(rerun <= 0.05)
         ),
-        Target("templates per second", rate, f"{rate:.1f}/s", "≥ 100/s", _status(rate >= 100)),
+        Target(
+            "templates per second",
+            rate,
+            f"{rate:.1f}/s",
+            f"≥ {TEMPLATES_PER_SECOND}/s",
+            _status(rate >= TEMPLATES_PER_SECOND),
+        ),
     ]
     mib = memory[n]
     if n >= PROVINCE_N:
@@ -138,18 +159,34 @@ def targets(n: int, r: dict[str, float], memory: dict[int, float]) -> list[Targe
     sizes = sorted(memory)
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
-        growth, allowed = memory[large] / memory[small], math.sqrt(large / small)
+        growth, allowed = memory[large] / memory[small], large / small
         out.append(
             Target(
                 f"memory growth N={small}→{large} ({large / small:g}× the returns)",
                 growth,
                 f"{growth:.2f}×",
-                f"≤ √{large / small:g} = {allowed:.2f}×",
-                _status(growth <= allowed),
-                "'far slower than N' read as at most the square root of N's growth",
+                f"< {allowed:g}× (slower than N)",
+                _status(growth < allowed),
             )
         )
     return out
+
+
+def register_target(plain: Timing, registers: Timing, plain_rows: int, rows: int) -> Target:
+    """Registers cost in proportion to their rows: a return with open items costs, per
+    return, at most its rows over a plain return's rows times a plain return's cost.
+    Each run's fixed start-up is in its per-return figure, to the registers' cost."""
+    per_plain = plain.seconds / plain.files
+    per_register = registers.seconds / registers.files
+    ratio, allowed = per_register / per_plain, rows / plain_rows
+    return Target(
+        f"registers: cost per return vs a plain one ({rows} vs {plain_rows} rows)",
+        ratio,
+        f"{ratio:.2f}×",
+        f"≤ {allowed:.2f}× (the rows' ratio)",
+        _status(ratio <= allowed),
+        f"{per_register * 1000:.1f} ms vs {per_plain * 1000:.1f} ms per return",
+    )
 
 
 # -- facts about the machine and the code ------------------------------------------------

@@ -1,10 +1,11 @@
 """``python -m bench``: make the corpus, time every command as a process, print and save.
 
 Every timed thing is a whole process (interpreter start and imports included), run
-``--repeat`` times; the median is reported. The order: the floor, the peer, the cold run
-(empty ledger and outbox each time), the rerun with nothing new and the rerun with one
-new return (each from a copy of the ledger the cold run left), and the next month's
-templates (their 累计总计 prefilled from that ledger). The page cache is warmed first so
+``--repeat`` rounds; the median is reported. The order within a round: the floor, the
+two peers (openpyxl, then calamine), the cold run (empty ledger and outbox each time),
+the rerun with nothing new and the rerun with one new return (each from a copy of the
+ledger the cold run left), and the next month's templates (their 累计总计 prefilled from
+that ledger). Ratios are taken within each round, then their median. The page cache is warmed first so
 every command reads the same warm files. A command that exits non-zero fails the
 benchmark; a missed target does not (it is a figure to report).
 """
@@ -29,6 +30,8 @@ import click
 from bench import report
 from bench.corpus import PERIOD, ROOT, Corpus, make_corpus
 from bench.measure import CommandFailed, run_timed
+from bench.registers import PERIOD as REGISTER_PERIOD
+from bench.registers import RegisterCorpus, make_register_corpus
 from bench.report import Timing
 
 HERE = Path(__file__).resolve().parent
@@ -223,11 +226,18 @@ def steps(corpus: Corpus, run: RunDir, warnings: list[str]) -> list[Step]:
             check=_expect_files("the floor", n, r"(\d+) files"),
         ),
         Step(
-            "peer",
-            "peer (pandas.read_excel)",
+            "peer_openpyxl",
+            "peer, openpyxl (one sheet)",
             n,
-            [sys.executable, str(HERE / "peer.py"), str(corpus.returns)],
-            check=_expect_files("the peer", n, r"(\d+) files read"),
+            [sys.executable, str(HERE / "peer.py"), "--engine", "openpyxl", str(corpus.returns)],
+            check=_expect_files("the openpyxl peer", n, r"(\d+) files read"),
+        ),
+        Step(
+            "peer",
+            "peer, calamine (one sheet)",
+            n,
+            [sys.executable, str(HERE / "peer.py"), "--engine", "calamine", str(corpus.returns)],
+            check=_expect_files("the calamine peer", n, r"(\d+) files read"),
         ),
         Step(
             "cold",
@@ -275,23 +285,41 @@ def steps(corpus: Corpus, run: RunDir, warnings: list[str]) -> list[Step]:
     ]
 
 
+def time_once(
+    step: Step, timing: Timing, rep: int, repeat: int, logs: Path, echo: Callable[[str], object]
+) -> None:
+    """One repetition of ``step``, its sample added to ``timing``."""
+    step.prepare()
+    try:
+        sample, out = run_timed(step.argv, cwd=ROOT, log=logs / f"{step.key}-{rep}")
+    except CommandFailed as exc:
+        raise BenchFailed(f"{step.label}, repetition {rep}: {exc}") from exc
+    finally:
+        step.after()
+    step.check(out)
+    timing.samples.append(sample)
+    echo(f"  {step.label} {rep}/{repeat}: {sample.seconds:.2f} s, {sample.peak_kib / 1024:.0f} MiB")
+
+
 def time_step(step: Step, repeat: int, logs: Path, echo: Callable[[str], object]) -> Timing:
     timing = Timing(step.key, step.label, step.files, step.argv)
     for rep in range(1, repeat + 1):
-        step.prepare()
-        try:
-            sample, out = run_timed(step.argv, cwd=ROOT, log=logs / f"{step.key}-{rep}")
-        except CommandFailed as exc:
-            raise BenchFailed(f"{step.label}, repetition {rep}: {exc}") from exc
-        finally:
-            step.after()
-        step.check(out)
-        timing.samples.append(sample)
-        echo(
-            f"  {step.label} {rep}/{repeat}: {sample.seconds:.2f} s, "
-            f"{sample.peak_kib / 1024:.0f} MiB"
-        )
+        time_once(step, timing, rep, repeat, logs, echo)
     return timing
+
+
+def time_rounds(
+    all_steps: list[Step], repeat: int, logs: Path, echo: Callable[[str], object]
+) -> dict[str, Timing]:
+    """Every step once per round, ``repeat`` rounds: a peer and the cold run are timed
+    minutes apart at most, so a machine that other work slows for a while slows both,
+    and their ratio is taken round by round (see :func:`bench.report.ratios`)."""
+    timings = {s.key: Timing(s.key, s.label, s.files, s.argv) for s in all_steps}
+    for rep in range(1, repeat + 1):
+        echo(f"round {rep}/{repeat}")
+        for step in all_steps:
+            time_once(step, timings[step.key], rep, repeat, logs, echo)
+    return timings
 
 
 @contextlib.contextmanager
@@ -327,6 +355,36 @@ def cold_memory(corpus: Corpus, echo: Callable[[str], object]) -> Timing:
     return time_step(step, 1, run.logs, echo)
 
 
+REGISTER_ITEMS = 50
+PLAIN_ROWS = 18  # data rows of a return of the main corpus: 13 tasks (附件1), 5 topics (附件2)
+
+
+def time_registers(reg: RegisterCorpus, repeat: int, echo: Callable[[str], object]) -> Timing:
+    """The cold run of the register corpus's month, from the ledger of the month before."""
+    run = RunDir(reg.root / "run")
+    shutil.rmtree(run.root, ignore_errors=True)
+    _link_all(reg.returns, run.inbox)
+    run.logs.mkdir(parents=True)
+    warm_cache(run.inbox)
+
+    def prepare() -> None:
+        shutil.rmtree(run.outbox, ignore_errors=True)
+        _restore(reg.ledger, run.ledger)
+
+    argv = [sys.executable, "-m", "pipeline", "--campaign", str(reg.campaign_file)]
+    argv += ["--inbox", str(run.inbox), "--outbox", str(run.outbox), "--ledger", str(run.ledger)]
+    argv += ["run", "--period", str(REGISTER_PERIOD)]
+    step = Step(
+        "registers",
+        f"cold run, {reg.items} open items each",
+        reg.files,
+        argv,
+        prepare=prepare,
+        check=_expect_files("the register run", reg.files, r"文件 (\d+) 个"),
+    )
+    return time_step(step, repeat, run.logs, echo)
+
+
 def bench(
     n: int,
     repeat: int,
@@ -337,6 +395,7 @@ def bench(
     jobs: int | None,
     memory_also: list[int],
     regenerate: bool,
+    registers: int = 0,
     echo: Callable[[str], object] = click.echo,
 ) -> dict:
     started = time.perf_counter()
@@ -350,10 +409,7 @@ def bench(
     run = prepare_run_dir(corpus)
     warm_cache(run.inbox)
     warnings: list[str] = []
-    timings: dict[str, Timing] = {}
-    for step in steps(corpus, run, warnings):
-        echo(f"timing {step.label} ({repeat}×)")
-        timings[step.key] = time_step(step, repeat, run.logs, echo)
+    timings = time_rounds(steps(corpus, run, warnings), repeat, run.logs, echo)
     memory = {n: timings["cold"].memory_mib}
     others: dict[str, object] = {}
     for m in (m for m in memory_also if m != n):
@@ -363,6 +419,21 @@ def bench(
         others[str(m)] = t.to_json()
     r = report.ratios(timings)
     goals = report.targets(n, r, memory)
+    register_doc: dict[str, object] = {}
+    if registers:
+        reg = make_register_corpus(work, registers, REGISTER_ITEMS, jobs=jobs, echo=echo)
+        reg_timing = time_registers(reg, repeat, echo)
+        timings[reg_timing.key] = reg_timing
+        goal = report.register_target(timings["cold"], reg_timing, PLAIN_ROWS, reg.rows_per_return)
+        goals.append(goal)
+        register_doc = {
+            "n": reg.n,
+            "files": reg.files,
+            "items_per_return": reg.items,
+            "rows_per_return": reg.rows_per_return,
+            "plain_rows_per_return": PLAIN_ROWS,
+            "reused": reg.reused,
+        }
     busy = {k: round(t.background_cores, 2) for k, t in timings.items()}
     busy = {k: v for k, v in busy.items() if v > BUSY_CORES}
     elapsed = time.perf_counter() - started
@@ -384,6 +455,7 @@ def bench(
                 "generation_seconds": round(corpus.generation_seconds, 1),
                 "reused": corpus.reused,
             },
+            "register_corpus": register_doc,
             "warnings": warnings,
             "busy_machine": busy,
             "bench_seconds": round(elapsed, 1),
@@ -474,6 +546,14 @@ def _sizes(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
     show_default=True,
     help=f"Wait for any other benchmark on this machine to finish ({LOCK}).",
 )
+@click.option(
+    "--registers",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help=f"Also a cold run over a corpus of this many institutions, each return with "
+    f"{REGISTER_ITEMS} open register items (0: none).",
+)
 @click.option("--regenerate", is_flag=True, help="Make the corpus again even if cached.")
 def main(
     n: int,
@@ -485,8 +565,9 @@ def main(
     results: Path,
     regenerate: bool,
     lock: bool,
+    registers: int,
 ) -> None:
-    """Time the pipeline against a pandas script and the zip floor (issue 4)."""
+    """Time the pipeline against pandas scripts and the zip floor (issues 4 and 15)."""
     also = memory_also if memory_also is not None else ([2000] if n > 2000 else [])
     what = f"N={n} in {ROOT}"
     try:
@@ -500,6 +581,7 @@ def main(
                 jobs=jobs,
                 memory_also=also,
                 regenerate=regenerate,
+                registers=registers,
             )
     except BenchFailed as exc:
         click.echo(f"\nBENCHMARK FAILED: {exc}", err=True)

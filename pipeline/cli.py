@@ -236,7 +236,8 @@ def _echo_result(result: RunResult, several: bool) -> None:
 
 
 def _progress(stage: str, done: int, total: int) -> None:
-    if total >= 50 and (done % 50 == 0 or done == total) and sys.stderr.isatty():
+    """On a terminal: every step of a short stage (the outputs), every 50th of a long one."""
+    if sys.stderr.isatty() and (total < 50 or done % 50 == 0 or done == total):
         click.echo(f"\r{stage} {done}/{total}", nl=done == total, err=True)
 
 

@@ -84,3 +84,47 @@ def _watch(parent: int) -> None:
 def _start_worker(parent: int, start: Callable[..., None], args: tuple[Any, ...]) -> None:
     _die_with(parent)
     start(*args)
+
+
+class AsideFailed(Exception):
+    """Work done aside, in a forked process, failed or was killed."""
+
+
+def aside(func: Callable[[], object], what: str) -> Callable[[], None]:
+    """Start ``func()`` in a forked process, alongside what this one does next; returns
+    the function that waits for it and raises :class:`AsideFailed` if it failed.
+
+    For independent work whose result is a file (an output written atomically): its
+    return value is dropped. On one core, or where processes cannot be forked, ``func``
+    runs here, now. A child ends with its parent (see :func:`_die_with`).
+    """
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        func()
+        return lambda: None
+    parent = os.getpid()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: do the work and leave without running the parent's cleanup
+        status = 1
+        try:
+            _die_with(parent)
+            func()
+            status = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+    def join() -> None:
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            how = f"signal {-code}" if code < 0 else f"exit status {code}"
+            raise AsideFailed(f"{what}: the process writing it ended with {how}")
+
+    return join

@@ -139,7 +139,7 @@ def _run_locked(
                     outputs, anomalies, counts = done
                 else:
                     data = collect(c, reporters, scoped, period, mine)
-                    outputs = write_outputs(data, scoped, outbox)
+                    outputs = write_outputs(data, scoped, outbox, progress)
                     listed = anomaly_list.listed(data)
                     anomalies = len(listed)
                     late = sum(

@@ -13,9 +13,10 @@ from pathlib import Path
 from bench.corpus import make_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = {"floor", "peer", "cold", "rerun", "rerun_one", "templates"}
+COMMANDS = {"floor", "peer_openpyxl", "peer", "cold", "rerun", "rerun_one", "templates"}
 RATIOS = {
     "peer_over_cold",
+    "openpyxl_peer_over_cold",
     "cold_over_floor",
     "rerun_over_cold",
     "rerun_one_over_cold",

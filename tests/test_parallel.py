@@ -191,3 +191,32 @@ def test_a_restamped_template_is_the_template_built_afresh(tmp_path: Path) -> No
             assert unlocked == {
                 c.coordinate for row in other.iter_rows() for c in row if not c.protection.locked
             }, (inst.code, ws.title)
+
+
+def test_outputs_written_with_汇总表_aside_are_those_written_in_order(
+    tmp_path: Path, returns: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pipeline.report as report
+
+    serial = _run(tmp_path / "serial", returns)
+    forks: list[str] = []
+    aside = parallel.aside
+
+    def counted(func: Any, what: str) -> Any:
+        forks.append(what)
+        return aside(func, what)
+
+    monkeypatch.setattr(report, "ASIDE_FROM", 2)
+    monkeypatch.setattr(parallel, "aside", counted)
+    assert _run(tmp_path / "aside", returns) == serial
+    assert forks == ["汇总表"]
+
+
+def test_work_aside_that_fails_is_reported(tmp_path: Path) -> None:
+    done = tmp_path / "done"
+    parallel.aside(lambda: done.write_text("ok"), "a file")()
+    assert done.read_text() == "ok"
+    with pytest.raises(parallel.AsideFailed, match="exit status 1"):
+        parallel.aside(lambda: 1 / 0, "a division")()
+    with pytest.raises(parallel.AsideFailed, match="signal 9"):
+        parallel.aside(lambda: os.kill(os.getpid(), 9), "a kill")()

@@ -35,6 +35,7 @@ from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from pipeline.config.limits import DEFAULT_LIMITS, Limits
 from pipeline.distribute.metadata import META_SHEET, parse_rows
+from pipeline.extract.scan import scan_sheet, unescape_excel
 from pipeline.forms.cells import column_index, column_letter
 from pipeline.forms.sheet import Formula, RawSheet, RawWorkbook
 
@@ -51,7 +52,6 @@ _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
 _DATE_CODES = re.compile(r"[dmyhs]", re.IGNORECASE)
 _FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')
-_ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")  # ST_Xstring: a character Excel escaped
 _CONTENT_TYPES = "[Content_Types].xml"
 _COLUMNS = 16_385  # past Excel's last column (XFD): row * _COLUMNS + column is one cell
 _BUILTIN_DATES = frozenset((*range(14, 23), 27, 28, 29, 30, 31, 34, 35, 36, 45, 46, 47, 50, 57))
@@ -70,6 +70,10 @@ class Refused(Exception):
 
 class _BadXml(Refused):
     """A part that is not well-formed XML: fatal in a part we read, a note elsewhere."""
+
+
+class _NotPlain(Exception):
+    """The fast path declines the workbook: the exact reader reads it instead."""
 
 
 _LOCAL: dict[str, str] = {}
@@ -398,12 +402,7 @@ def _rich_text(el: Element) -> str:
             parts.append(child.text or "")
         elif tag == "r":
             parts.extend(t.text or "" for t in child if _local(t.tag) == "t")
-    text = "".join(parts)
-    return _ESCAPED.sub(_unescape, text) if "_x" in text else text
-
-
-def _unescape(m: re.Match[str]) -> str:
-    return chr(int(m.group(1), 16))
+    return unescape_excel("".join(parts))
 
 
 def _shared_strings(
@@ -435,6 +434,24 @@ def _shared_strings(
         if index > last:
             break
     return out
+
+
+_DATES_OF: dict[bytes, frozenset[int]] = {}  # styles part -> its date formats, as parsed
+_DATES_KEPT = 32  # distinct styles parts remembered: one per template version, mostly
+
+
+def _known_date_styles(archive: _Archive, part: str | None) -> frozenset[int]:
+    """The date formats of a styles part, remembered by its bytes: every return from
+    one template shares it, and parsing it was a fifth of reading a return."""
+    if part is None or part not in archive.names:
+        return frozenset()
+    data = b"".join(archive.chunks(part))
+    known = _DATES_OF.get(data)
+    if known is None:
+        known = _date_styles(archive, part)
+        if len(_DATES_OF) < _DATES_KEPT:
+            _DATES_OF[data] = known
+    return known
 
 
 def _date_styles(archive: _Archive, part: str | None) -> frozenset[int]:
@@ -523,8 +540,24 @@ def _number(text: str) -> object:
 _Found = list[tuple[str, str, list[_Cell], set[int]]]
 
 
+def _scanned_cells(
+    archive: _Archive, part: str, max_row: int, max_col: int, limits: Limits
+) -> tuple[list[_Cell], set[int]]:
+    """The fast path's reading of one sheet (see :mod:`pipeline.extract.scan`)."""
+    data = b"".join(archive.chunks(part))
+    found = scan_sheet(data, max_row, max_col, limits.max_cells, limits.max_text_chars)
+    if found is None:
+        raise _NotPlain(part)
+    cells, hidden = found
+    return [_Cell(*c) for c in cells], hidden
+
+
 def _parse(
-    archive: _Archive, bounds: dict[str, tuple[int, int]], default: tuple[int, int], limits: Limits
+    archive: _Archive,
+    bounds: dict[str, tuple[int, int]],
+    default: tuple[int, int],
+    limits: Limits,
+    fast: bool = False,
 ) -> tuple[_Book, _Found, dict[int, str], frozenset[int]]:
     book = _book(archive)
     for name, _, part in book.sheets:
@@ -536,7 +569,10 @@ def _parse(
         else:
             max_row, max_col = bounds.get(name, default)
             max_row, max_col = max_row + MARGIN_ROWS, max_col + MARGIN_COLS
-        cells, hidden = _sheet_cells(archive, part, name, max_row, max_col, limits)
+        if fast:
+            cells, hidden = _scanned_cells(archive, part, max_row, max_col, limits)
+        else:
+            cells, hidden = _sheet_cells(archive, part, name, max_row, max_col, limits)
         found.append((name, state, cells, hidden))
     wanted: dict[int, tuple[str, str]] = {}
     for name, _, cells, _ in found:
@@ -547,7 +583,10 @@ def _parse(
     numeric_styles = any(
         c.style and c.kind == "n" and c.formula is None for *_, cells, _ in found for c in cells
     )
-    dates = _date_styles(archive, book.styles_part) if numeric_styles else frozenset()
+    dates = frozenset[int]()
+    if numeric_styles:
+        by = _known_date_styles if fast else _date_styles
+        dates = by(archive, book.styles_part)
     return book, found, strings, dates
 
 
@@ -561,7 +600,27 @@ def read_workbook(
     file or an open binary stream (a member of a zip of returns, read into memory).
 
     Raises :class:`Refused` for a file that is damaged or exceeds ``limits``.
+
+    The sheets of a plain file are read by the fast path (:mod:`pipeline.extract.scan`);
+    a file it declines, or one with anything to refuse, is read again by the exact
+    reader from its start, so that what is refused, and why, is the exact reader's.
     """
+    try:
+        return _read(path, bounds, limits, default, fast=True)
+    except (_NotPlain, Refused):
+        pass
+    if not isinstance(path, str | Path):
+        path.seek(0)
+    return _read(path, bounds, limits, default, fast=False)
+
+
+def _read(
+    path: Path | IO[bytes],
+    bounds: dict[str, tuple[int, int]],
+    limits: Limits,
+    default: tuple[int, int],
+    fast: bool,
+) -> RawWorkbook:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
@@ -569,10 +628,10 @@ def read_workbook(
     with zf:
         archive = _Archive(zf, limits)
         try:
-            book, found, strings, dates = _parse(archive, bounds, default, limits)
+            book, found, strings, dates = _parse(archive, bounds, default, limits, fast)
             notes = _content_types(archive)
         except Refused as refused:
-            if refused.rule != "F-DAMAGED":
+            if refused.rule != "F-DAMAGED" and not fast:
                 archive.drain()  # a damaged archive is the better reason, if it is one
             raise
         archive.drain()

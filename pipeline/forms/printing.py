@@ -179,8 +179,8 @@ def break_pages(ws: Worksheet, rows: Sequence[int], breaks: Iterable[int]) -> No
     that crosses one is cut there and its text and look repeated below the break, so a
     task's name stands at the top of the page its rows go on to."""
     starts = sorted(rows[i] for i in breaks)
-    for row in starts:
-        ws.row_breaks.append(Break(id=row - 1))
+    # Set at once: openpyxl's append copies and checks the whole list, each time.
+    ws.row_breaks.brk = [*ws.row_breaks.brk, *(Break(id=row - 1) for row in starts)]
     for merged in list(ws.merged_cells.ranges):
         top, left = merged.min_row, merged.min_col
         right, bottom = merged.max_col, merged.max_row

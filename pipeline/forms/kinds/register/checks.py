@@ -21,7 +21,7 @@ from pipeline.findings import make
 from pipeline.forms.cells import column_letter
 from pipeline.forms.kinds.base import CheckContext, Returned
 from pipeline.forms.kinds.register.extract import AGAIN, NEW
-from pipeline.forms.kinds.register.items import States, latest_states
+from pipeline.forms.kinds.register.items import ItemState, States, latest_states
 from pipeline.forms.kinds.register.seeds import seeded
 from pipeline.forms.kinds.register.spec import Reconcile, RegisterSpec
 from pipeline.forms.kinds.rowcheck import UNREADABLE, gather, report
@@ -46,8 +46,14 @@ def validate_register(
     for inst, items in seeds.items():
         known.setdefault(inst, set()).update(items)
     decisions = ctx.records.decisions(spec.id)
+    # Each institution's items, in order, found once: looked for among every
+    # institution's items for each return, they cost the square of the batch.
+    items_of: dict[str, list[tuple[str, ItemState]]] = defaultdict(list)
+    for (code, item), state in sorted(before.items()):
+        items_of[code].append((item, state))
     for returned in batch:
-        _items(spec, lay, returned, before, known, decisions)
+        mine = items_of.get(returned.extracted.institution.code, [])
+        _items(spec, lay, returned, before, mine, known, decisions)
         _seeds_missing(spec, returned, before, seeds)
         _steps_back(spec, returned, before)
         for rule in spec.reconcile:
@@ -71,9 +77,11 @@ def _items(
     lay: Layout,
     returned: Returned,
     before: States,
+    mine: Sequence[tuple[str, ItemState]],
     known: Mapping[str, set[str]],
     decisions: Mapping[tuple[str, str], tuple[str, str, str]],
 ) -> None:
+    """``mine``: the institution's items of ``before``, by item ID."""
     ext = returned.extracted
     inst = ext.institution.code
     id_col = lay.col_of[spec.id_field]
@@ -112,8 +120,8 @@ def _items(
         reopened = status is not None and status.text not in spec.closed_values
         if last is not None and spec.is_closed(last.values) and status is not None and reopened:
             add("R-ITEM-REOPENED", status.cell, value=status.text, expected=last.period)
-    for (code, item), state in sorted(before.items()):
-        if code == inst and not spec.is_closed(state.values) and item not in seen:
+    for item, state in mine:
+        if not spec.is_closed(state.values) and item not in seen:
             description = state.values.get(spec.identity_field, "")
             add("R-ITEM-MISSING", value=item, expected=description[:40])
     if spec.supervised_field and ext.institution.role == "institution":

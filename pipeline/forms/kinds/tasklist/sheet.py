@@ -9,6 +9,8 @@ task or group cut by a page break shows its text again on the next page.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from openpyxl.cell.cell import MergedCell
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -148,7 +150,7 @@ def _paginate(
     plan = printing.sheet_plan(ws, lay.width)
     breaks: list[int] = []
     for _ in range(5):  # a grown row moves the breaks after it; settles in one or two
-        height = [_height(ws, r) for r in range(1, data_rows[-1] + 1)]
+        height = _heights(ws, data_rows[-1])
         breaks = printing.row_breaks(
             [height[r - 1] for r in data_rows],
             units,
@@ -156,36 +158,44 @@ def _paginate(
             repeated=sum(height[r - 1] for r in lay.header_rows),
             scale=plan.scale,
         )
-        if not _grow_after_breaks(ws, lay, [data_rows[i] for i in breaks]):
+        if not _grow_after_breaks(ws, lay, sorted(data_rows[i] for i in breaks), height):
             break
     printing.break_pages(ws, data_rows, breaks)
 
 
-def _height(ws: Worksheet, row: int) -> float:
-    return ws.row_dimensions[row].height or DEFAULT_ROW_PT
+def _heights(ws: Worksheet, last: int) -> list[float]:
+    """Rows 1..last's heights in points (index 0 is row 1), read without making a row
+    dimension for every row that has none (openpyxl makes one on each lookup)."""
+    dims = ws.row_dimensions
+    return [(dims[r].height if r in dims else None) or DEFAULT_ROW_PT for r in range(1, last + 1)]
 
 
-def _grow_after_breaks(ws: Worksheet, lay: Layout, break_rows: list[int]) -> bool:
+def _grow_after_breaks(
+    ws: Worksheet, lay: Layout, break_rows: list[int], height: list[float]
+) -> bool:
     """Grow the rows of each part of a merged cell after a page break to its text's
-    height; whether any grew."""
+    height; whether any grew. ``height`` (index 0 is row 1) is kept up to date."""
     width = {
         col: ws.column_dimensions[get_column_letter(col)].width for col in range(1, lay.width + 1)
     }
     grew = False
     for m in lay.merges:
+        cuts = break_rows[
+            bisect_right(break_rows, m.first_row) : bisect_right(break_rows, m.last_row)
+        ]
+        if not cuts:
+            continue
         text = ws.cell(m.first_row, m.first_col).value
-        cuts = [b for b in break_rows if m.first_row < b <= m.last_row]
-        if not text or not cuts:
+        if not text:
             continue
         need = text_height([(str(text), width[m.first_col] or 10)])
         for start, end in zip(cuts, [*cuts[1:], m.last_row + 1], strict=True):
             span = range(start, end)
-            have = sum(_height(ws, r) for r in span)
+            have = sum(height[r - 1] for r in span)
             if have + 0.5 < need:
                 grew = True
                 more = (need - have) / len(span)
                 for r in span:
-                    ws.row_dimensions[r].height = min(
-                        MAX_ROW_PT, round(_height(ws, r) + more + 0.5)
-                    )
+                    height[r - 1] = min(MAX_ROW_PT, round(height[r - 1] + more + 0.5))
+                    ws.row_dimensions[r].height = height[r - 1]
     return grew
