@@ -59,7 +59,7 @@ mutants: $(VENV)/.installed  ## Mutation testing of the rules and the grid arith
 	$(VENV)/bin/mutmut run --max-children $(or $(JOBS),2)
 	$(VENV)/bin/mutmut results
 
-deep: $(VENV)/.installed  ## The property tests with many more examples (HYPOTHESIS_PROFILE=deep; ~30 min)
+deep: $(VENV)/.installed  ## The property tests with many more examples (HYPOTHESIS_PROFILE=deep; ~4 min)
 	HYPOTHESIS_PROFILE=deep $(PY) -m pytest -q -p no:cacheprovider tests/test_roundtrip_hypothesis.py
 
 bench: $(VENV)/.installed  ## Benchmark: N=2000 returns (N=10000 for a province), REPEAT=3, REGISTERS=200

@@ -97,7 +97,7 @@ def test_a_month_far_from_four_earlier_ones_is_flagged(tmp_path: Path) -> None:
     ]
     (f,) = [f for f in _log(campaign, NOV) if f["rule"] == "A-ZSCORE"]
     assert f["institution"] == "QW001"
-    assert "本月30与该单位以往各月（中位数2.5）差异很大" in f["message"]
+    assert f["message"] == "当月累计/一般隐患排查：本月30与该单位以往各月（中位数2.5）差异很大"
 
 
 def test_cumulative_fixed_above_found_and_open_major_hazards(tmp_path: Path) -> None:
@@ -227,7 +227,7 @@ def test_a_baseline_total_that_is_not_the_sum_of_its_terms(tmp_path: Path) -> No
     run_period(campaign, SEP)
     gaps = [f for f in _log(campaign, SEP) if f["rule"] == "A-GAP" and f["institution"] == "QW004"]
     assert [(g["value"], g["expected"]) for g in gaps] == [("2026-08", "2026-08（未报送）")]
-    assert "合计9与各分项之和7不一致" in f["message"]
+    assert f["message"] == "基线/排查隐患总数：合计9与各分项之和7不一致"
 
 
 def test_a_cumulative_typed_over_is_noted_and_the_ledger_wins(tmp_path: Path) -> None:

@@ -390,3 +390,9 @@ def test_a_refused_count_silences_only_its_own_rate(spec, labels, cell_of) -> No
     found = check_return(spec, TOPICS, values, [], {}, WHERE, labels, refused=refused)
     assert [(f.rule, f.value, f.expected) for f in found] == [("A-MONTH-RATE", "2", "1")]
     assert "重大隐患" in found[0].message or "重大" in found[0].message
+
+
+def test_a_month_closing_hazards_where_none_were_found_is_noted(spec, labels, cell_of) -> None:
+    values = [value(cell_of, "T1", "general_found", 0), value(cell_of, "T1", "general_fixed", 1)]
+    [f] = check_return(spec, TOPICS, values, [], {}, WHERE, labels)
+    assert (f.rule, f.severity, f.value, f.expected) == ("A-MONTH-RATE", "info", "1", "0")
