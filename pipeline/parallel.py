@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
+from pipeline.errors import PipelineError
+
 J = TypeVar("J")
 R = TypeVar("R")
 MAX_WORKERS = 8
@@ -86,8 +88,9 @@ def _start_worker(parent: int, start: Callable[..., None], args: tuple[Any, ...]
     start(*args)
 
 
-class AsideFailed(Exception):
-    """Work done aside, in a forked process, failed or was killed."""
+class AsideFailed(PipelineError):
+    """Work done aside, in a forked process, failed or was killed: said to the clerk as
+    any failure of the tool (one line, exit 1), since the output it wrote is missing."""
 
 
 def aside(func: Callable[[], object], what: str) -> Callable[[], None]:
@@ -124,7 +127,9 @@ def aside(func: Callable[[], object], what: str) -> Callable[[], None]:
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
-            how = f"signal {-code}" if code < 0 else f"exit status {code}"
-            raise AsideFailed(f"{what}: the process writing it ended with {how}")
+            how = f"被信号 {-code} 终止" if code < 0 else f"退出码 {code}"
+            raise AsideFailed(
+                f"写出{what}的进程异常结束（{how}），{what}未写出；请检查磁盘空间后重新运行"
+            )
 
     return join

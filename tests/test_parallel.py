@@ -216,7 +216,7 @@ def test_work_aside_that_fails_is_reported(tmp_path: Path) -> None:
     done = tmp_path / "done"
     parallel.aside(lambda: done.write_text("ok"), "a file")()
     assert done.read_text() == "ok"
-    with pytest.raises(parallel.AsideFailed, match="exit status 1"):
+    with pytest.raises(parallel.AsideFailed, match="退出码 1"):
         parallel.aside(lambda: 1 / 0, "a division")()
-    with pytest.raises(parallel.AsideFailed, match="signal 9"):
+    with pytest.raises(parallel.AsideFailed, match="被信号 9 终止"):
         parallel.aside(lambda: os.kill(os.getpid(), 9), "a kill")()
