@@ -28,6 +28,7 @@ from pathlib import Path
 import jinja2
 
 from pipeline.errors import ConfigError
+from pipeline.templating import overridable
 
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 # A Message-ID fit to be repeated in our headers: one <...> of visible ASCII, no spaces.
@@ -51,17 +52,7 @@ def zh_date(day: dt.date) -> str:
 
 @cache
 def environment(folder: Path | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("pipeline", "templates/mail")]
-    if folder is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(folder))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-        autoescape=False,  # plain text mail
-    )
+    env = overridable("mail", folder, autoescape=False)  # plain text mail
     env.filters["zh_date"] = zh_date
     return env
 

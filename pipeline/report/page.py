@@ -26,6 +26,7 @@ from pipeline.report import briefing
 from pipeline.report.charts import Chart
 from pipeline.report.svg import svg
 from pipeline.report.text import TEMPLATE_FAILURES, change
+from pipeline.templating import overridable
 
 if TYPE_CHECKING:
     from pipeline.report.digest import Digest, Figure
@@ -58,16 +59,7 @@ def cell(value: object) -> str:
 
 @cache
 def environment(folder: Path | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("pipeline", "templates/report")]
-    if folder is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(folder))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=True,
-    )
+    env = overridable("report", folder, autoescape=True)
     env.filters.update(change=change, cell=cell)
     env.globals.update(figure=figure, LIST=LIST)
     return env

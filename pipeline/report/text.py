@@ -23,6 +23,7 @@ import jinja2
 from pipeline.errors import ConfigError
 from pipeline.report.charts import fmt
 from pipeline.report.digest.model import Digest, FormDigest
+from pipeline.templating import overridable
 
 Style = Literal["title", "h1", "h2", "body", "flush", "right", "table", "chart"]
 MARKS: tuple[tuple[str, Style], ...] = (
@@ -79,16 +80,7 @@ def cn(number: int) -> str:
 
 @cache
 def environment(folder: Path | None) -> jinja2.Environment:
-    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("pipeline", "templates/report")]
-    if folder is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(folder))
-    env = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # text for a document, not HTML
-    )
+    env = overridable("report", folder, autoescape=False)  # text for a document
     env.filters.update(n=n, pct=pct, change=change, names=names, cn=cn)
     env.globals.update(
         table=lambda f: f"[[table:{f.form}]]" if f.table is not None else "",
