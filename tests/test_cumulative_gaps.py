@@ -184,6 +184,29 @@ def test_baseline_before_the_first_month_reaches_the_first_templates(
     assert ws[lay.cell(CUMULATIVE_ROW, "general_fixed")].value == f"=9+{month_fixed}"
 
 
+def test_a_baseline_of_totals_alone_still_covers_its_months(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    """A district's baseline may give only 排查隐患总数 for an institution: its months are
+    still covered (no A-GAP for them); the total without its parts is said (A-SUM)."""
+    base = tmp_path / "baseline.csv"
+    base.write_text(
+        "机构代码,截至月份,专题专项,排查隐患总数\nQW001,2026-07,T1,7\n", encoding="utf-8"
+    )
+    runner = CliRunner()
+    assert runner.invoke(cli, _args(campaign, "baseline", str(base))).exit_code == 0
+    for n, code in enumerate(("QW001", "QW002")):
+        _submit(campaign, code, AUG, campaign.inbox, seed=n)
+    result = runner.invoke(cli, _args(campaign, "run", "--period", str(AUG)))
+    assert result.exit_code == 0, result.output
+    rows = _anomalies(campaign, AUG)
+    gaps = {r["机构代码"]: r for r in rows if r["规则"] == "A-GAP"}
+    assert "QW001" not in gaps
+    assert "未含2026-07" in gaps["QW002"]["问题"]  # no baseline there: July is missing
+    (total,) = [r for r in rows if r["规则"] == "A-SUM"]
+    assert (total["机构代码"], total["填报值"], total["应为"]) == ("QW001", "7", "0")
+
+
 def test_a_return_of_another_month_is_announced_and_listed(campaign: Campaign) -> None:
     _submit(campaign, "QW001", AUG, campaign.inbox, seed=1)
     late = _submit(campaign, "QW002", JUL, campaign.inbox, seed=2)

@@ -123,8 +123,8 @@ def _gaps(
     lacking: dict[str, list[str]] = {}
     for inst in roster:
         first = start
-        if inst.code in totals.baseline_through:
-            first = max(first, Period.parse(totals.baseline_through[inst.code]).shift(1))
+        if inst.code in totals.baseline_covers:
+            first = max(first, Period.parse(totals.baseline_covers[inst.code]).shift(1))
         have = totals.months_by_inst.get(inst.code, set())
         lacking[inst.code] = [
             str(p) for p in period_range(first, this.shift(-1)) if str(p) not in have

@@ -51,6 +51,9 @@ class GridTotals(Totals):
     # (institution, row key, measure, stated value, source, cell) of derived baseline figures
     baseline_derived: list[tuple[str, str, str, float, str, str]] = field(default_factory=list)
     baseline_through: dict[str, str] = field(default_factory=dict)  # institution -> period
+    # institution -> the last period its baseline stands for, whatever figures it gives (a
+    # row of totals alone too): months up to it are no gap in its cumulative
+    baseline_covers: dict[str, str] = field(default_factory=dict)
     # institution -> (row key, measure) -> the baseline's own counts: what its derived
     # figures are checked against (the cumulative adds later months the baseline never saw)
     baseline_counts: dict[str, dict[Key, float]] = field(
@@ -87,6 +90,7 @@ def grid_totals(
     for inst, through, row_key, measure, base_value, source, cell in records.baselines(spec.id):
         if through > this or row_key not in topics:
             continue  # a baseline ending after this period says nothing about it
+        totals.baseline_covers[inst] = max(through, totals.baseline_covers.get(inst, ""))
         if measure not in inputs:
             totals.baseline_derived.append((inst, row_key, measure, base_value, source, cell))
             continue
