@@ -421,3 +421,24 @@ def test_filling_notes_under_a_form_wrap_whole(scene: Scene) -> None:
             per_line = max(1, int((across - 4) // 10))
             lines = math.ceil(len(text) / per_line)
             assert lines * 12 <= (ws.row_dimensions[r].height or 15), f"{spec.sheet}!A{r}"
+
+
+def test_a_form_printed_in_bands_repeats_its_first_column(tmp_path: Path) -> None:
+    """A register's template is wider than a page: it prints in bands of whole columns
+    (breaks across), each page with the item's 编号 again on its left; 附件2 fits one
+    page and repeats nothing."""
+    from e2e_support import SHIPPED
+
+    from pipeline.distribute.templates import write_template
+
+    campaign = load_campaign(SHIPPED)
+    inst = campaign.roster().get("QW001")
+    assert inst is not None
+    wb = load_workbook(write_template(campaign, inst, PERIOD, tmp_path))
+    register = wb["问题隐患清单"]
+    assert register.col_breaks.brk, "the register fits one page: this test needs one that does not"
+    assert register.print_title_cols == "$A:$A"
+    assert any(register.cell(r, 1).value == "编号" for r in range(1, 8))
+    annex = wb["附件2"]
+    assert not annex.col_breaks.brk
+    assert annex.print_title_cols is None

@@ -142,7 +142,10 @@ def build_workbook(
         _footer(ws, lay, spec.notes, last_row + 2, template)
         ws.freeze_panes = ws.cell(lay.first_data_row, 2)
         titles = f"{lay.header_rows[0]}:{lay.first_data_row - 1}"
-        printing.set_page(ws, printing.sheet_plan(ws, lay.width), lay.width, titles)
+        # A form too wide for one page prints in bands, its first column (the topic, the
+        # item's 编号, the task's 序号) again on each, so every page says whose row it is.
+        plan = printing.sheet_plan(ws, lay.width, repeat=1)
+        printing.set_page(ws, plan, lay.width, titles)
         if template:
             ws.protection.sheet = True
             ws.protection.formatColumns = False

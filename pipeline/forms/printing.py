@@ -141,14 +141,15 @@ def row_breaks(
 
 
 # -- a form's sheet (openpyxl: templates and the aggregated return) --------------------
-def sheet_plan(ws: Worksheet, width: int) -> ColumnPlan:
+def sheet_plan(ws: Worksheet, width: int, repeat: int = 0) -> ColumnPlan:
     """The column plan of an openpyxl sheet's first ``width`` columns, as their widths
-    are set (a column left at Excel's default is 8.43 digits)."""
+    are set (a column left at Excel's default is 8.43 digits); the first ``repeat``
+    columns printed again on every page across when it needs several."""
     widths = []
     for col in range(1, width + 1):
         dim = ws.column_dimensions.get(get_column_letter(col))
         widths.append(stored_width_pt(dim.width if dim is not None and dim.width else 8.43))
-    return plan_columns(widths)
+    return plan_columns(widths, repeat)
 
 
 def set_page(ws: Worksheet, plan: ColumnPlan, width: int, title_rows: str | None) -> None:
@@ -169,6 +170,8 @@ def set_page(ws: Worksheet, plan: ColumnPlan, width: int, title_rows: str | None
     ws.oddFooter.center.text = PAGE_FOOTER.removeprefix("&C")
     if title_rows:
         ws.print_title_rows = title_rows
+    if plan.breaks and plan.repeat:  # which row of the form a page across continues
+        ws.print_title_cols = f"A:{get_column_letter(plan.repeat)}"
     ws.print_area = f"A1:{get_column_letter(width)}{max(ws.max_row, 1)}"
     for col in plan.breaks:
         ws.col_breaks.append(Break(id=col))
