@@ -79,7 +79,14 @@ def handle_errors(f: Callable) -> Callable:
 
 
 def _workspace(ctx: click.Context) -> Workspace:
-    return load_workspace(ctx.obj["file"], ctx.obj["overrides"])
+    file = ctx.obj["file"]
+    if file == DEFAULT_WORKSPACE and not file.exists():
+        raise Failed(
+            f"当前文件夹（{Path.cwd()}）中没有默认的工作区文件 {DEFAULT_WORKSPACE}："
+            "请在项目文件夹中运行，或用 --workspace 指定工作区文件、"
+            "用 --campaign 指定单项工作的配置文件"
+        )
+    return load_workspace(file, ctx.obj["overrides"])
 
 
 def _campaign(ctx: click.Context) -> Campaign:

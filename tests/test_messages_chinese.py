@@ -309,3 +309,13 @@ def test_a_baseline_for_a_campaign_without_a_grid_is_said_in_chinese() -> None:
     no_grid = next(c for c in ws.campaigns if not any(s.kind == "grid" for s in c.forms))
     with pytest.raises(InputError, match="没有附件2这类按专题填数的报表（grid），无需导入基线"):
         import_baseline(no_grid, EXAMPLES / "roster.csv")
+
+
+def test_run_outside_the_project_folder_says_how_to_name_the_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["run"])
+    assert result.exit_code == 1
+    assert "没有默认的工作区文件 examples/workspace.toml" in result.output
+    assert "--workspace" in result.output and "--campaign" in result.output
