@@ -25,13 +25,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from openpyxl.cell.cell import Cell
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.page import PageMargins
-from openpyxl.worksheet.pagebreak import Break
-
-from pipeline.forms.styles import merge
-
 if TYPE_CHECKING:
     from openpyxl.worksheet.worksheet import Worksheet
 
@@ -145,6 +138,8 @@ def sheet_plan(ws: Worksheet, width: int, repeat: int = 0) -> ColumnPlan:
     """The column plan of an openpyxl sheet's first ``width`` columns, as their widths
     are set (a column left at Excel's default is 8.43 digits); the first ``repeat``
     columns printed again on every page across when it needs several."""
+    from openpyxl.utils import get_column_letter  # here: a rerun imports no openpyxl
+
     widths = []
     for col in range(1, width + 1):
         dim = ws.column_dimensions.get(get_column_letter(col))
@@ -155,6 +150,10 @@ def sheet_plan(ws: Worksheet, width: int, repeat: int = 0) -> ColumnPlan:
 def set_page(ws: Worksheet, plan: ColumnPlan, width: int, title_rows: str | None) -> None:
     """Landscape A4 at ``plan``'s scale, margins, page numbers, the first ``width``
     columns as the print area, ``title_rows`` (e.g. ``"3:6"``) on every page."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.page import PageMargins
+    from openpyxl.worksheet.pagebreak import Break
+
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = PAPER_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = False
@@ -181,6 +180,11 @@ def break_pages(ws: Worksheet, rows: Sequence[int], breaks: Iterable[int]) -> No
     """A page break before each of ``breaks`` (indexes into ``rows``); a merged range
     that crosses one is cut there and its text and look repeated below the break, so a
     task's name stands at the top of the page its rows go on to."""
+    from openpyxl.cell.cell import Cell
+    from openpyxl.worksheet.pagebreak import Break
+
+    from pipeline.forms.styles import merge
+
     starts = sorted(rows[i] for i in breaks)
     # Set at once: openpyxl's append copies and checks the whole list, each time.
     ws.row_breaks.brk = [*ws.row_breaks.brk, *(Break(id=row - 1) for row in starts)]

@@ -22,7 +22,6 @@ from pipeline.forms.kinds.tasklist.shape import GROUP_ADDED, UNCLAIMED, UNIT, Sh
 from pipeline.forms.kinds.tasklist.spec import ListSpec
 from pipeline.forms.layout import FOOTER_ROW
 from pipeline.forms.rows import Row
-from pipeline.forms.styles import text_lines
 
 LINES_PER_ROW = 24  # a longer text goes on in the next row (24 lines: 330 pt of 409)
 UNIT_WIDTH = 14  # the 填报单位 column of an aggregated list
@@ -172,6 +171,8 @@ def laid_out(spec: ListSpec, rows: tuple[Row, ...], totals: ListTotals) -> ListA
 
 def _pieces(text: str, width: int) -> list[str]:
     """``text`` cut at line ends into pieces of at most LINES_PER_ROW lines."""
+    from pipeline.forms.styles import text_lines  # openpyxl's, not on a rerun's path
+
     if text_lines(text, width) <= LINES_PER_ROW:
         return [text]
     pieces, start = [], 0
