@@ -57,13 +57,18 @@ _LEVELS = (
     ("三级医院", "中心医院"),
 )
 
-CAMPAIGN_TOML = f"""\
-# Benchmark campaign (made by bench/corpus.py; safe to delete).
+
+def campaign_toml(start: str, forms: tuple[str, ...], made_by: str) -> str:
+    """The benchmark's campaign file: seed 002's campaign from ``start`` with ``forms``,
+    every path under ``run/`` beside it."""
+    listed = ", ".join(f'"{f}"' for f in forms)
+    return f"""\
+# Benchmark campaign (made by {made_by}; safe to delete).
 [campaign]
 name = "安全生产专项整治三年行动"
 code = "srzz-2021"
-start = "{PERIOD}"
-forms = ["fujian1_tasks", "fujian2_progress"]
+start = "{start}"
+forms = [{listed}]
 
 [bureau]
 name = "测试市卫生健康委员会"
@@ -79,6 +84,9 @@ inbox = "run/inbox"
 outbox = "run/outbox"
 templates = "run/form_templates"
 """
+
+
+CAMPAIGN_TOML = campaign_toml(str(PERIOD), ("fujian1_tasks", "fujian2_progress"), "bench/corpus.py")
 
 
 @dataclass(frozen=True)

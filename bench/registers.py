@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.corpus import BUREAU_CODE, ROOT, _write_roster
+from bench.corpus import ROOT, _write_roster, campaign_toml
 from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
 from pipeline.demo.filler import MonthData, fill_return, fill_template, with_zeros
@@ -44,28 +44,9 @@ _SOURCES = (
     "bench/registers.py",
 )
 
-CAMPAIGN_TOML = f"""\
-# Benchmark campaign with the hazard register (made by bench/registers.py; safe to delete).
-[campaign]
-name = "安全生产专项整治三年行动"
-code = "srzz-2021"
-start = "{FIRST}"
-forms = ["fujian1_tasks", "fujian2_progress", "{REGISTER}"]
-
-[bureau]
-name = "测试市卫生健康委员会"
-code = "{BUREAU_CODE}"
-contact = "基准测试"
-phone = "0000-00000000"
-email = "bench@example.org"
-
-[paths]
-roster = "roster.csv"
-ledger = "run/ledger.sqlite"
-inbox = "run/inbox"
-outbox = "run/outbox"
-templates = "run/form_templates"
-"""
+CAMPAIGN_TOML = campaign_toml(
+    str(FIRST), ("fujian1_tasks", "fujian2_progress", REGISTER), "bench/registers.py"
+)
 
 
 @dataclass(frozen=True)
