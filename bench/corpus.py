@@ -151,13 +151,19 @@ def plan_findings(n: int, share: float) -> dict[int, str]:
     return {index: KINDS[k % len(KINDS)] for k, index in enumerate(chosen)}
 
 
-def corpus_key(n: int, share: float) -> str:
-    digest = hashlib.sha256(f"{VERSION}|{n}|{share}|{SEED}|{PERIOD}".encode())
-    for pattern in _SOURCES:
+def source_key(head: str, sources: tuple[str, ...]) -> str:
+    """A corpus's cache key: ``head`` (its parameters) and every file the corpus is made
+    by (glob patterns under the repository), so a change to any of them makes it anew."""
+    digest = hashlib.sha256(head.encode())
+    for pattern in sources:
         for path in sorted(ROOT.glob(pattern)):
             digest.update(path.relative_to(ROOT).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def corpus_key(n: int, share: float) -> str:
+    return source_key(f"{VERSION}|{n}|{share}|{SEED}|{PERIOD}", _SOURCES)
 
 
 # -- filling, in pool workers ------------------------------------------------------------

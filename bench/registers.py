@@ -14,7 +14,6 @@ Kept under ``<work>/registers-<N>-<ITEMS>/`` while its key holds, like the main 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import multiprocessing
 import os
@@ -26,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.corpus import ROOT, _write_roster, campaign_toml
+from bench.corpus import ROOT, _write_roster, campaign_toml, source_key
 from pipeline.campaigns.campaign import Campaign, load_campaign
 from pipeline.config.calendar import Period
 from pipeline.demo.filler import MonthData, fill_return, fill_template, with_zeros
@@ -63,12 +62,7 @@ class RegisterCorpus:
 
 
 def _key(n: int, items: int) -> str:
-    digest = hashlib.sha256(f"{VERSION}|{n}|{items}|{FIRST}|{PERIOD}".encode())
-    for pattern in _SOURCES:
-        for path in sorted(ROOT.glob(pattern)):
-            digest.update(path.relative_to(ROOT).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return source_key(f"{VERSION}|{n}|{items}|{FIRST}|{PERIOD}", _SOURCES)
 
 
 _campaign: Campaign | None = None
