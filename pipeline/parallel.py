@@ -15,14 +15,16 @@ finds its parent gone. Workers never hold the ledger's lock either
 from __future__ import annotations
 
 import ctypes
+import itertools
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 from pipeline.errors import PipelineError
@@ -30,6 +32,7 @@ from pipeline.errors import PipelineError
 J = TypeVar("J")
 R = TypeVar("R")
 MAX_WORKERS = 8
+AHEAD = 4  # chunks in flight per worker: enough that no worker waits for the next
 
 
 def each(
@@ -52,10 +55,26 @@ def each(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     workers = min(cores, MAX_WORKERS)
-    chunk = max(1, min(32, len(jobs) // (workers * 8)))
+    size = max(1, min(32, len(jobs) // (workers * 8)))
+    chunks = (jobs[i : i + size] for i in range(0, len(jobs), size))
     init_args = (os.getpid(), start, start_args)
     with ProcessPoolExecutor(workers, context, _start_worker, init_args) as pool:
-        yield from pool.map(func, jobs, chunksize=chunk)
+        # A window of chunks in flight, not every job submitted at once (as pool.map
+        # does): results done ahead of the caller wait in memory, so a caller that
+        # stores them in slices keeps its memory bounded whatever the number of jobs.
+        window: deque[Future[list[R]]] = deque()
+        for part in itertools.islice(chunks, workers * AHEAD):
+            window.append(pool.submit(_each_of, func, part))
+        while window:
+            done = window.popleft().result()
+            part = next(chunks, ())
+            if part:
+                window.append(pool.submit(_each_of, func, part))
+            yield from done
+
+
+def _each_of(func: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
+    return [func(job) for job in jobs]
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

@@ -311,6 +311,56 @@ def test_blank_template_after_a_filled_return_is_rejected(tmp_path: Path, same_r
     assert rows["QW002"]["采用文件"] == alone.name
 
 
+def test_blank_template_before_a_filled_return_is_superseded_by_it(tmp_path: Path) -> None:
+    """Received first, a blank replaces nothing: the filled return received after it
+    supersedes it in the same run, as it would in a later one."""
+    campaign = campaign_in(tmp_path)
+    campaign.inbox.mkdir(parents=True, exist_ok=True)
+    blank = _blank(campaign, "QW001", AUG, "QW001空白.xlsx", due_moment(campaign, AUG, -3))
+    filled = _put(campaign, "QW001", AUG, _data(campaign, "QW001", AUG), due_moment(campaign, AUG))
+    result = run_period(campaign, AUG)
+
+    outcome = {f.name: f for f in result.files}
+    assert outcome[filled.name].outcome == "accepted"
+    assert outcome[blank.name].outcome == "superseded"
+    assert [(f.rule, f.severity) for f in outcome[blank.name].findings] == [("A-BLANK", "warning")]
+
+
+def test_a_run_in_slices_records_what_one_batch_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large inbox is validated and recorded a slice at a time, in order of receipt:
+    the outputs are those of one batch, the correction of a return and a blank sent after
+    it falling in other slices than the first return (slices of two here)."""
+    from pipeline.intake import judge
+
+    outcomes: dict[int, dict[str, str]] = {}
+    snapshots: dict[int, dict[str, object]] = {}
+    for size in (1000, 2):
+        monkeypatch.setattr(judge, "SLICE", size)
+        campaign = campaign_in(tmp_path / str(size))
+        campaign.inbox.mkdir(parents=True)
+        for i, code in enumerate(("QW001", "QW002", "QW003", "QW004")):
+            data = _data(campaign, code, AUG)
+            _put(campaign, code, AUG, data, due_moment(campaign, AUG, -5, hour=8 + i))
+        corrected = _data(campaign, "QW001", AUG, seed="corrected")
+        _put(
+            campaign, "QW001", AUG, corrected, due_moment(campaign, AUG, -2), name="QW001更正.xlsx"
+        )
+        _blank(campaign, "QW002", AUG, "QW002空白.xlsx", due_moment(campaign, AUG, -1))
+        result = run_period(campaign, AUG)
+        outcomes[size] = {f.name: f.outcome for f in result.files}
+        folder = campaign.outbox / str(AUG)
+        snapshots[size] = {
+            name: workbook_values(folder / name)
+            for name in (f"汇总表_{AUG}.xlsx", f"汇总明细_{AUG}.xlsx", f"报送情况_{AUG}.xlsx")
+        }
+    assert outcomes[2] == outcomes[1000]
+    assert sorted(outcomes[2].values()).count("superseded") == 1
+    assert outcomes[2]["QW002空白.xlsx"] == "rejected"
+    assert snapshots[2] == snapshots[1000]
+
+
 # -- 4. an institution typing into a bureau column -------------------------------------
 def test_foreign_figure_included_by_the_files_own_formulas_is_not_a_tampered_formula(
     tmp_path: Path,

@@ -5,9 +5,9 @@ default), each with its received time and, when it came by e-mail, its origin. E
 file (by its sha256) is sniffed, read within the limits, identified from its hidden
 metadata and extracted by its forms' kinds, in a pool of worker processes when there
 are many (:mod:`pipeline.intake.reading`). A zip of returns is unpacked and each of its
-members judged the same way, listed after it. All new returns are then validated as one
-batch and recorded in the ledger, each in one transaction. A file seen before takes its
-outcome from the ledger.
+members judged the same way, listed after it. The new returns are validated in batches
+and recorded in the ledger, each in one transaction, in order of receipt and a slice
+(:data:`SLICE`) at a time. A file seen before takes its outcome from the ledger.
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ from pipeline.ledger.store import Ledger, Submission
 from pipeline.validate.batch import validate_batch
 
 __all__ = ["Progress", "context_for", "intake", "source_for"]
+
+SLICE = 1000
+"""New returns validated and recorded together. A run over many files goes through them
+in order of receipt a slice at a time, each slice checked against the ledger with the
+slices before it recorded (as if they had come in by earlier runs), so that its memory
+does not grow with the number of files: a slice's extracted cells are let go once it is
+recorded."""
 
 
 def _ledger_findings(ledger: Ledger, sub: Submission, name: str, roster: Roster) -> list[Finding]:
@@ -80,12 +87,23 @@ class _Intake:
     """One run's intake: the outcome of every entry, in the order listed, and the new
     files judged, waiting to be validated and recorded."""
 
-    def __init__(self, context: Context, ledger: Ledger, progress: Progress | None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        ledger: Ledger,
+        progress: Progress | None,
+        run_ids: dict[tuple[str, str], int],
+        fallback: tuple[str, str],
+    ) -> None:
+        """``run_ids``: the runs of this intake by (campaign code, period); a file of
+        no campaign is recorded under ``fallback``."""
         self.context = context
         self.ledger = ledger
         self.progress = progress
+        self.run_ids = run_ids
+        self.fallback = fallback
         self.outcomes: list[FileOutcome] = []
-        self.pending: list[Pending] = []
+        self.pending: list[Pending] = []  # judged, waiting to be recorded with its slice
         self.seen: set[str] = set()  # sha256 of the files judged in this run
         self.earliest: dict[str, str] = {}  # sha256 -> the earliest receipt of its copies
 
@@ -124,8 +142,14 @@ class _Intake:
                 jobs.append((len(self.outcomes) - 1, e))
         return jobs
 
+    def _receipt(self, e: Entry) -> tuple[str, str]:
+        """Where a file comes in the order of receipt (its earliest copy's time)."""
+        return self.earliest.get(e.sha256) or e.received_at, e.name
+
     def judge(self, jobs: list[tuple[int, Entry]]) -> list[tuple[int, Entry, list[Member]]]:
-        """Judge the jobs; the zips of returns among them, with their members."""
+        """Judge the jobs in order of receipt, recording them a slice at a time; the
+        zips of returns among them, with their members."""
+        jobs = sorted(jobs, key=lambda job: self._receipt(job[1]))
         judged = judge_all([e for _, e in jobs], self.context, self.progress)
         archives = []
         for (place, entry), p in zip(jobs, judged, strict=True):
@@ -135,6 +159,9 @@ class _Intake:
                 continue
             self.pending.append(p)
             checkpoint("intake")
+            if len(self.pending) >= SLICE:
+                self.record()
+        self.record()
         return archives
 
     def unpack(self, archives: list[tuple[int, Entry, list[Member]]]) -> list[tuple[int, Entry]]:
@@ -156,25 +183,32 @@ class _Intake:
             jobs += self.place(member_entries(entry, found))
         return jobs
 
-    def record(self, run_ids: dict[tuple[str, str], int], fallback: tuple[str, str]) -> None:
-        """Validate the new returns, each campaign and period as one batch, and record
-        every new file under its campaign (a file of none: ``fallback``)."""
+    def record(self) -> None:
+        """Validate the slice's new returns, each campaign and period as one batch, and
+        record every file of the slice under its campaign (a file of none: the
+        fallback); then let the slice go."""
+        run_ids, fallback = self.run_ids, self.fallback
         targets = self.context.targets
+
+        def received(out: FileOutcome) -> str:
+            return self.earliest.get(out.sha256) or out.received_at
+
         groups: dict[tuple[str, str], list[Pending]] = {}
         for p in self.pending:
             if p.extracted is not None:
                 groups.setdefault((p.campaign, str(p.extracted.period)), []).append(p)
         for (code, _), found in groups.items():
             target = targets[code]
-            batch = [Returned(p.extracted, p.where) for p in found if p.extracted is not None]
+            batch = [
+                Returned(p.extracted, p.where, received(p.outcome))
+                for p in found
+                if p.extracted is not None
+            ]
             period = found[0].extracted.period  # type: ignore[union-attr]
             validate_batch(batch, target.campaign, self.ledger.scoped(code), period)
         for p in self.pending:
             if p.extracted is not None:
                 p.outcome.findings.extend(p.extracted.findings)
-
-        def received(out: FileOutcome) -> str:
-            return self.earliest.get(out.sha256) or out.received_at
 
         # In order of receipt, so that of two returns the later received is current.
         for p in sorted(self.pending, key=lambda p: (received(p.outcome), p.outcome.name)):
@@ -200,6 +234,7 @@ class _Intake:
                 new_items=ext.new_items if ext else (),
                 findings=out.findings,
             )
+        self.pending = []
 
 
 def context_for(
@@ -233,15 +268,14 @@ def intake(
     """Judge every new file of ``source`` (the inbox) and record it; return every file's
     outcome, a zip's members listed after it. ``run_ids`` are the runs of this intake by
     (campaign code, period); a file of no campaign is recorded under the first."""
-    run = _Intake(context, ledger, progress)
+    first = next(iter(run_ids)) if run_ids else ("", "")
+    # A file of no campaign: the campaign's, in a workspace of one; else none of them.
+    fallback = first if context.single else ("", first[1])
+    run = _Intake(context, ledger, progress, run_ids, fallback)
     entries = source.entries(ledger)
     archives = run.judge(run.place(entries))
     nested = run.judge(run.unpack(archives))
     assert not nested, "a zip inside a zip is refused, never unpacked"
-    first = next(iter(run_ids)) if run_ids else ("", "")
-    # A file of no campaign: the campaign's, in a workspace of one; else none of them.
-    fallback = first if context.single else ("", first[1])
-    run.record(run_ids, fallback)
     for out in run.outcomes:
         sub = ledger.known(out.sha256) if out.sha256 else None
         if sub is not None:  # else skipped, unpacked, or refused for now (roster, period...)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -283,22 +283,27 @@ def fault(entry: Entry, what: str) -> Pending:
     return Pending(out, None, {})
 
 
-def judge_all(entries: list[Entry], context: Context, progress: Progress | None) -> list[Pending]:
-    """Each new file judged (read, identified, extracted), in ``entries`` order.
+def judge_all(
+    entries: Sequence[Entry], context: Context, progress: Progress | None
+) -> Iterator[Pending]:
+    """Each new file judged (read, identified, extracted), yielded in ``entries`` order
+    as soon as it is, so that the caller can store them slice by slice.
 
     Reading is most of a run's work and each file is independent, so many files are
-    shared among worker processes, one per core. Should a worker die, the files it had
-    are refused for now (judged again next run) and the others keep their judgement.
+    shared among worker processes, one per core, a bounded window of them ahead of the
+    caller. Should a worker die, the files not yet judged are refused for now (judged
+    again next run) and the others keep their judgement.
     """
-    done: list[Pending] = []
+    done = 0
     try:
         for pending in parallel.each(
             _judge_in_worker, entries, _start_worker, (context,), parallel_from=PARALLEL_FROM
         ):
-            done.append(pending)
+            done += 1
             checkpoint("judging")  # a crash here leaves workers mid-batch
             if progress:
-                progress("读取", len(done), len(entries))
+                progress("读取", done, len(entries))
+            yield pending
     except BrokenProcessPool:
-        done += [fault(entry, "读取进程意外终止") for entry in entries[len(done) :]]
-    return done
+        for entry in entries[done:]:
+            yield fault(entry, "读取进程意外终止")

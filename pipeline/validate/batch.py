@@ -1,6 +1,9 @@
-"""Validate every new return of a run at once: each form's kind checks the whole batch
+"""Validate a batch of new returns together: each form's kind checks the whole batch
 (one pandera call per form, then its cross-field and cross-period rules); then the rule
-that spans forms and returns: a blank return never replaces a filled one."""
+that spans forms and returns: a blank return never replaces a filled one.
+
+A run validates its new returns in slices (:data:`pipeline.intake.judge.SLICE`), each
+against the ledger with the slices before it recorded."""
 
 from __future__ import annotations
 
@@ -33,17 +36,22 @@ def validate_batch(
         mine = [r for r in batch if spec.reported_by(r.extracted.institution.role)]
         if mine:
             kind_of(spec).validate(spec, campaign.rows_for(spec), mine, ctx)
-    # A blank return never replaces a filled one, recorded earlier or arriving now.
-    filled_now = {
-        r.extracted.institution.code
-        for r in batch
-        if not any(f.rule == "A-BLANK" for f in r.extracted.findings)
-        and not is_blocking(r.extracted.findings)
-    }
+    # A blank return never replaces a filled one: recorded earlier (an earlier run or
+    # slice), or received before it in this batch. A filled one received after it
+    # supersedes it, as it would in a later run.
+    filled: dict[str, str] = {}  # institution -> its earliest filled return's receipt
+    for r in batch:
+        blank_or_refused = is_blocking(r.extracted.findings) or any(
+            f.rule == "A-BLANK" for f in r.extracted.findings
+        )
+        if not blank_or_refused:
+            code = r.extracted.institution.code
+            filled[code] = min(filled.get(code, r.received), r.received)
     for r in batch:
         ext = r.extracted
         blank = [f for f in ext.findings if f.rule == "A-BLANK"]
         code = ext.institution.code
-        if blank and (code in filled_now or ledger.has_figures(code, str(period))):
+        earlier = code in filled and filled[code] <= r.received
+        if blank and (earlier or ledger.has_figures(code, str(period))):
             loc = {**r.where, "form": blank[0].form, "sheet": blank[0].sheet}
             ext.findings.append(replace(make("V-BLANK-RESEND"), **loc))

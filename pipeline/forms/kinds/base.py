@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -41,14 +41,14 @@ class Records(Protocol):
 
     def accepted_values(
         self, form: str, first: str, last: str
-    ) -> list[tuple[str, str, str, str, float | None, str, str, str]]:
+    ) -> Iterable[tuple[str, str, str, str, float | None, str, str, str]]:
         """(institution, period, row key, measure, value, cell, file, sha256) of the
         current returns of the periods ``first``..``last``."""
         ...
 
     def accepted_texts(
         self, form: str, first: str, last: str
-    ) -> list[tuple[str, str, str, str, str, str, str, str]]:
+    ) -> Iterable[tuple[str, str, str, str, str, str, str, str]]:
         """(institution, period, row key, field, text, cell, file, sha256) likewise."""
         ...
 
@@ -92,6 +92,7 @@ class Returned:
 
     extracted: Extracted
     where: Mapping[str, Any]
+    received: str = ""  # when it came in (ISO 8601), for the rules between returns
 
 
 @dataclass(frozen=True)
