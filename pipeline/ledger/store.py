@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import LedgerError
 from pipeline.faults import checkpoint
@@ -742,28 +743,37 @@ class Ledger:
     # -- figures ---------------------------------------------------------------------
     def accepted_values(
         self, form: str, first: str, last: str
-    ) -> list[tuple[str, str, str, str, float | None, str, str, str]]:
-        """(institution, period, row key, measure, value, cell, file, sha) of current returns."""
-        return self.db.execute(
-            "SELECT s.institution, s.period, v.row_key, v.measure, v.value, v.cell, s.file_name,"
-            " s.sha256 FROM grid_values v JOIN submissions s ON s.id = v.submission_id"
-            " WHERE s.status = 'accepted' AND v.form = ? AND s.period BETWEEN ? AND ?"
-            " AND s.campaign = ? ORDER BY s.institution, s.period, v.row_key, v.measure",
-            (form, first, last, self.campaign),
-        ).fetchall()
+    ) -> Iterator[tuple[str, str, str, str, float | None, str, str, str]]:
+        """(institution, period, row key, measure, value, cell, file, sha) of current
+        returns, streamed (see :func:`_sharing`)."""
+        return _sharing(
+            self.db.execute(
+                "SELECT s.institution, s.period, v.row_key, v.measure, v.value, v.cell,"
+                " s.file_name, s.sha256 FROM grid_values v"
+                " JOIN submissions s ON s.id = v.submission_id"
+                " WHERE s.status = 'accepted' AND v.form = ? AND s.period BETWEEN ? AND ?"
+                " AND s.campaign = ? ORDER BY s.institution, s.period, v.row_key, v.measure",
+                (form, first, last, self.campaign),
+            ),
+            unique=4,
+        )
 
     def accepted_texts(
         self, form: str, first: str, last: str
-    ) -> list[tuple[str, str, str, str, str, str, str, str]]:
+    ) -> Iterator[tuple[str, str, str, str, str, str, str, str]]:
         """(institution, period, row key, field, text, cell, file, sha256) of the current
-        returns of the periods ``first``..``last``."""
-        return self.db.execute(
-            "SELECT s.institution, s.period, t.row_key, t.field, t.text, t.cell, s.file_name,"
-            " s.sha256 FROM text_values t JOIN submissions s ON s.id = t.submission_id"
-            " WHERE s.status = 'accepted' AND t.form = ? AND s.period BETWEEN ? AND ?"
-            " AND s.campaign = ? ORDER BY s.institution, s.period, t.row_key, t.field",
-            (form, first, last, self.campaign),
-        ).fetchall()
+        returns of the periods ``first``..``last``, streamed (see :func:`_sharing`)."""
+        return _sharing(
+            self.db.execute(
+                "SELECT s.institution, s.period, t.row_key, t.field, t.text, t.cell,"
+                " s.file_name, s.sha256 FROM text_values t"
+                " JOIN submissions s ON s.id = t.submission_id"
+                " WHERE s.status = 'accepted' AND t.form = ? AND s.period BETWEEN ? AND ?"
+                " AND s.campaign = ? ORDER BY s.institution, s.period, t.row_key, t.field",
+                (form, first, last, self.campaign),
+            ),
+            unique=4,
+        )
 
     def baselines(self, form: str) -> list[tuple[str, str, str, str, float, str, str]]:
         """(institution, through, row key, measure, value, source, cell)."""
@@ -965,3 +975,18 @@ class Ledger:
         if new:
             with self.transaction() as db:
                 db.executemany("INSERT OR IGNORE INTO mail_members VALUES (?, ?, ?, ?)", new)
+
+
+def _sharing(cursor: sqlite3.Cursor, unique: int) -> Iterator[Any]:
+    """The cursor's rows one at a time, every column but ``unique`` (the value or text
+    itself) one object for all the rows that repeat it.
+
+    sqlite3 makes a new string for every field of every row; an institution, a period, a
+    file name and a sha256 repeat in each cell of a return, a row key and a cell
+    reference in every return, and the totals of a period keep one record per cell (its
+    source, for the trace). Shared, they cost their rows a pointer each, so memory grows
+    with the cells, not with the bytes of their names."""
+    same: dict[str, str] = {}
+    share = same.setdefault
+    for row in cursor:
+        yield tuple(v if i == unique or v is None else share(v, v) for i, v in enumerate(row))
