@@ -105,7 +105,7 @@ def _inputs(campaign: Campaign, ledger: Ledger, files: list[FileOutcome]) -> str
 def _run_locked(
     ws: Workspace, targets: Mapping[str, Sequence[Period]], progress: Progress | None
 ) -> WorkspaceRun:
-    from pipeline.report import anomaly_list, manifest, overview, write_index, write_outputs
+    from pipeline.report import INDEX_NAME, manifest, overview, write_index, write_outputs
 
     campaigns = [ws.campaign(code) for code in targets]
     roster = ws.roster()
@@ -138,6 +138,8 @@ def _run_locked(
                 if done is not None:  # nothing new since the outputs were written
                     outputs, anomalies, counts = done
                 else:
+                    from pipeline.report import anomaly_list  # (the writers' imports)
+
                     data = collect(c, reporters, scoped, period, mine)
                     outputs = write_outputs(data, scoped, outbox, progress)
                     listed = anomaly_list.listed(data)
@@ -162,7 +164,9 @@ def _run_locked(
                     ((f.name, f.sha256, f.outcome) for f in files),  # the whole inbox
                 )
                 results.append(result)
-            write_index(c)
+            mine_now = results[-len(targets[c.code]) :] if targets[c.code] else []
+            if not all(r.unchanged for r in mine_now) or not (c.outbox / INDEX_NAME).is_file():
+                write_index(c)  # the periods' pages as they are now
         written = None
         if not ws.single:
             written = overview.write(ws, ledger, files)

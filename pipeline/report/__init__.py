@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from pipeline import parallel
 from pipeline.atomic import remove_leftovers
 
+INDEX_NAME = "报告索引.html"  # in a campaign's outbox: every period's report page
+
 ASIDE_FROM, ASIDE_UP_TO = 200, 5000
 """Files in a period between which 汇总表, the costliest output (its 附件1 holds every
 institution's text per task), is written in a forked process while this one writes the

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from pipeline.atomic import write_atomic, write_text_atomic
 from pipeline.findings import SEVERITY_ZH, Finding
 from pipeline.forms.printing import PrintColumns
-from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
     from pipeline.aggregate.period import PeriodData
@@ -132,6 +131,8 @@ def write(data: PeriodData, outbox: Path) -> list[Path]:
     table = rows(listed(data), data.roster)
 
     def _write(path: Path) -> None:
+        from pipeline.report.tables import TableBook  # a rerun with nothing new writes no table
+
         with TableBook(path, data.stage) as book:
             book.sheet("异常清单").table(
                 HEADERS,

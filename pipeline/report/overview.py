@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.atomic import write_atomic
-from pipeline.report.tables import TableBook
 
 if TYPE_CHECKING:
     from pipeline.aggregate.result import RunResult
@@ -111,6 +110,8 @@ def write(ws: Workspace, ledger: Ledger, files: Sequence[FileOutcome]) -> Path:
     today = dt.date.today().isoformat()
 
     def _write(path: Path) -> None:
+        from pipeline.report.tables import TableBook  # a rerun with nothing new writes no table
+
         with TableBook(path) as book:
             book.sheet("总览").table(
                 HEADERS,

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from pipeline.atomic import write_text_atomic
 from pipeline.config.calendar import Period
 from pipeline.errors import ConfigError
-from pipeline.report import briefing
+from pipeline.report import INDEX_NAME, briefing
 from pipeline.report.charts import Chart
 from pipeline.report.svg import svg
 from pipeline.report.text import TEMPLATE_FAILURES, change
@@ -31,7 +31,7 @@ from pipeline.templating import overridable
 if TYPE_CHECKING:
     from pipeline.report.digest import Digest, Figure
 
-INDEX = "报告索引.html"
+INDEX = INDEX_NAME
 LIST = 50  # rows of a list on the page (overdue items …); the books have them all
 TOP = 8  # headline cards on top: reporting's four and the forms' first
 
