@@ -125,18 +125,21 @@ def _widths(ws: Worksheet, spec: ListSpec, lay: Layout) -> None:
 def _merged_fit(ws: Worksheet, lay: Layout, width: dict[str, int]) -> None:
     """Rows under a merged cell (a task's 重点措施) grown, evenly, until it shows whole."""
     key_of = {col: key for key, col in lay.col_of.items()}
-    for m in sorted(lay.merges, key=lambda m: m.first_row):
+    merges = sorted(lay.merges, key=lambda m: m.first_row)
+    # the rows' heights read once: a task's merged cells span all its institutions' rows
+    height = _heights(ws, max((m.last_row for m in merges), default=0))
+    for m in merges:
         text = ws.cell(m.first_row, m.first_col).value
         if not text:
             continue
         need = text_height([(str(text), width[key_of[m.first_col]])])
         span = range(m.first_row, m.last_row + 1)
-        have = sum(ws.row_dimensions[r].height or DEFAULT_ROW_PT for r in span)
+        have = sum(height[r - 1] for r in span)
         if have < need:
             more = (need - have) / len(span)
             for r in span:
-                grown = (ws.row_dimensions[r].height or DEFAULT_ROW_PT) + more
-                ws.row_dimensions[r].height = min(MAX_ROW_PT, round(grown + 0.5 * LINE_HEIGHT))
+                grown = min(MAX_ROW_PT, round(height[r - 1] + more + 0.5 * LINE_HEIGHT))
+                ws.row_dimensions[r].height = height[r - 1] = grown
 
 
 def _paginate(
