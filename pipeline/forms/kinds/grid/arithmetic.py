@@ -54,14 +54,23 @@ def derive_table(
     return table
 
 
-def per_row(spec: GridSpec, counts: Mapping[tuple[str, str], float], rows: list[str]) -> Figures:
-    """Each row's measures from its summed counts."""
+def per_row(
+    spec: GridSpec,
+    counts: Mapping[tuple[str, str], float],
+    rows: list[str],
+    keys: dict[tuple[str, str], tuple[str, str]] | None = None,
+) -> Figures:
+    """Each row's measures from its summed counts. ``keys``, shared by the calls for
+    every institution, makes each (row, measure) key one tuple for all of them: the
+    figures of a province's institutions are millions of entries."""
     out: Figures = {}
+    same = keys.setdefault if keys is not None else None
     for r in rows:
         for key, value in derive_row(
             spec, {m.key: counts.get((r, m.key), 0) for m in spec.inputs}
         ).items():
-            out[(r, key)] = value
+            k = (r, key)
+            out[same(k, k) if same else k] = value
     return out
 
 

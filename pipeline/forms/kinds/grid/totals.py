@@ -137,8 +137,9 @@ def grid_totals(
                 table[(row_key, m.key)] = None
     totals.table = table
     totals.baseline_through = baseline_through
-    totals.month_by_inst = {i: per_row(spec, c, topics) for i, c in inst_month.items()}
-    totals.cumulative_by_inst = {i: per_row(spec, c, topics) for i, c in inst_cum.items()}
+    keys: dict[Key, Key] = {}
+    totals.month_by_inst = {i: per_row(spec, c, topics, keys) for i, c in inst_month.items()}
+    totals.cumulative_by_inst = {i: per_row(spec, c, topics, keys) for i, c in inst_cum.items()}
     totals.history = {i: {p: dict(v) for p, v in h.items()} for i, h in history.items()}
     return totals
 
