@@ -220,3 +220,22 @@ def test_work_aside_that_fails_is_reported(tmp_path: Path) -> None:
         parallel.aside(lambda: 1 / 0, "a division")()
     with pytest.raises(parallel.AsideFailed, match="被信号 9 终止"):
         parallel.aside(lambda: os.kill(os.getpid(), 9), "a kill")()
+
+
+def _touch(path: Path) -> Path:
+    path.touch()
+    return path
+
+
+def test_workers_run_a_bounded_window_ahead_of_a_slow_caller(tmp_path: Path) -> None:
+    """The pool judges at most a few chunks per worker ahead of the caller, so a caller
+    that records results slice by slice holds a slice and a window, never every file."""
+    jobs = [tmp_path / f"{i:04d}" for i in range(800)]
+    results = parallel.each(_touch, jobs, lambda: None, (), parallel_from=1)
+    assert next(results) == jobs[0]
+    time.sleep(2.0)  # ample for the workers to do all 800 if nothing held them back
+    done_ahead = len(list(tmp_path.iterdir()))
+    workers = min(os.cpu_count() or 1, parallel.MAX_WORKERS)
+    size = max(1, min(32, len(jobs) // (workers * 8)))
+    assert done_ahead <= (workers * parallel.AHEAD + 1) * size < len(jobs)
+    assert list(results) == jobs[1:]  # and the rest come, in order
