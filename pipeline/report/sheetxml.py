@@ -60,7 +60,7 @@ _XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # A text needing more than escaping-free output: the slow path looks at it again.
 _SPECIAL = re.compile("[\x00-\x08\x0b-\x1f&<>\ud800-\udfff\ufffe\uffff]")
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_EXCEL_ESCAPE = re.compile("(_x[0-9A-Fa-f]{4}_)")
+_EXCEL_ESCAPE = re.compile("_(?=x[0-9A-Fa-f]{4}_)")  # each underscore starting one
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _SPACE = " \t\n\r"
 
@@ -140,7 +140,7 @@ def _text_xml(text: str) -> str:
     """The slow path: a text with something to clean, cut or escape."""
     text = clean_text(text)
     if "_x" in text:
-        text = _EXCEL_ESCAPE.sub(r"_x005F\1", text)
+        text = _EXCEL_ESCAPE.sub("_x005F_", text)
     text = escape(text)
     if "\r" in text:
         text = text.replace("\r", "&#13;")
