@@ -252,7 +252,15 @@ def test_an_error_while_writing_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), TableBook(path) as book:
         book.sheet("表").table(["甲"], [["一"]])
         raise RuntimeError("the caller failed")
-    assert not path.exists()
+    assert not list(tmp_path.iterdir())  # nor any temporary file
+
+
+def test_nothing_but_the_output_is_left_in_its_folder(tmp_path: Path) -> None:
+    with TableBook(tmp_path / "t.xlsx") as book:
+        for name in ("甲", "乙"):
+            book.sheet(name).table(["列"], [["一"]] * 3000)
+    assert [p.name for p in tmp_path.iterdir()] == ["t.xlsx"]
+    assert load_workbook(tmp_path / "t.xlsx").sheetnames == ["甲", "乙"]
 
 
 def test_what_xlsx_cannot_hold_is_refused(tmp_path: Path) -> None:
