@@ -272,6 +272,8 @@ def test_what_xlsx_cannot_hold_is_refused(tmp_path: Path) -> None:
     sheet.row(1, ["一"], [0])
     with pytest.raises(SheetError):
         sheet.row(1, ["again"], [0])  # rows go in order, each once
+    with pytest.raises(SheetError):
+        sheet.row(2, ["一", "二"], [0])  # a style for every value
     book.discard()
     assert not (tmp_path / "t.xlsx").exists()
 

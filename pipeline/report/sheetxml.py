@@ -372,11 +372,15 @@ class Sheet:
         """Row ``row`` (0-based, after the rows already written): ``values`` from the
         first column, each cell of the style at the same place in ``styles``; ``None``
         and ``""`` are blank cells, written (for their style: borders) when ``blanks``."""
-        if row <= self.last_row or row >= MAX_ROWS:
+        if row <= self.last_row:
             raise SheetError(f"{self.name}: row {row + 1} after row {self.last_row + 1}")
+        if row >= MAX_ROWS:
+            raise SheetError(f"{self.name}: row {row + 1} past the last, {MAX_ROWS}")
         if self._text is None:
             raise SheetError(f"{self.name}: written already")
         refs = self._refs
+        if len(styles) < len(values):
+            raise SheetError(f"{self.name}: {len(values)} values, {len(styles)} styles")
         if len(values) > len(refs):
             if len(values) > MAX_COLS:
                 raise SheetError(f"{self.name}: {len(values)} columns")
@@ -396,9 +400,7 @@ class Sheet:
                         add(f'<c r="{ref}{n}" s="{s}"/>')
                     continue
                 if special(v) or "_x" in v or len(v) > 16383:
-                    v = _text_xml(v)
-                    if not v:
-                        continue
+                    v = _text_xml(v)  # never empty: characters are replaced, not dropped
                 if v[0] in _SPACE or v[-1] in _SPACE:
                     add(
                         f'<c r="{ref}{n}" s="{s}" t="inlineStr"><is><t xml:space="preserve">'
