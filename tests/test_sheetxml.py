@@ -287,3 +287,27 @@ def test_column_letters() -> None:
         "AAA",
         "XFD",
     ]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_the_hostile_text_as_typed(tmp_path: Path) -> None:
+    """LibreOffice opens the file without complaint and holds every text as typed:
+    Excel's escapes decoded (``_x005F_``), markup and formulas as plain text."""
+    import csv
+
+    from support import libreoffice as lo
+
+    if lo.soffice_path() is None:
+        pytest.skip(f"LIBREOFFICE NOT AVAILABLE: {lo.unavailable_reason('soffice')}")
+    texts = [t for t in HOSTILE if "\r" not in t and t.strip()]  # LibreOffice makes CR a LF
+    with TableBook(tmp_path / "h.xlsx") as book:
+        book.sheet("表").table(
+            ["文本", "序号"], [[t, i] for i, t in enumerate(texts)], title="标题"
+        )
+    out = lo.convert(
+        tmp_path / "h.xlsx", "csv:Text - txt - csv (StarCalc):44,34,76", tmp_path / "lo"
+    )
+    with out.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0][0] == "标题" and rows[2] == ["文本", "序号"]
+    assert rows[3:] == [[t, str(i)] for i, t in enumerate(texts)]
