@@ -37,7 +37,7 @@ BODY_PT = 10  # the body font of every sheet (forms.styles, report.tables)
 MIN_PRINTED_PT = 9
 MIN_SCALE = math.ceil(100 * MIN_PRINTED_PT / BODY_PT)  # per cent
 SLACK = 0.94
-DIGIT_PX = 7  # Calibri 11, the default font of openpyxl's and xlsxwriter's workbooks
+DIGIT_PX = 7  # Calibri 11, the default font of our workbooks (openpyxl's, the tables')
 PAGE_FOOTER = "&C第 &P 页，共 &N 页"
 
 
@@ -57,8 +57,8 @@ def stored_width_pt(width: float) -> float:
 
 
 def table_width_pt(width: float) -> float:
-    """Points of a column set to ``width`` with xlsxwriter, which adds 5 pixels of
-    padding to the digits, as Excel's column-width box does."""
+    """Points of a column set to ``width`` by the table outputs' writer, which adds 5
+    pixels of padding to the digits, as Excel's column-width box (and xlsxwriter) does."""
     return (int(width * DIGIT_PX + 0.5) + 5) * 0.75
 
 

@@ -1,37 +1,26 @@
-"""Plain table outputs (a title, header row and data rows), streamed by xlsxwriter.
+"""Plain table outputs (a title, header row and data rows), streamed row by row.
 
-The validation log and the anomaly list grow with the number of institutions, so they
-are written row by row in xlsxwriter's constant-memory mode, each style made once. Text
-that came from a return is always written as a string cell: xlsxwriter is told never to
-turn a string into a formula, a number or a hyperlink, and characters a workbook cannot
-hold become U+FFFD.
+The validation log, the detail and the anomaly list grow with the number of
+institutions, so their rows are streamed to disk as they come by our own small writer
+(:mod:`pipeline.report.sheetxml`: a cell costs about a microsecond of Python, where
+xlsxwriter took ten). Text that came from a return is always written as a string
+cell, never a formula, a number or a hyperlink, and characters a workbook cannot hold
+become U+FFFD.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import xlsxwriter
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from pipeline.forms import printing
 from pipeline.forms.printing import PrintColumns
 from pipeline.forms.styles import FONT, text_height
+from pipeline.report.sheetxml import CellStyle, Page, Sheet, Workbook
 
 DEFAULT_WIDTH = 10
-_OPTIONS = {
-    "constant_memory": True,
-    "strings_to_formulas": False,
-    "strings_to_numbers": False,
-    "strings_to_urls": False,
-}
-_BASE = {"font_name": FONT, "font_size": 10, "valign": "vcenter"}
 
 
 class TableBook:
@@ -40,17 +29,26 @@ class TableBook:
     def __init__(self, path: Path, stage: str = "") -> None:
         """``stage``: the campaign's stage in the period (巩固提高阶段), said after every
         table's title."""
-        self.wb = xlsxwriter.Workbook(str(path), _OPTIONS)
+        self.wb = Workbook(path)
         self.stage = stage
-        fmt = self.wb.add_format
-        self.title = fmt({**_BASE, "font_size": 16, "bold": True})
-        self.banner_format = fmt({**_BASE, "bold": True})
-        self.header = fmt(
-            {**_BASE, "bold": True, "bg_color": "#DDEBF7", "border": 1, "align": "center"}
-            | {"text_wrap": True}
+        style = self.wb.add_style
+        self.title = style(CellStyle(FONT, size=16, bold=True))
+        self.banner_format = style(CellStyle(FONT, size=printing.BODY_PT, bold=True))
+        self.header = style(
+            CellStyle(
+                FONT,
+                size=printing.BODY_PT,
+                bold=True,
+                fill="DDEBF7",
+                border=True,
+                align="center",
+                wrap=True,
+            )
         )
-        self.body = fmt({**_BASE, "border": 1, "align": "left", "text_wrap": True})
-        self.body_nowrap = fmt({**_BASE, "border": 1, "align": "left"})
+        self.body = style(
+            CellStyle(FONT, size=printing.BODY_PT, border=True, align="left", wrap=True)
+        )
+        self.body_nowrap = style(CellStyle(FONT, size=printing.BODY_PT, border=True, align="left"))
 
     def __enter__(self) -> TableBook:
         return self
@@ -63,39 +61,44 @@ class TableBook:
     ) -> None:
         if kind is None:
             self.close()
+        else:
+            self.wb.discard()
 
     def close(self) -> None:
-        """Finish the file (xlsxwriter assembles the workbook here)."""
+        """Finish the file: the package is assembled and deflated here."""
         self.wb.close()
 
     def sheet(self, name: str) -> TableSheet:
-        return TableSheet(self, self.wb.add_worksheet(name))
+        return TableSheet(self, self.wb.add_sheet(name))
 
 
 class TableSheet:
-    def __init__(self, book: TableBook, ws: Any) -> None:
+    def __init__(self, book: TableBook, ws: Sheet) -> None:
         self.book = book
         self.ws = ws
-        ws.set_landscape()
-        ws.set_paper(printing.PAPER_A4)
-        ws.set_margins(
-            left=printing.MARGIN_SIDE_IN,
-            right=printing.MARGIN_SIDE_IN,
-            top=printing.MARGIN_TOP_IN,
-            bottom=printing.MARGIN_BOTTOM_IN,
+        ws.page = Page(
+            landscape=True,
+            paper=printing.PAPER_A4,
+            margins=(
+                printing.MARGIN_SIDE_IN,
+                printing.MARGIN_SIDE_IN,
+                printing.MARGIN_TOP_IN,
+                printing.MARGIN_BOTTOM_IN,
+            ),
+            header_margin=printing.MARGIN_HEADER_IN,
+            footer_margin=printing.MARGIN_FOOTER_IN,
+            footer=printing.PAGE_FOOTER,
         )
-        ws.set_header("", {"margin": printing.MARGIN_HEADER_IN})
-        ws.set_footer(printing.PAGE_FOOTER, {"margin": printing.MARGIN_FOOTER_IN})
 
     def banner(self, row: int, text: str, width: int, *, title: bool = False) -> None:
         """A line of text across the table's width (titles, due date, counts); 1-based."""
-        fmt = self.book.title if title else self.book.banner_format
+        style = self.book.title if title else self.book.banner_format
         if title and self.book.stage:
             text = f"{text}　{self.book.stage}"
+        width = max(width, 1)
+        self.ws.row(row - 1, [text, *[None] * (width - 1)], [style] * width)
         if width > 1:
-            self.ws.merge_range(row - 1, 0, row - 1, width - 1, _clean(text), fmt)
-        else:
-            self.ws.write_string(row - 1, 0, _clean(text), fmt)
+            self.ws.merge(row - 1, 0, row - 1, width - 1)
 
     def table(
         self,
@@ -124,46 +127,45 @@ class TableSheet:
             self.banner(r + 1, title, n_printed, title=True)
             r += 2
         for c, col in enumerate(cols):
-            ws.set_column(c, c, col.width)
+            ws.set_width(c, col.width)
         header_row = r
-        ws.set_row(r, text_height([(c.header, c.width) for c in cols if c.printed], minimum=15))
-        for c, col in enumerate(cols):
-            ws.write_string(r, c, _clean(col.header), book.header)
+        ws.row(
+            r,
+            [col.header for col in cols],
+            [book.header] * len(cols),
+            height=text_height([(c.header, c.width) for c in cols if c.printed], minimum=15),
+        )
+        styles = [book.body if fit_rows and col.printed else book.body_nowrap for col in cols]
+        pick = _picker(cols)
+        fitted = [(i, col.width) for i, col in enumerate(cols) if col.printed] if fit_rows else []
+        write = ws.row
         for row in rows:
             r += 1
-            shown = [col.value(row) for col in cols]
-            if fit_rows:
-                wrapped = [
-                    (v, col.width)
-                    for v, col in zip(shown, cols, strict=True)
-                    if col.printed and isinstance(v, str)
-                ]
+            shown = pick(row)
+            height = None
+            if fitted:
+                wrapped = [(v, w) for i, w in fitted if isinstance(v := shown[i], str)]
                 if wrapped:
-                    ws.set_row(r, text_height(wrapped, minimum=15))
-            for c, (value, col) in enumerate(zip(shown, cols, strict=True)):
-                fmt = book.body if fit_rows and col.printed else book.body_nowrap
-                if blank_cells or (value is not None and value != ""):
-                    _write(ws, r, c, value, fmt)
-        ws.freeze_panes(header_row + 1, 0)
-        ws.repeat_rows(header_row)
+                    height = text_height(wrapped, minimum=15)
+            write(r, shown, styles, height, blank_cells)
+        ws.frozen_rows = header_row + 1
+        ws.page.title_rows = (header_row, header_row)
         if r > header_row:
-            ws.autofilter(header_row, 0, r, len(cols) - 1)
+            ws.autofilter = (header_row, 0, r, len(cols) - 1)
         self._print_setup(cols, n_printed, r, printed.repeat if printed else 0)
         return r + 3
 
     def _print_setup(self, cols: list[_Column], n_printed: int, last_row: int, repeat: int) -> None:
         """Print the printed columns at a scale that keeps 10-pt text at 9 pt or more
         (see :mod:`pipeline.forms.printing`)."""
-        ws = self.ws
+        page = self.ws.page
         plan = printing.plan_columns(
             [printing.table_width_pt(c.width) for c in cols[:n_printed]], repeat
         )
-        ws.print_area(0, 0, last_row, n_printed - 1)
-        ws.set_print_scale(plan.scale)
-        if plan.breaks:
-            ws.set_v_pagebreaks(list(plan.breaks))
-        if plan.repeat:
-            ws.repeat_columns(0, plan.repeat - 1)
+        page.area = (0, 0, last_row, n_printed - 1)
+        page.scale = plan.scale
+        page.col_breaks = tuple(plan.breaks)
+        page.title_cols = (0, plan.repeat - 1) if plan.repeat else None
 
 
 @dataclass(frozen=True)
@@ -203,18 +205,14 @@ def _columns(
     return out
 
 
-def _clean(text: str) -> str:
-    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+def _picker(cols: list[_Column]) -> Callable[[Sequence[object]], Sequence[object]]:
+    """A row's values in the sheet's column order (the printed ones first, a short
+    column cut); a row that is already so is passed as it is."""
+    width = len(cols)
+    if all(c.source == i and not c.cut for i, c in enumerate(cols)):
 
+        def same(row: Sequence[object]) -> Sequence[object]:
+            return row if len(row) == width else [*row[:width], *[None] * (width - len(row))]
 
-def _write(ws: Any, r: int, c: int, value: object, fmt: Any) -> None:
-    if value is None or value == "":
-        ws.write_blank(r, c, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(r, c, value, fmt)
-    elif isinstance(value, int | float) and math.isfinite(value):
-        ws.write_number(r, c, value, fmt)
-    elif isinstance(value, dt.date | dt.datetime):
-        ws.write_string(r, c, value.isoformat(), fmt)
-    else:
-        ws.write_string(r, c, _clean(str(value)), fmt)
+        return same
+    return lambda row: [col.value(row) for col in cols]
