@@ -14,6 +14,7 @@ from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Institution, Reporter
 from pipeline.distribute.workbook import build_workbook, restamp_template
+from pipeline.forms import xlsxfile
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import PrefillContext, Records
 
@@ -62,7 +63,9 @@ def write_template(
     """``prefills``: the period's (from the ledger); none: a blank template."""
     contents = prefills.of(inst) if prefills else {}
     wb = build_workbook(campaign, Reporter.of(inst), period, contents=contents)
-    return write_atomic(folder / template_filename(period, inst, campaign.code), wb.save)
+    return write_atomic(
+        folder / template_filename(period, inst, campaign.code), lambda tmp: xlsxfile.save(wb, tmp)
+    )
 
 
 def template_bytes(
@@ -71,7 +74,7 @@ def template_bytes(
     """A fresh template as the bytes of an xlsx file (a reminder's attachment)."""
     buffer = io.BytesIO()
     contents = prefills.of(inst) if prefills else {}
-    build_workbook(campaign, Reporter.of(inst), period, contents=contents).save(buffer)
+    xlsxfile.save(build_workbook(campaign, Reporter.of(inst), period, contents=contents), buffer)
     return buffer.getvalue()
 
 
@@ -99,7 +102,9 @@ def _write_one(job: _Job) -> Path:
     if wb is None or not restamp_template(wb, campaign, reporter, period, contents):
         wb = build_workbook(campaign, reporter, period, contents=contents)
         _built[shape] = wb
-    return write_atomic(out / template_filename(period, inst, campaign.code), wb.save)
+    return write_atomic(
+        out / template_filename(period, inst, campaign.code), lambda tmp: xlsxfile.save(wb, tmp)
+    )
 
 
 def write_templates(
