@@ -6,8 +6,6 @@ import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from pipeline import parallel
 from pipeline.atomic import safe_filename, write_atomic
 from pipeline.campaigns.campaign import Campaign
@@ -81,7 +79,8 @@ def template_bytes(
 PARALLEL_FROM = 24  # templates; fewer are written in-process
 _Job = tuple[Institution, Contents]
 _worker: tuple[Campaign, Period, Path] | None = None
-_built: dict[object, Workbook] = {}  # (role, sheet shapes) -> the last template built here
+# (role, sheet shapes) -> the last template built here, and its saver
+_built: dict[object, xlsxfile.Resaver] = {}
 
 
 def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
@@ -92,19 +91,17 @@ def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
 
 def _write_one(job: _Job) -> Path:
     """One institution's template: a workbook of the same role and shape restamped, or
-    one built afresh."""
+    one built afresh; a restamped one is saved writing only its cells afresh."""
     assert _worker is not None, "worker started without its campaign"
     campaign, period, out = _worker
     inst, contents = job
     reporter = Reporter.of(inst)
     shape = (inst.role, *(kind_of(s).shape(contents.get(s.id)) for s in campaign.forms))
-    wb = _built.get(shape)
-    if wb is None or not restamp_template(wb, campaign, reporter, period, contents):
-        wb = build_workbook(campaign, reporter, period, contents=contents)
-        _built[shape] = wb
-    return write_atomic(
-        out / template_filename(period, inst, campaign.code), lambda tmp: xlsxfile.save(wb, tmp)
-    )
+    saver = _built.get(shape)
+    if saver is None or not restamp_template(saver.wb, campaign, reporter, period, contents):
+        saver = xlsxfile.Resaver(build_workbook(campaign, reporter, period, contents=contents))
+        _built[shape] = saver
+    return write_atomic(out / template_filename(period, inst, campaign.code), saver.save)
 
 
 def write_templates(
