@@ -85,6 +85,15 @@ def test_resaved_workbook_is_byte_for_byte_openpyxls_save_of_each_state() -> Non
 @pytest.mark.parametrize(
     "change",
     [
+        lambda wb: setattr(wb["附件2"]["B3"], "value", 1.0),
+        lambda wb: setattr(wb["附件2"]["B3"], "value", True),
+        lambda wb: setattr(wb["附件2"]["B3"], "value", None),
+        lambda wb: setattr(wb["附件2"]["B10"], "value", "=SUM(B3:B8)"),
+        lambda wb: setattr(wb["附件2"]["A1"], "value", " 前后有空格 "),
+        lambda wb: setattr(wb["附件2"].row_dimensions[2], "height", 40),
+        lambda wb: setattr(wb["附件2"]["B3"], "number_format", "0.0"),
+        lambda wb: setattr(wb["附件2"]["A2"], "font", Font(name="宋体", bold=True)),
+        lambda wb: setattr(wb["附件2"]["A2"], "hyperlink", "https://example.org/"),
         lambda wb: wb["附件2"].merge_cells("A11:D11"),
         lambda wb: setattr(wb["附件2"]["A12"], "font", Font(name="宋体", italic=True)),
         lambda wb: wb["附件2"].cell(40, 9, "新单元格"),
@@ -95,7 +104,9 @@ def test_resaved_workbook_is_byte_for_byte_openpyxls_save_of_each_state() -> Non
         lambda wb: setattr(wb["附件2"], "title", "附件3"),
     ],
 )
-def test_a_change_beyond_values_is_saved_whole(change: object) -> None:
+def test_any_change_is_saved_as_openpyxl_saves_it(change: object) -> None:
+    """Values of other types, a row's height, a cell's style, a link, a merged range,
+    a check, a width, a sheet: whether written afresh in part or whole."""
     wb = _form("甲医院")
     saver = xlsxfile.Resaver(wb)
     _resaved(saver)
@@ -106,9 +117,11 @@ def test_a_change_beyond_values_is_saved_whole(change: object) -> None:
 
 
 def test_only_the_cells_are_written_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What makes it fast: after the first save, no sheet is written whole."""
+    """What makes it fast: after the second save, no sheet is written whole (not after
+    the first: a workbook saved once, built for one institution, keeps nothing)."""
     wb = _form("甲医院")
     saver = xlsxfile.Resaver(wb)
+    _resaved(saver)
     _resaved(saver)
     whole: list[str] = []
     real = xlsxfile._whole_sheet
@@ -125,3 +138,39 @@ def test_only_the_cells_are_written_again(monkeypatch: pytest.MonkeyPatch) -> No
     wb["附件2"].merge_cells("A11:D11")
     _resaved(saver)
     assert whole
+
+
+def test_a_row_is_written_again_only_when_it_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    wb = _form("甲医院")
+    saver = xlsxfile.Resaver(wb)
+    _resaved(saver)
+    _resaved(saver)
+    written: list[tuple[str, int]] = []
+
+    class Counted(xlsxfile._SomeRows):
+        def rows(self) -> list[tuple[int, list[Any]]]:
+            written.extend((self.ws.title, r) for r, _ in super().rows())
+            return super().rows()
+
+    monkeypatch.setattr(xlsxfile, "_SomeRows", Counted)
+    wb["附件2"]["A2"] = "填报单位：乙卫生院"
+    wb["_meta"]["B1"] = "乙卫生院"
+    got = _resaved(saver)
+    assert written == [("附件2", 2), ("_meta", 1)]
+    assert _parts(got) == _parts(_openpyxl(wb))
+    written.clear()
+    assert _parts(_resaved(saver)) == _parts(_openpyxl(wb))
+    assert written == []
+
+
+@pytest.mark.parametrize(("before", "after"), [(0.0, -0.0), (1, 1.0), (1, True), ("1", 1)])
+def test_values_equal_in_python_but_written_otherwise_are_written_again(
+    before: object, after: object
+) -> None:
+    wb = _form("甲医院")
+    wb["附件2"]["B3"] = before
+    saver = xlsxfile.Resaver(wb)
+    _resaved(saver)
+    _resaved(saver)
+    wb["附件2"]["B3"] = after
+    assert _parts(_resaved(saver)) == _parts(_openpyxl(wb))

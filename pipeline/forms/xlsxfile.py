@@ -13,14 +13,17 @@ order, no file but the target.
 saved for every institution of a role: of a save, only the cells (``<sheetData>``) and
 the time of saving depend on the values, while the styles, column widths, merged cells,
 in-cell checks, page setup, the workbook's sheet list and names, and the parts list are
-the same each time, and cost about half of the save to serialise.
+the same each time, and cost about half of the save to serialise. Of the cells, only
+the few rows naming the institution or holding its figures change: the others are
+written once and their XML kept, each row compared by what its XML is made of.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
 from typing import IO, Any
@@ -70,13 +73,92 @@ class _CellsOnly(WorksheetWriter):
         self.write_rows()
         self.close()
 
+    def write_and_read(self) -> bytes:
+        self.write()
+        return bytes(self.read())
+
 
 def _cells(ws: Any) -> bytes:
     """The sheet's ``<sheetData>…</sheetData>``, as :func:`_whole_sheet` writes it."""
-    writer = _CellsOnly(ws, out=BytesIO())
-    writer.write()
-    xml = bytes(writer.read())
+    xml = _CellsOnly(ws, out=BytesIO()).write_and_read()
     return xml[xml.index(b">") + 1 : xml.rindex(b"</worksheet>")]
+
+
+class _SomeRows(_CellsOnly):
+    """Writes ``<sheetData>`` with the given rows alone."""
+
+    def __init__(self, ws: Any, rows: list[tuple[int, list[Any]]]) -> None:
+        self._some = rows
+        super().__init__(ws, out=BytesIO())
+
+    def rows(self) -> list[tuple[int, list[Any]]]:
+        return self._some
+
+
+_ROW = re.compile(rb"<row[ />]")  # '<' is escaped in text and values: never a cell's
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+RowKey = tuple[object, ...]
+
+
+def _rows(ws: Any) -> list[tuple[int, list[Any]]]:
+    """The rows openpyxl writes, in order: those with cells, and those with only a
+    height or style (as ``WorksheetWriter.rows``)."""
+    rows: dict[int, list[Any]] = {}
+    for (r, _c), cell in sorted(ws._cells.items()):
+        rows.setdefault(r, []).append(cell)
+    for r in ws.row_dimensions.keys() - rows.keys():
+        rows[r] = []
+    return sorted(rows.items())
+
+
+def _row_key(ws: Any, r: int, cells: list[Any]) -> RowKey | None:
+    """All a row's XML depends on (given the workbook's styles, which only grow), or
+    None for a row with what is not compared here (a comment, a link, rich text)."""
+    dim = ws.row_dimensions.get(r)
+    key: list[object] = [tuple(dim) if dim is not None else None]
+    for c in cells:
+        v = c._value
+        if type(v) not in _PLAIN or c.comment is not None or c.hyperlink is not None:
+            return None
+        if type(v) is float:  # -0.0 == 0.0, nan != nan: compare as written
+            v = repr(v)
+        style = c._style
+        key.append((c.column, type(c._value), v, c.data_type, style and style.tobytes()))
+    return tuple(key)
+
+
+class _KeptRows:
+    """A sheet's rows as last written, each with its key: a row whose key is the same
+    is not written again."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[RowKey | None, bytes]] = {}
+
+    def cells(self, ws: Any) -> bytes:
+        """The sheet's ``<sheetData>…</sheetData>``, as :func:`_cells` writes it."""
+        rows = _rows(ws)
+        if not rows:
+            return _cells(ws)
+        keys = [_row_key(ws, r, cells) for r, cells in rows]
+        todo = [
+            (row, key)
+            for row, key in zip(rows, keys, strict=True)
+            if key is None or self.rows.get(row[0], (None, b""))[0] != key
+        ]
+        if todo:
+            xml = bytes(_SomeRows(ws, [row for row, _ in todo]).write_and_read())
+            inner = xml[xml.index(b"<sheetData>") + 11 : xml.rindex(b"</sheetData>")]
+            starts = [m.start() for m in _ROW.finditer(inner)]
+            if len(starts) != len(todo):
+                self.rows = {}
+                return _cells(ws)
+            for ((r, _), key), a, b in zip(todo, starts, [*starts[1:], len(inner)], strict=True):
+                self.rows[r] = (key, inner[a:b])
+        out = [self.rows[r][1] for r, _ in rows]
+        if len(self.rows) > len(rows):  # rows gone: forget them
+            kept = {r for r, _ in rows}
+            self.rows = {r: v for r, v in self.rows.items() if r in kept}
+        return b"<sheetData>" + b"".join(out) + b"</sheetData>"
 
 
 def _stamp(wb: Workbook) -> None:
@@ -111,20 +193,21 @@ def _more_than_cells(ws: Any) -> bool:
     )
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Around:
-    """A sheet's XML before and after its cells."""
+    """A sheet's XML before and after its cells, and its rows as last written."""
 
-    before: bytes
-    after: bytes
+    before: bytes = b""
+    after: bytes = b""
+    kept: _KeptRows = field(default_factory=_KeptRows)
 
 
 class Resaver:
     """Saves one workbook again and again while only its cells' values change between
     saves (a template restamped for another institution).
 
-    The first save is openpyxl's, every part of it kept; a later one writes the cells
-    of each sheet afresh and takes every other part as kept, byte for byte. A change
+    The first save is openpyxl's, every part of it kept; a later one writes afresh the
+    rows whose cells changed and takes everything else as kept, byte for byte. A change
     beyond values that is cheap to see (a cell added, a style, a merged range, an
     in-cell check, a column's width, a sheet added, renamed or hidden) makes a full
     save again; others (page setup, protection, frozen panes) are the caller's not to
@@ -135,11 +218,14 @@ class Resaver:
         self.wb = wb
         self._parts: list[tuple[str, bytes | _Around]] = []
         self._shape: tuple[object, ...] = ()
+        self._saved = 0  # full saves
 
     def save(self, target: Target) -> None:
         wb = self.wb
-        if self._parts:
-            cells = [_cells(ws) for ws in wb.worksheets]  # may add styles: then compare
+        sheets = {name: part for name, part in self._parts if isinstance(part, _Around)}
+        if sheets and list(sheets) == [ws.path[1:] for ws in wb.worksheets]:
+            # Writing a changed cell may add its style to the workbook's: compare after.
+            cells = [sheets[ws.path[1:]].kept.cells(ws) for ws in wb.worksheets]
             if self._shape == self._shape_now():
                 self._write(target, iter(cells))
                 return
@@ -157,18 +243,22 @@ class Resaver:
                     archive.writestr(name, part)
 
     def _save_whole(self, target: Target) -> None:
-        self._parts = []
-        self._shape = ()
+        """openpyxl's save; from the workbook's second save on, its parts are kept.
+
+        Not from the first: openpyxl records a sheet's column outline level as it
+        writes the columns, and writes it in <sheetFormatPr> from the next save on. A
+        workbook saved once (built for one institution alone) keeps nothing.
+        """
+        parts = self._record()
         with ZipFile(target, "w", ZIP_DEFLATED, allowZip64=True) as archive:
-            for name, data in self._record():
+            for name, data in parts:
                 archive.writestr(name, data)
-        # Saving changes the workbook: openpyxl records a sheet's column outline level
-        # as it writes the columns, and writes it in <sheetFormatPr> from the next save
-        # on. The parts kept are those of a second save, as every later one writes them.
-        around = self._split(self._record())
-        if around is not None:
-            self._parts = around
-            self._shape = self._shape_now()
+        self._parts, self._shape = [], ()
+        self._saved += 1
+        if self._saved > 1:
+            around = self._split(parts)
+            if around is not None:
+                self._parts, self._shape = around, self._shape_now()
 
     def _record(self) -> list[tuple[str, bytes]]:
         recorder = _Recorder()
@@ -190,11 +280,12 @@ class Resaver:
             if ws is None:
                 out.append((name, data))
                 continue
-            cells = _cells(ws)
+            around = _Around()
+            cells = around.kept.cells(ws)
             if _more_than_cells(ws) or data.count(cells) != 1:
                 return None
-            before, _, after = data.partition(cells)
-            out.append((name, _Around(before, after)))
+            around.before, _, around.after = data.partition(cells)
+            out.append((name, around))
         return out
 
     def _shape_now(self) -> tuple[object, ...]:
