@@ -85,30 +85,20 @@ def _cells(ws: Any) -> bytes:
 
 
 class _SomeRows(_CellsOnly):
-    """Writes ``<sheetData>`` with the given rows alone."""
+    """Writes ``<sheetData>`` with some of the sheet's rows alone: those of ``only``."""
 
-    def __init__(self, ws: Any, rows: list[tuple[int, list[Any]]]) -> None:
-        self._some = rows
+    def __init__(self, ws: Any) -> None:
         super().__init__(ws, out=BytesIO())
+        self.all = super().rows()  # openpyxl's: (row, its cells), rows with a height too
+        self.only: set[int] = set()
 
     def rows(self) -> list[tuple[int, list[Any]]]:
-        return self._some
+        return [row for row in self.all if row[0] in self.only]
 
 
 _ROW = re.compile(rb"<row[ />]")  # '<' is escaped in text and values: never a cell's
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 RowKey = tuple[object, ...]
-
-
-def _rows(ws: Any) -> list[tuple[int, list[Any]]]:
-    """The rows openpyxl writes, in order: those with cells, and those with only a
-    height or style (as ``WorksheetWriter.rows``)."""
-    rows: dict[int, list[Any]] = {}
-    for (r, _c), cell in sorted(ws._cells.items()):
-        rows.setdefault(r, []).append(cell)
-    for r in ws.row_dimensions.keys() - rows.keys():
-        rows[r] = []
-    return sorted(rows.items())
 
 
 def _row_key(ws: Any, r: int, cells: list[Any]) -> RowKey | None:
@@ -136,7 +126,8 @@ class _KeptRows:
 
     def cells(self, ws: Any) -> bytes:
         """The sheet's ``<sheetData>…</sheetData>``, as :func:`_cells` writes it."""
-        rows = _rows(ws)
+        writer = _SomeRows(ws)
+        rows = writer.all
         if not rows:
             return _cells(ws)
         keys = [_row_key(ws, r, cells) for r, cells in rows]
@@ -146,7 +137,8 @@ class _KeptRows:
             if key is None or self.rows.get(row[0], (None, b""))[0] != key
         ]
         if todo:
-            xml = bytes(_SomeRows(ws, [row for row, _ in todo]).write_and_read())
+            writer.only = {r for (r, _), _ in todo}
+            xml = writer.write_and_read()
             inner = xml[xml.index(b"<sheetData>") + 11 : xml.rindex(b"</sheetData>")]
             starts = [m.start() for m in _ROW.finditer(inner)]
             if len(starts) != len(todo):
