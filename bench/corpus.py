@@ -44,7 +44,12 @@ KINDS = ("habits", "formula", "blank")
 """What the returns with findings carry, in turn."""
 
 # Sources whose change may change the files made: the key covers their text.
-_SOURCES = ("schemas/*.toml", "pipeline/distribute/*.py", "pipeline/demo/filler.py")
+_SOURCES = (
+    "schemas/*.toml",
+    "pipeline/distribute/*.py",
+    "pipeline/forms/xlsxfile.py",  # saves the templates the returns are filled from
+    "pipeline/demo/filler.py",
+)
 
 _LEVELS = (
     ("二级医院", "人民医院"),

@@ -39,6 +39,7 @@ GRID = "fujian2"
 _SOURCES = (
     "schemas/*.toml",
     "pipeline/distribute/*.py",
+    "pipeline/forms/xlsxfile.py",
     "pipeline/demo/*.py",
     "bench/registers.py",
 )

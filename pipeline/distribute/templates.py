@@ -6,14 +6,13 @@ import io
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from pipeline import parallel
 from pipeline.atomic import safe_filename, write_atomic
 from pipeline.campaigns.campaign import Campaign
 from pipeline.config.calendar import Period
 from pipeline.config.roster import Institution, Reporter
 from pipeline.distribute.workbook import build_workbook, restamp_template
+from pipeline.forms import xlsxfile
 from pipeline.forms.kinds import kind_of
 from pipeline.forms.kinds.base import PrefillContext, Records
 
@@ -62,7 +61,9 @@ def write_template(
     """``prefills``: the period's (from the ledger); none: a blank template."""
     contents = prefills.of(inst) if prefills else {}
     wb = build_workbook(campaign, Reporter.of(inst), period, contents=contents)
-    return write_atomic(folder / template_filename(period, inst, campaign.code), wb.save)
+    return write_atomic(
+        folder / template_filename(period, inst, campaign.code), lambda tmp: xlsxfile.save(wb, tmp)
+    )
 
 
 def template_bytes(
@@ -71,14 +72,15 @@ def template_bytes(
     """A fresh template as the bytes of an xlsx file (a reminder's attachment)."""
     buffer = io.BytesIO()
     contents = prefills.of(inst) if prefills else {}
-    build_workbook(campaign, Reporter.of(inst), period, contents=contents).save(buffer)
+    xlsxfile.save(build_workbook(campaign, Reporter.of(inst), period, contents=contents), buffer)
     return buffer.getvalue()
 
 
 PARALLEL_FROM = 24  # templates; fewer are written in-process
 _Job = tuple[Institution, Contents]
 _worker: tuple[Campaign, Period, Path] | None = None
-_built: dict[object, Workbook] = {}  # (role, sheet shapes) -> the last template built here
+# (role, sheet shapes) -> the last template built here, and its saver
+_built: dict[object, xlsxfile.Resaver] = {}
 
 
 def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
@@ -89,17 +91,17 @@ def _start_worker(campaign: Campaign, period: Period, out: Path) -> None:
 
 def _write_one(job: _Job) -> Path:
     """One institution's template: a workbook of the same role and shape restamped, or
-    one built afresh."""
+    one built afresh; a restamped one is saved writing only its cells afresh."""
     assert _worker is not None, "worker started without its campaign"
     campaign, period, out = _worker
     inst, contents = job
     reporter = Reporter.of(inst)
     shape = (inst.role, *(kind_of(s).shape(contents.get(s.id)) for s in campaign.forms))
-    wb = _built.get(shape)
-    if wb is None or not restamp_template(wb, campaign, reporter, period, contents):
-        wb = build_workbook(campaign, reporter, period, contents=contents)
-        _built[shape] = wb
-    return write_atomic(out / template_filename(period, inst, campaign.code), wb.save)
+    saver = _built.get(shape)
+    if saver is None or not restamp_template(saver.wb, campaign, reporter, period, contents):
+        saver = xlsxfile.Resaver(build_workbook(campaign, reporter, period, contents=contents))
+        _built[shape] = saver
+    return write_atomic(out / template_filename(period, inst, campaign.code), saver.save)
 
 
 def write_templates(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from pipeline.config.calendar import Period
 from pipeline.forms.kinds.base import Records, Totals
@@ -43,9 +44,9 @@ class GridTotals(Totals):
     labels: dict[str, str] = field(default_factory=dict)  # row key -> label
     table: Figures = field(default_factory=dict)  # the aggregated sheet
     sources: dict[Key, list[Contribution]] = field(default_factory=dict)
-    # institution -> (topic, measure) -> value, counts and derived, period and cumulative
-    month_by_inst: dict[str, Figures] = field(default_factory=dict)
-    cumulative_by_inst: dict[str, Figures] = field(default_factory=dict)
+    # institution -> (topic, input) -> its summed count, period and cumulative
+    month_counts_by_inst: dict[str, dict[Key, float]] = field(default_factory=dict)
+    cumulative_counts_by_inst: dict[str, dict[Key, float]] = field(default_factory=dict)
     # institution -> period -> measure -> the period's total over topics (the z-score)
     history: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     # (institution, row key, measure, stated value, source, cell) of derived baseline figures
@@ -61,6 +62,27 @@ class GridTotals(Totals):
     )
     # institution -> periods with a current return (even a blank one), through this one
     months_by_inst: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    # one (row, measure) tuple for every institution's figures (see per_row)
+    _keys: dict[Key, Key] = field(default_factory=dict, repr=False, compare=False)
+
+    # Derived when first asked for: a template's 累计总计 and the checks of a batch need
+    # only the counts (cumulative_counts below), not every rate of 2,000 institutions.
+    @cached_property
+    def month_by_inst(self) -> dict[str, Figures]:
+        """institution -> (topic, measure) -> value, counts and derived, this period."""
+        return {
+            i: per_row(self.spec, c, list(self.rows), self._keys)
+            for i, c in self.month_counts_by_inst.items()
+        }
+
+    @cached_property
+    def cumulative_by_inst(self) -> dict[str, Figures]:
+        """institution -> (topic, measure) -> value, counts and derived, cumulative."""
+        rows = list(self.rows)
+        return {
+            i: per_row(self.spec, c, rows, self._keys)
+            for i, c in self.cumulative_counts_by_inst.items()
+        }
 
 
 def grid_totals(
@@ -102,6 +124,7 @@ def grid_totals(
             Contribution(inst, f"≤{through}", source, "", "基线", cell, base_value)
         )
 
+    same = totals._keys.setdefault
     for inst, p, row_key, measure, value, cell, file, sha in records.accepted_values(
         spec.id, first, this
     ):
@@ -111,13 +134,14 @@ def grid_totals(
         if row_key not in topics or measure not in inputs or value is None:
             continue
         c = Contribution(inst, p, file, sha, spec.sheet, cell, value)
+        at = same(k := (row_key, measure), k)  # one tuple for every institution's count
         if p > baseline_through.get(inst, ""):  # else already inside the imported baseline
-            cum[(row_key, measure)] += value
-            inst_cum[inst][(row_key, measure)] += value
+            cum[at] += value
+            inst_cum[inst][at] += value
             sources[(CUMULATIVE_ROW, measure)].append(c)
         if p == this:
-            month[(row_key, measure)] += value
-            inst_month[inst][(row_key, measure)] += value
+            month[at] += value
+            inst_month[inst][at] += value
             sources[(row_key, measure)].append(c)
             sources[(MONTH_ROW, measure)].append(c)
         else:
@@ -137,9 +161,8 @@ def grid_totals(
                 table[(row_key, m.key)] = None
     totals.table = table
     totals.baseline_through = baseline_through
-    keys: dict[Key, Key] = {}
-    totals.month_by_inst = {i: per_row(spec, c, topics, keys) for i, c in inst_month.items()}
-    totals.cumulative_by_inst = {i: per_row(spec, c, topics, keys) for i, c in inst_cum.items()}
+    totals.month_counts_by_inst = dict(inst_month)
+    totals.cumulative_counts_by_inst = dict(inst_cum)
     totals.history = {i: {p: dict(v) for p, v in h.items()} for i, h in history.items()}
     return totals
 
@@ -147,12 +170,12 @@ def grid_totals(
 def cumulative_counts(totals: GridTotals) -> dict[str, dict[str, float]]:
     """Institution -> count -> its cumulative summed over the topics: what a template's
     累计总计 adds this period to, the same figure as the aggregated return's."""
-    inputs = {m.key for m in totals.spec.inputs}
+    inputs = [m.key for m in totals.spec.inputs]
     by_inst: dict[str, dict[str, float]] = {}
-    for inst, figures in totals.cumulative_by_inst.items():
-        sums: dict[str, float] = defaultdict(float)
-        for (_row, measure), value in figures.items():
-            if measure in inputs:
-                sums[measure] += value or 0
-        by_inst[inst] = dict(sums)
+    for inst, counts in totals.cumulative_counts_by_inst.items():
+        sums: dict[str, float] = {}
+        for row in totals.rows:  # as cumulative_by_inst's rows hold them, summed in order
+            for measure in inputs:
+                sums[measure] = sums.get(measure, 0.0) + float(counts.get((row, measure), 0) or 0)
+        by_inst[inst] = sums
     return by_inst
