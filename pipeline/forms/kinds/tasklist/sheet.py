@@ -100,7 +100,7 @@ def write_aggregate(
             cell = ws.cell(s.row, col)
             if shown.get(key) and not isinstance(cell, MergedCell):
                 set_text(cell, shown[key])
-            style(cell, align=LEFT if width[key] > 10 else CENTER)
+            style(cell, align=LEFT if width[key] > 10 else CENTER, shared=True)
         ws.row_dimensions[s.row].height = text_height([(v, width[k]) for k, v in row.items()])
     _merged_fit(ws, lay, width)
     _widths(ws, spec, lay)
