@@ -38,6 +38,7 @@ MIN_PRINTED_PT = 9
 MIN_SCALE = math.ceil(100 * MIN_PRINTED_PT / BODY_PT)  # per cent
 SLACK = 0.94
 DIGIT_PX = 7  # Calibri 11, the default font of our workbooks (openpyxl's, the tables')
+PADDING_PX = 5  # what Excel's column-width box adds to a width's digits
 PAGE_FOOTER = "&C第 &P 页，共 &N 页"
 
 
@@ -59,7 +60,7 @@ def stored_width_pt(width: float) -> float:
 def table_width_pt(width: float) -> float:
     """Points of a column set to ``width`` by the table outputs' writer, which adds 5
     pixels of padding to the digits, as Excel's column-width box (and xlsxwriter) does."""
-    return (int(width * DIGIT_PX + 0.5) + 5) * 0.75
+    return (int(width * DIGIT_PX + 0.5) + PADDING_PX) * 0.75
 
 
 @dataclass(frozen=True)

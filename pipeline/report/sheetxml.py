@@ -46,11 +46,13 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
+from pipeline.forms import cells
+from pipeline.forms.cells import MAX_COLUMN
+from pipeline.forms.printing import DIGIT_PX, PADDING_PX
+
 MAX_ROWS = 1_048_576
-MAX_COLS = 16_384
 MAX_TEXT = 32_767  # characters of a cell, counted in UTF-16 units
 DEFAULT_ROW_PT = 15
-_DIGIT_PX, _PADDING_PX = 7, 5  # Calibri 11, the book's default font
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the same bytes for the same tables
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -104,13 +106,8 @@ class Page:
 
 
 def column_letter(col: int) -> str:
-    """``0`` -> ``A``, ``26`` -> ``AA``."""
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    """``0`` -> ``A``, ``26`` -> ``AA``: the rows here count columns from 0."""
+    return cells.column_letter(col + 1)
 
 
 def stored_width(width: float) -> float:
@@ -119,10 +116,10 @@ def stored_width(width: float) -> float:
     if width <= 0:
         return 0.0
     if width < 1:
-        pixels = int(width * (_DIGIT_PX + _PADDING_PX) + 0.5)
+        pixels = int(width * (DIGIT_PX + PADDING_PX) + 0.5)
     else:
-        pixels = int(width * _DIGIT_PX + 0.5) + _PADDING_PX
-    return pixels * 256 // _DIGIT_PX / 256
+        pixels = int(width * DIGIT_PX + 0.5) + PADDING_PX
+    return pixels * 256 // DIGIT_PX / 256
 
 
 def clean_text(text: str) -> str:
@@ -382,7 +379,7 @@ class Sheet:
         if len(styles) < len(values):
             raise SheetError(f"{self.name}: {len(values)} values, {len(styles)} styles")
         if len(values) > len(refs):
-            if len(values) > MAX_COLS:
+            if len(values) > MAX_COLUMN:
                 raise SheetError(f"{self.name}: {len(values)} columns")
             refs.extend(column_letter(c) for c in range(len(refs), len(values)))
         n = row + 1
