@@ -128,6 +128,7 @@ def _run_locked(
         for c in campaigns:
             scoped = ledger.scoped(c.code)
             reporters = c.roster()
+            rewritten = False  # some period's outputs written again: its report page too
             # Its own files; a file of no campaign only in a workspace of one (else the
             # overview lists it, once).
             mine = [f for f in files if f.campaign == c.code or (ws.single and not f.campaign)]
@@ -138,6 +139,7 @@ def _run_locked(
                 if done is not None:  # nothing new since the outputs were written
                     outputs, anomalies, counts = done
                 else:
+                    rewritten = True
                     from pipeline.report import anomaly_list  # (the writers' imports)
 
                     data = collect(c, reporters, scoped, period, mine)
@@ -164,8 +166,7 @@ def _run_locked(
                     ((f.name, f.sha256, f.outcome) for f in files),  # the whole inbox
                 )
                 results.append(result)
-            mine_now = results[-len(targets[c.code]) :] if targets[c.code] else []
-            if not all(r.unchanged for r in mine_now) or not (c.outbox / INDEX_NAME).is_file():
+            if rewritten or not (c.outbox / INDEX_NAME).is_file():
                 write_index(c)  # the periods' pages as they are now
         written = None
         if not ws.single:

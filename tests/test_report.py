@@ -248,7 +248,7 @@ def test_page_is_self_contained_and_shows_every_chart(run: Run, tmp_path: Path) 
 
 
 def test_index_lists_every_period(run: Run) -> None:
-    index = (run.campaign.outbox / page.INDEX).read_text(encoding="utf-8")
+    index = (run.campaign.outbox / page.INDEX_NAME).read_text(encoding="utf-8")
     for period in (JUL, AUG):
         assert f'href="{period}/报告_{period}.html"' in index
         assert f'href="{period}/情况通报_{period}.docx"' in index

@@ -31,7 +31,6 @@ from pipeline.templating import overridable
 if TYPE_CHECKING:
     from pipeline.report.digest import Digest, Figure
 
-INDEX = INDEX_NAME
 LIST = 50  # rows of a list on the page (overdue items …); the books have them all
 TOP = 8  # headline cards on top: reporting's four and the forms' first
 
@@ -97,7 +96,7 @@ def write(digest: Digest, folder: Path | None, outbox: Path, today: dt.date | No
             "r": digest.reporting,
             "top": top(digest),
             "today": briefing.zh_date(today or dt.date.today()),
-            "index": INDEX,
+            "index": INDEX_NAME,
             "briefing": briefing.filename(digest.period),
         },
     )
@@ -125,4 +124,4 @@ def write_index(root: Path, campaign: str, kind: str, folder: Path | None = None
     if not periods:
         return None
     html = _render(folder, "index.html.j2", {"campaign": campaign, "periods": periods})
-    return write_text_atomic(root / INDEX, html)
+    return write_text_atomic(root / INDEX_NAME, html)
